@@ -1,0 +1,46 @@
+/* alloc.h - the malloc-level fast paths of the pools library, inline so that preload/ compiles them
+ * straight into malloc() and free(). Everything not handled here goes to alloc.c. */
+#ifndef PTMEM_POOLS_ALLOC_H
+#define PTMEM_POOLS_ALLOC_H
+#include "internal.h"
+
+/* Any size; NULL with errno = ENOMEM on failure (including sizes above PTRDIFF_MAX). */
+static inline void* pt__alloc(size_t n) {
+  pt_heap_t* h = pt__tls_heap;
+  if (pt_likely(n <= PT_DIRECT_MAX)) {
+    pt_desc_t* pg = h->direct[(n + 15) >> 4];
+    pt_block_t* b = pg->page.free;
+    if (pt_likely(b != NULL)) {
+      pg->page.free = b->next;
+      pg->page.used++;
+      return b;
+    }
+  }
+  return pt__alloc_slow(n);
+}
+
+/* Frees p if ptmem owns it; false if p is foreign (NULL counts as owned: nothing to do). */
+static inline bool pt__free(void* p) {
+  pt_desc_t* d = pt__pagemap_lookup(p);
+  if (pt_unlikely(d == NULL)) return p == NULL;
+  pt_heap_t* h = pt__tls_heap;
+  if (pt_likely(pt_load_relaxed(&d->xowner) == (uintptr_t)h)) {
+    pt_block_t* b = p;
+    b->next = d->page.local_free;
+    d->page.local_free = b;
+    if (pt_unlikely(--d->page.used == 0)) pt__page_retire(h, d);
+    return true;
+  }
+  pt__free_slow(p, d);
+  return true;
+}
+
+static inline bool pt__owns(const void* p) { return pt__pagemap_lookup(p) != NULL; }
+
+/* Usable size of a block ptmem owns; 0 if p is NULL or foreign. */
+static inline size_t pt__usable_size(const void* p) {
+  pt_desc_t* d = pt__pagemap_lookup(p);
+  return d ? pt__usable_size_of(p, d) : 0;
+}
+
+#endif

@@ -1,0 +1,146 @@
+/* huge.c - blocks above 4 MiB get their own mapping, 64 KiB aligned so the page map resolves them.
+ * realloc moves pages with mremap instead of copying. A small cache (8 slots, at most
+ * huge_cache_mb MiB, entries <= 64 MiB, reused only when they waste <= 25%) absorbs the
+ * allocate/free loops of big buffers; an entry older than purge_delay_ms is unmapped by the next
+ * maintenance. Descriptors come from a table claimed with a bitmap: lock-free, no ABA. */
+#include "internal.h"
+
+#include <string.h>
+
+#define HUGE_DESCS 65536
+#define HUGE_WORDS (HUGE_DESCS / 64)
+#define CACHE_SLOTS 8
+#define CACHE_ENTRY_MAX (64 * PT_MiB)
+
+static _Atomic(pt_desc_t*) desc_table;
+static _Atomic uint64_t desc_used[HUGE_WORDS];
+static _Atomic(pt_desc_t*) cache[CACHE_SLOTS];
+static _Atomic size_t cache_bytes; /* bytes in cached mappings */
+static _Atomic size_t live_bytes;  /* bytes in huge blocks handed out */
+
+static pt_desc_t* desc_alloc(void) {
+  pt_desc_t* table = pt_load_acquire(&desc_table);
+  if (!table) {
+    pt_desc_t* fresh = pt__os_reserve(HUGE_DESCS * sizeof(pt_desc_t), 4096);
+    if (!fresh) return NULL;
+    pt_desc_t* expected = NULL;
+    if (pt_cas_strong_acq_rel(&desc_table, &expected, fresh)) {
+      table = fresh;
+    } else {
+      pt__os_release(fresh, HUGE_DESCS * sizeof(pt_desc_t));
+      table = expected;
+    }
+  }
+  for (uint32_t wi = 0; wi < HUGE_WORDS; wi++) {
+    uint64_t w = pt_load_relaxed(&desc_used[wi]);
+    while (~w) {
+      uint64_t bit = ~w & (w + 1);
+      if (pt_cas_weak_acq_rel(&desc_used[wi], &w, w | bit)) return &table[wi * 64 + (uint32_t)__builtin_ctzll(bit)];
+    }
+  }
+  return NULL;
+}
+
+static void desc_free(pt_desc_t* d) {
+  size_t idx = (size_t)(d - pt_load_relaxed(&desc_table));
+  pt_store_release(&d->xowner, (uintptr_t)PT_KIND_FREE);
+  pt_fetch_and_acq_rel(&desc_used[idx / 64], ~(1ull << (idx % 64)));
+}
+
+static void unmap_block(pt_desc_t* d) {
+  pt__os_release(d->start, d->huge.size);
+  desc_free(d);
+}
+
+static pt_desc_t* cache_take(size_t need) {
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    pt_desc_t* d = pt_load_acquire(&cache[i]);
+    if (!d || d->huge.size < need || d->huge.size - need > need / 4) continue;
+    if (pt_cas_strong_acq_rel(&cache[i], &d, NULL)) {
+      pt_fetch_sub_relaxed(&cache_bytes, d->huge.size);
+      return d;
+    }
+  }
+  return NULL;
+}
+
+static bool cache_put(pt_desc_t* d) {
+  size_t size = d->huge.size, cap = (size_t)pt__settings.huge_cache_mb * PT_MiB;
+  if (size > CACHE_ENTRY_MAX || pt_load_relaxed(&cache_bytes) + size > cap) return false;
+  pt_store_relaxed(&d->huge.cached_ms, pt__os_now_ms());
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    pt_desc_t* expected = NULL;
+    if (pt_cas_strong_acq_rel(&cache[i], &expected, d)) {
+      pt_fetch_add_relaxed(&cache_bytes, size);
+      return true;
+    }
+  }
+  return false;
+}
+
+void* pt__huge_alloc(size_t size, size_t align, bool zero) {
+  if (align < PT_SLICE_SIZE) align = PT_SLICE_SIZE;
+  size_t need = (size + PT_SLICE_SIZE - 1) & ~(PT_SLICE_SIZE - 1);
+  if (need < size) return NULL;
+  pt_desc_t* d = align == PT_SLICE_SIZE ? cache_take(need) : NULL;
+  if (d) {
+    if (zero) memset(d->start, 0, size);
+  } else {
+    d = desc_alloc();
+    if (!d) return NULL;
+    void* p = pt__os_reserve(need, align);
+    if (!p) {
+      desc_free(d);
+      return NULL;
+    }
+    d->start = p;
+    d->huge.size = need;
+  }
+  d->huge.align = align;
+  d->nslices = 0;
+  pt_store_release(&d->xowner, (uintptr_t)PT_KIND_HUGE);
+  if (!pt__pagemap_set(d->start, d->huge.size, d)) {
+    unmap_block(d);
+    return NULL;
+  }
+  pt_fetch_add_relaxed(&live_bytes, d->huge.size);
+  return d->start;
+}
+
+void pt__huge_free(pt_desc_t* d) {
+  pt__pagemap_set(d->start, d->huge.size, NULL);
+  pt_fetch_sub_relaxed(&live_bytes, d->huge.size);
+  pt_store_release(&d->xowner, (uintptr_t)PT_KIND_FREE);
+  if (d->huge.align == PT_SLICE_SIZE && cache_put(d)) return;
+  unmap_block(d);
+}
+
+void* pt__huge_realloc(pt_desc_t* d, size_t size) {
+  size_t need = (size + PT_SLICE_SIZE - 1) & ~(PT_SLICE_SIZE - 1);
+  if (need < size) return NULL;
+  size_t old = d->huge.size;
+  if (need == old) return d->start;
+  void* q = pt__os_remap(d->start, old, need, d->huge.align);
+  if (!q) return NULL;
+  pt__pagemap_set(d->start, old, NULL);
+  d->start = q;
+  d->huge.size = need;
+  if (!pt__pagemap_set(q, need, d)) return NULL; /* cannot happen below 2^47: submaps exist or map */
+  pt_fetch_add_relaxed(&live_bytes, need - old); /* wraps correctly when shrinking */
+  return q;
+}
+
+void pt__huge_purge(bool force) {
+  uint64_t now = pt__os_now_ms();
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    pt_desc_t* d = pt_load_acquire(&cache[i]);
+    if (!d) continue;
+    if (!force && now - pt_load_relaxed(&d->huge.cached_ms) < pt__settings.purge_delay_ms) continue;
+    if (pt_cas_strong_acq_rel(&cache[i], &d, NULL)) {
+      pt_fetch_sub_relaxed(&cache_bytes, d->huge.size);
+      unmap_block(d);
+    }
+  }
+}
+
+size_t pt__huge_bytes(void) { return pt_load_relaxed(&live_bytes); }

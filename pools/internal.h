@@ -1,0 +1,264 @@
+/* internal.h - types and prototypes shared by the files of pools/, grouped under the file that
+ * defines them. Nothing here is public; the public API is include/ptmem/pools.h.
+ *
+ * Glossary
+ *   slice   64 KiB of address space, the unit the arena hands out and the page map resolves.
+ *   region  1 GiB reservation: a header (slice bitmaps + one descriptor per slice), then slices.
+ *   span    1..64 consecutive slices inside one 64-slice word of a region's bitmap.
+ *   desc    descriptor of a span (out of band, in the region header, never unmapped, so any thread
+ *           may read one at any time: "type-stable"). Huge blocks have descriptors in their own table.
+ *   page    a span used by the slab for blocks of one size class, owned by one thread's heap.
+ *   chunk   a span used by the pool engine: fixed-size blocks any thread may take or give back.
+ *   heap    per-thread slab state: page queues per class. Recycled, never freed (type-stable).
+ */
+#ifndef PTMEM_POOLS_INTERNAL_H
+#define PTMEM_POOLS_INTERNAL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atomic.h"
+#include "os.h"
+
+#define PT_KiB ((size_t)1024)
+#define PT_MiB (PT_KiB * 1024)
+#define PT_GiB (PT_MiB * 1024)
+
+#define PT_SLICE_SHIFT 16
+#define PT_SLICE_SIZE ((size_t)1 << PT_SLICE_SHIFT)
+#define PT_REGION_SHIFT 30
+#define PT_REGION_SIZE ((size_t)1 << PT_REGION_SHIFT)
+#define PT_REGION_SLICES (PT_REGION_SIZE >> PT_SLICE_SHIFT) /* 16384 */
+#define PT_REGION_WORDS (PT_REGION_SLICES / 64)              /* 256 */
+#define PT_MAX_REGIONS 512                                   /* 512 GiB of address space */
+#define PT_SPAN_MAX_SLICES 64                                /* one bitmap word: 4 MiB */
+#define PT_SPAN_MAX_SIZE (PT_SPAN_MAX_SLICES * PT_SLICE_SIZE)
+
+/* Size classes (see docs/design.md, "Size classes"): 16-byte steps to 128 B, then 4 per doubling.
+ * Classes 0..39 (16 B .. 32 KiB) are slab classes; 40..55 (40 KiB .. 512 KiB) are pool classes. */
+#define PT_SLAB_CLASSES 40
+#define PT_MEDIUM_CLASSES 16
+#define PT_SLAB_MAX (32 * PT_KiB)
+#define PT_MEDIUM_MAX (512 * PT_KiB)
+#define PT_LARGE_MAX PT_SPAN_MAX_SIZE /* above: huge, mapped directly */
+#define PT_DIRECT_MAX 1024            /* sizes served by the direct page table */
+#define PT_DIRECT_SLOTS (PT_DIRECT_MAX / 16 + 1)
+#define PT_MEDIUM_SLOTS 1024 /* chunks per medium class */
+#define PT_ALIGN_MIN 16
+
+/* desc->xowner holds either the owning heap of a slab page (| PT_PAGE_FULL) or one of these kinds.
+ * Kinds are below 0x100, heaps are 64-byte aligned addresses far above it. */
+enum {
+  PT_KIND_FREE = 0, /* zero-filled descriptors are free: no initialisation needed */
+  PT_KIND_ABANDONED = 0x10,
+  PT_KIND_MEDIUM = 0x20,
+  PT_KIND_POOL = 0x30,
+  PT_KIND_LARGE = 0x40,
+  PT_KIND_HUGE = 0x50,
+  PT_KIND_ARENA = 0x60,
+  PT_KIND_META = 0x70,
+  PT_KIND_LIMIT = 0x100,
+};
+#define PT_PAGE_FULL ((uintptr_t)1)
+
+typedef struct pt_block_s {
+  struct pt_block_s* next;
+} pt_block_t;
+
+struct pt_heap_s;
+struct pt_pool_s;
+
+/* Invariants: a descriptor is never unmapped. `xowner`, `thread_free` and `bits` may be touched by
+ * any thread at any time; every other field is written only while the span is claimed and is read
+ * only by threads that reached the span through a block they hold. */
+typedef struct pt_desc_s {
+  _Atomic uintptr_t xowner;      /* owner heap | FULL (slab), else a PT_KIND_*; written by owner */
+  _Atomic uintptr_t thread_free; /* slab: frees from other threads, push-one / take-all stack */
+  _Atomic uint64_t bits;         /* medium chunk: 1 = block free. Zero for every other kind. */
+  uint8_t* start;                /* first byte of the span */
+  uint32_t nslices;              /* span length in slices (huge: unused) */
+  uint32_t bsize;                /* block size in bytes (slab, medium, pool) */
+  uint32_t cls;                  /* size class (slab, medium) */
+  uint32_t flags;
+  union {
+    struct { /* slab page; written by the owner only */
+      pt_block_t* free;       /* malloc pops here */
+      pt_block_t* local_free; /* owner's frees; swapped into `free` when it runs dry */
+      struct pt_desc_s* next; /* heap queue, or the abandoned list */
+      struct pt_desc_s* prev;
+      uint32_t used;     /* blocks handed out and not yet collected back */
+      uint32_t capacity; /* blocks carved so far (the free list is extended lazily) */
+      uint32_t reserved; /* blocks that fit in the page */
+      uint8_t in_full;   /* on the heap's full list */
+    } page;
+    struct {
+      _Atomic uint64_t empty_since_ms; /* when the last block came back; 0 = not empty */
+      uint32_t slot;                   /* index in its class registry */
+      uint32_t nblocks;
+    } medium;
+    struct {
+      struct pool_chunk_hdr_s* hdr; /* in-band header at the chunk start */
+    } pool;
+    struct {
+      size_t size;  /* mapping length (a multiple of 64 KiB) */
+      size_t align; /* alignment asked for at allocation (for realloc) */
+      _Atomic uint64_t cached_ms;
+    } huge;
+  };
+} pt_desc_t;
+
+_Static_assert(sizeof(pt_desc_t) <= 128, "descriptor must stay within 128 bytes");
+
+/* ---- "sizeclass.c" / inline -------------------------------------------------------------------- */
+static inline unsigned pt__size_class(size_t n) {
+  if (n <= 128) return n == 0 ? 0 : (unsigned)((n + 15) >> 4) - 1;
+  unsigned b = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1)); /* n-1 in [2^b, 2^b+1) */
+  return 8u + (b - 7u) * 4u + (unsigned)((n - 1) >> (b - 2)) - 4u;
+}
+static inline size_t pt__class_size(unsigned cls) {
+  if (cls < 8) return (size_t)(cls + 1) * 16;
+  unsigned b = 7u + (cls - 8u) / 4u, k = (cls - 8u) % 4u + 5u;
+  return (size_t)k << (b - 2);
+}
+/* Slab pages hold at least 8 blocks: 64 KiB pages up to 8 KiB, 256 KiB pages above. */
+static inline unsigned pt__class_page_slices(unsigned cls) { return pt__class_size(cls) <= 8 * PT_KiB ? 1 : 4; }
+
+/* ---- "pagemap.c": 64 KiB slice -> descriptor, two levels, lock-free ---------------------------- */
+#define PT_PAGEMAP_TOP_BITS 18 /* 47-bit address space: 2^18 submaps of 2^13 slices */
+#define PT_PAGEMAP_SUB_BITS 13
+typedef _Atomic(pt_desc_t*) pt_pagemap_sub_t[1u << PT_PAGEMAP_SUB_BITS];
+extern _Atomic(pt_pagemap_sub_t*) pt__pagemap[1u << PT_PAGEMAP_TOP_BITS];
+
+static inline pt_desc_t* pt__pagemap_lookup(const void* p) {
+  uintptr_t u = (uintptr_t)p;
+  if (pt_unlikely(u >> 47)) return NULL;
+  pt_pagemap_sub_t* sub = pt_load_relaxed(&pt__pagemap[u >> (PT_SLICE_SHIFT + PT_PAGEMAP_SUB_BITS)]);
+  if (pt_unlikely(!sub)) return NULL;
+  return pt_load_relaxed(&(*sub)[(u >> PT_SLICE_SHIFT) & ((1u << PT_PAGEMAP_SUB_BITS) - 1)]);
+}
+/* Point every slice of [start, start+size) at d (NULL to forget). False if a submap cannot be mapped. */
+bool pt__pagemap_set(const void* start, size_t size, pt_desc_t* d);
+
+/* ---- "arena.c": regions, spans, purge ------------------------------------------------------------ */
+/* Claim `nslices` (1..64) consecutive slices aligned to `align_slices` (power of two <= 64) and map
+ * them to the returned head descriptor, with xowner still PT_KIND_FREE. *is_zero tells whether all
+ * the slices are untouched since mapping or purge. NULL when address space is exhausted. */
+pt_desc_t* pt__span_claim(uint32_t nslices, uint32_t align_slices, bool* is_zero);
+/* Give a span back; its memory is purged later under the delay policy. */
+void pt__span_free(pt_desc_t* d);
+/* Shrink a span in place to `nslices` (>= 1), freeing its tail. */
+void pt__span_shrink(pt_desc_t* d, uint32_t nslices);
+/* Try to grow a span in place to `nslices` (<= 64) by claiming the free slices after it. */
+bool pt__span_grow(pt_desc_t* d, uint32_t nslices);
+/* True if p lies inside a region (even in a free slice): used to tell "invalid" from "foreign". */
+bool pt__arena_contains(const void* p);
+/* Purge free dirty slices whose delay expired (all of them if force). Any thread may call it. */
+void pt__arena_purge(bool force);
+typedef struct pt_arena_stats_s {
+  size_t reserved, claimed, dirty_free;
+} pt_arena_stats_t;
+void pt__arena_stats(pt_arena_stats_t* out);
+/* Calls fn for the head descriptor of every claimed span (racy snapshot, for stats and fork). */
+void pt__arena_foreach_span(void (*fn)(pt_desc_t* d, void* arg), void* arg);
+
+/* ---- "options.c"-like settings (set by the embedder before first use; defaults are sane) --------- */
+typedef struct pt_settings_s {
+  uint32_t purge_delay_ms; /* free memory returns to the OS this long after it was freed */
+  uint32_t huge_cache_mb;  /* huge mappings kept for reuse, in MiB */
+  bool verbose;            /* print diagnostics (invalid frees, purge activity) to stderr */
+} pt_settings_t;
+extern pt_settings_t pt__settings;
+/* Runs the periodic work (purge expired memory, release empty chunks) if `purge_delay_ms` passed since
+ * the last run. Cheap to call often: one clock read. */
+void pt__maintenance(bool force);
+void pt__maintenance_fork_child(void);
+
+/* ---- "huge.c": blocks above 4 MiB, mapped directly, with a small reuse cache -------------------- */
+void* pt__huge_alloc(size_t size, size_t align, bool zero);
+void pt__huge_free(pt_desc_t* d);
+void* pt__huge_realloc(pt_desc_t* d, size_t size);
+void pt__huge_purge(bool force);
+size_t pt__huge_bytes(void);
+
+/* ---- "slab.c": small blocks in thread-owned pages ----------------------------------------------- */
+void* pt__slab_alloc_generic(struct pt_heap_s* h, size_t n, unsigned cls);
+void pt__slab_free_slow(pt_desc_t* d, void* p, uintptr_t xowner);
+void pt__page_collect(pt_desc_t* pg);
+void pt__page_retire(struct pt_heap_s* h, pt_desc_t* pg);
+void pt__page_release(pt_desc_t* pg);
+
+/* ---- "heap.c": per-thread heaps, thread exit, abandoned pages, fork ------------------------------ */
+typedef struct pt_page_queue_s {
+  pt_desc_t* first;
+  pt_desc_t* last;
+} pt_page_queue_t;
+
+/* Invariants: only the owning thread touches a heap, except `remote_hint` (set by any thread that
+ * frees into one of the heap's full pages) and `state` (claimed by CAS when a thread adopts it). */
+typedef struct pt_heap_s {
+  pt_desc_t* direct[PT_DIRECT_SLOTS]; /* (n+15)/16 -> page with free blocks, or the empty page */
+  pt_page_queue_t queue[PT_SLAB_CLASSES];
+  pt_page_queue_t full;
+  pt_desc_t* medium_hint[PT_MEDIUM_CLASSES];
+  _Atomic uint32_t remote_hint; /* a full page got a remote free */
+  _Atomic uint32_t state;       /* PT_HEAP_UNUSED / PT_HEAP_ACTIVE */
+  uint32_t generic_calls;
+  struct pt_heap_s* next_all; /* registry of every heap ever made */
+} __attribute__((aligned(64))) pt_heap_t;
+enum { PT_HEAP_UNUSED = 0, PT_HEAP_ACTIVE = 1 };
+
+extern __thread pt_heap_t* pt__tls_heap __attribute__((tls_model("initial-exec")));
+extern pt_heap_t pt__heap_empty;
+extern pt_desc_t pt__page_empty;
+pt_heap_t* pt__heap_acquire(void);    /* give this thread a heap; NULL only if out of memory */
+void pt__heap_thread_done(void);      /* this thread ends: abandon its pages, recycle its heap */
+void pt__heap_queue_push_front(pt_heap_t* h, pt_desc_t* pg);
+void pt__heap_queue_remove(pt_heap_t* h, pt_desc_t* pg);
+void pt__heap_direct_update(pt_heap_t* h, unsigned cls);
+void pt__abandoned_push(pt_desc_t* pg);
+pt_desc_t* pt__abandoned_take(unsigned cls);
+void pt__abandoned_sweep(void);
+void pt__heap_fork_child(void);
+/* Call in the child after fork() (pthread_atfork): rescues the pages of the vanished threads. */
+void pt__fork_child(void);
+void pt__heap_foreach(void (*fn)(pt_heap_t* h, void* arg), void* arg);
+
+/* ---- "medium.c": 32 KiB..512 KiB blocks from the lock-free pool engine ------------------------- */
+void* pt__medium_alloc(pt_heap_t* h, unsigned cls);
+void pt__medium_free(pt_desc_t* d, void* p);
+void pt__medium_release_empty(bool force);
+
+/* ---- "pool.c": public typed pools ---------------------------------------------------------------- */
+void pt__pool_free_block(pt_desc_t* d, void* p);
+size_t pt__pool_block_size(pt_desc_t* d);
+
+/* ---- "bits.c": claiming bits of atomic 64-bit words --------------------------------------------- */
+/* Find `n` consecutive zero bits in w starting at a multiple of `align` (both <= 64); -1 if none. */
+int pt__bits_find_run(uint64_t w, unsigned n, unsigned align);
+/* Atomically clear the lowest set bit of *w; its index, or -1 if the word is zero. */
+int pt__bits_take_lowest(_Atomic uint64_t* w);
+static inline uint64_t pt__bits_mask(unsigned pos, unsigned n) {
+  return (n >= 64 ? ~0ull : ((1ull << n) - 1)) << pos;
+}
+
+/* ---- "alloc.c": routing by size, the malloc-level API of the pools library ---------------------- */
+void* pt__alloc_slow(size_t n);
+void pt__free_slow(void* p, pt_desc_t* d);
+void* pt__alloc_aligned(size_t n, size_t align);
+void* pt__realloc(void* p, size_t n);
+size_t pt__usable_size_of(const void* p, pt_desc_t* d);
+void* pt__calloc(size_t count, size_t size);
+void pt__invalid_free(const void* p, const char* why);
+
+/* ---- "stats.c" ------------------------------------------------------------------------------------ */
+typedef struct pt_stats_s {
+  size_t mapped;     /* bytes of address space holding blocks or metadata (claimed spans + huge) */
+  size_t in_use;     /* bytes in blocks handed out (block sizes, not requests) */
+  size_t free_dirty; /* free bytes still resident until purged */
+  size_t huge;       /* bytes in huge mappings */
+  size_t rss;        /* resident set size of the process */
+  size_t heaps;      /* thread heaps in use */
+} pt_stats_t;
+void pt__stats_collect(pt_stats_t* out);
+
+#endif

@@ -1,0 +1,124 @@
+/* os.c - Linux implementation of os.h: mmap/munmap/madvise/mremap. Aligned reservations over-map
+ * by the alignment and trim both ends, so no VMA is ever split in the middle (each split counts
+ * against vm.max_map_count). Decommit uses MADV_DONTNEED, not MADV_FREE, so RSS falls visibly and
+ * at once (mimalloc prim.c makes the same choice): for a memory profiler RSS is part of the product. */
+#define _GNU_SOURCE
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+void* pt__os_reserve(size_t size, size_t align) {
+  int saved = errno;
+  const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  if (align <= 4096) {
+    void* p = mmap(NULL, size, prot, flags, -1, 0);
+    errno = saved;
+    return p == MAP_FAILED ? NULL : p;
+  }
+  /* Optimistic: mappings are often placed next to the previous one, which we keep aligned. */
+  void* p = mmap(NULL, size, prot, flags, -1, 0);
+  if (p == MAP_FAILED) {
+    errno = saved;
+    return NULL;
+  }
+  if (((uintptr_t)p & (align - 1)) == 0) {
+    errno = saved;
+    return p;
+  }
+  munmap(p, size);
+  size_t over = size + align;
+  if (over < size) {
+    errno = saved;
+    return NULL;
+  }
+  uint8_t* raw = mmap(NULL, over, prot, flags, -1, 0);
+  if (raw == MAP_FAILED) {
+    errno = saved;
+    return NULL;
+  }
+  uint8_t* aligned = (uint8_t*)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+  size_t head = (size_t)(aligned - raw), tail = over - head - size;
+  if (head) munmap(raw, head);
+  if (tail) munmap(aligned + size, tail);
+  errno = saved;
+  return aligned;
+}
+
+void pt__os_release(void* p, size_t size) {
+  int saved = errno;
+  munmap(p, size);
+  errno = saved;
+}
+
+void pt__os_decommit(void* p, size_t size) {
+  int saved = errno;
+  madvise(p, size, MADV_DONTNEED);
+  errno = saved;
+}
+
+void* pt__os_remap(void* p, size_t old_size, size_t new_size, size_t align) {
+  int saved = errno;
+  void* q = mremap(p, old_size, new_size, 0); /* in place first: no copy, no new VMA */
+  if (q != MAP_FAILED) {
+    errno = saved;
+    return q;
+  }
+  /* Move the pages (no copy) to a fresh aligned reservation. */
+  void* dest = pt__os_reserve(new_size, align);
+  if (!dest) {
+    errno = saved;
+    return NULL;
+  }
+  q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+  if (q == MAP_FAILED) {
+    munmap(dest, new_size);
+    errno = saved;
+    return NULL;
+  }
+  errno = saved;
+  return q;
+}
+
+uint64_t pt__os_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+size_t pt__os_rss(void) {
+  int saved = errno;
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    errno = saved;
+    return 0;
+  }
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  errno = saved;
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char* s = buf;
+  while (*s && *s != ' ') s++; /* skip total program size; the second field is resident pages */
+  size_t pages = 0;
+  while (*s == ' ') s++;
+  while (*s >= '0' && *s <= '9') pages = pages * 10 + (size_t)(*s++ - '0');
+  return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+void pt__os_write_stderr(const char* msg) {
+  int saved = errno;
+  size_t len = strlen(msg);
+  while (len > 0) {
+    ssize_t w = write(2, msg, len);
+    if (w <= 0) break;
+    msg += w;
+    len -= (size_t)w;
+  }
+  errno = saved;
+}

@@ -1,0 +1,227 @@
+/* slab.c - small blocks (16 B .. 32 KiB, 40 classes) in pages owned by one thread's heap.
+ *
+ * Algorithm: free-list sharding (Leijen, Zorn, de Moura, "Mimalloc: Free List Sharding in Action",
+ * MSR-TR-2019-18). Each page has three lists: `free` (malloc pops), `local_free` (the owner's frees)
+ * and `thread_free` (other threads' frees: a CAS push; the owner takes the whole list with one
+ * atomic exchange, so there is no ABA). Allocation and local free touch only the owner's data.
+ *
+ * Full pages leave the class queue for the heap's full list and get PT_PAGE_FULL in xowner. A
+ * remote freer pushes, then re-reads xowner; if FULL is set it raises the owner heap's remote_hint,
+ * which the owner checks on its slow path. The owner sets FULL and then re-reads thread_free; both
+ * sides are seq_cst (a Dekker pair), so a free racing with the page going full is never lost.
+ *
+ * Invariant: page.used counts blocks handed out minus blocks returned to free/local_free; blocks
+ * still on thread_free count as used. So used == 0 proves no block of the page is in anyone's hands. */
+#include "internal.h"
+
+#define EXTEND_BYTES 4096 /* lazy free-list growth: touch little memory per step (mimalloc) */
+
+static inline void* page_pop(pt_desc_t* pg) {
+  pt_block_t* b = pg->page.free;
+  pg->page.free = b->next;
+  pg->page.used++;
+  return b;
+}
+
+/* Take the remote frees into `free`. The walk is bounded by capacity so a corrupted list (a double
+ * free from another thread) cannot loop forever. */
+static void page_collect_remote(pt_desc_t* pg) {
+  if (!pt_load_relaxed(&pg->thread_free)) return;
+  pt_block_t* list = (pt_block_t*)pt_exchange_acq_rel(&pg->thread_free, 0);
+  if (!list) return;
+  uint32_t count = 1;
+  pt_block_t* tail = list;
+  while (tail->next && count <= pg->page.capacity) {
+    tail = tail->next;
+    count++;
+  }
+  if (count > pg->page.used) {
+    pt__invalid_free(list, "double free detected in a cross-thread free list");
+    count = pg->page.used;
+  }
+  tail->next = pg->page.free;
+  pg->page.free = list;
+  pg->page.used -= count;
+}
+
+void pt__page_collect(pt_desc_t* pg) {
+  if (!pg->page.free && pg->page.local_free) {
+    pg->page.free = pg->page.local_free;
+    pg->page.local_free = NULL;
+  }
+  page_collect_remote(pg);
+}
+
+static bool page_extend(pt_desc_t* pg) {
+  uint32_t avail = pg->page.reserved - pg->page.capacity;
+  if (avail == 0) return false;
+  uint32_t n = pg->bsize <= EXTEND_BYTES / 4 ? EXTEND_BYTES / pg->bsize : 4;
+  if (n > avail) n = avail;
+  uint8_t* first = pg->start + (size_t)pg->page.capacity * pg->bsize;
+  uint8_t* p = first;
+  for (uint32_t i = 1; i < n; i++, p += pg->bsize) ((pt_block_t*)p)->next = (pt_block_t*)(p + pg->bsize);
+  ((pt_block_t*)p)->next = pg->page.free;
+  pg->page.free = (pt_block_t*)first;
+  pg->page.capacity += n;
+  return true;
+}
+
+/* Make `free` non-empty if the page has any block to give. */
+static bool page_refill(pt_desc_t* pg) {
+  if (pg->page.free) return true;
+  pt__page_collect(pg);
+  if (pg->page.free) return true;
+  return page_extend(pg);
+}
+
+void pt__page_release(pt_desc_t* pg) {
+  pg->page.free = pg->page.local_free = NULL;
+  pg->page.next = pg->page.prev = NULL;
+  pg->page.used = pg->page.capacity = 0;
+  pg->page.in_full = 0;
+  pt__span_free(pg);
+}
+
+static pt_desc_t* page_new(pt_heap_t* h, unsigned cls) {
+  bool is_zero;
+  uint32_t slices = pt__class_page_slices(cls);
+  pt_desc_t* pg = pt__span_claim(slices, 1, &is_zero);
+  if (!pg) return NULL;
+  pg->cls = cls;
+  pg->bsize = (uint32_t)pt__class_size(cls);
+  pg->flags = 0;
+  pg->page.free = pg->page.local_free = NULL;
+  pg->page.next = pg->page.prev = NULL;
+  pg->page.used = pg->page.capacity = 0;
+  pg->page.reserved = (uint32_t)((size_t)slices * PT_SLICE_SIZE / pg->bsize);
+  pg->page.in_full = 0;
+  pt_store_relaxed(&pg->thread_free, 0);
+  pt_store_release(&pg->xowner, (uintptr_t)h);
+  return pg;
+}
+
+static void full_list_remove(pt_heap_t* h, pt_desc_t* pg) {
+  if (pg->page.prev) pg->page.prev->page.next = pg->page.next;
+  else h->full.first = pg->page.next;
+  if (pg->page.next) pg->page.next->page.prev = pg->page.prev;
+  else h->full.last = pg->page.prev;
+  pg->page.next = pg->page.prev = NULL;
+  pg->page.in_full = 0;
+}
+
+static void page_unfull(pt_heap_t* h, pt_desc_t* pg) {
+  full_list_remove(h, pg);
+  pt_store_relaxed(&pg->xowner, (uintptr_t)h);
+  pt__heap_queue_push_front(h, pg);
+}
+
+/* Park a page with nothing left to give. False if a remote free slipped in: the page stays queued. */
+static bool page_to_full(pt_heap_t* h, pt_desc_t* pg) {
+  pt__heap_queue_remove(h, pg);
+  pg->page.in_full = 1;
+  pg->page.prev = NULL;
+  pg->page.next = h->full.first;
+  if (h->full.first) h->full.first->page.prev = pg;
+  else h->full.last = pg;
+  h->full.first = pg;
+  pt_store_seqcst(&pg->xowner, (uintptr_t)h | PT_PAGE_FULL);
+  if (pt_load_seqcst(&pg->thread_free) != 0) {
+    page_unfull(h, pg);
+    return false;
+  }
+  return true;
+}
+
+static void heap_collect_full(pt_heap_t* h) {
+  if (!pt_exchange_acq_rel(&h->remote_hint, 0)) return;
+  for (pt_desc_t* pg = h->full.first; pg;) {
+    pt_desc_t* next = pg->page.next;
+    if (pt_load_relaxed(&pg->thread_free)) page_unfull(h, pg);
+    pg = next;
+  }
+}
+
+/* Take every abandoned page of this class into h. Pages that drained completely go back to the arena. */
+static void heap_adopt(pt_heap_t* h, unsigned cls) {
+  for (pt_desc_t* pg = pt__abandoned_take(cls); pg;) {
+    pt_desc_t* next = pg->page.next;
+    pg->page.next = pg->page.prev = NULL;
+    pg->page.in_full = 0;
+    pt_store_release(&pg->xowner, (uintptr_t)h);
+    page_collect_remote(pg);
+    if (pg->page.used == 0) pt__page_release(pg);
+    else pt__heap_queue_push_front(h, pg);
+    pg = next;
+  }
+}
+
+void* pt__slab_alloc_generic(pt_heap_t* h, size_t n, unsigned cls) {
+  if (pt_unlikely(h == &pt__heap_empty)) {
+    h = pt__heap_acquire();
+    if (!h) return NULL;
+  }
+  if (pt_unlikely(++h->generic_calls >= 256)) {
+    h->generic_calls = 0;
+    pt__maintenance(false);
+  }
+  heap_collect_full(h);
+  pt_page_queue_t* q = &h->queue[cls];
+  for (int round = 0; round < 2; round++) {
+    for (pt_desc_t* pg = q->first; pg;) {
+      pt_desc_t* next = pg->page.next;
+      if (page_refill(pg)) {
+        if (pg != q->first) {
+          pt__heap_queue_remove(h, pg);
+          pt__heap_queue_push_front(h, pg);
+        }
+        return page_pop(pg);
+      }
+      if (!page_to_full(h, pg) && page_refill(pg)) {
+        pt__heap_queue_remove(h, pg);
+        pt__heap_queue_push_front(h, pg);
+        return page_pop(pg);
+      }
+      pg = next;
+    }
+    if (round == 0) heap_adopt(h, cls);
+  }
+  pt_desc_t* pg = page_new(h, cls);
+  if (!pg) return NULL;
+  pt__heap_queue_push_front(h, pg);
+  page_extend(pg);
+  return page_pop(pg);
+}
+
+/* A local free emptied the page. Keep it if it is the only page of its class (the next malloc of
+ * that class would need one at once); otherwise return it to the arena for any class or thread. */
+void pt__page_retire(pt_heap_t* h, pt_desc_t* pg) {
+  pt_page_queue_t* q = &h->queue[pg->cls];
+  if (q->first == pg && q->last == pg) return;
+  pt__heap_queue_remove(h, pg);
+  pt__page_release(pg);
+}
+
+static void remote_free(pt_desc_t* pg, pt_block_t* b) {
+  uintptr_t head = pt_load_relaxed(&pg->thread_free);
+  do {
+    b->next = (pt_block_t*)head;
+  } while (!pt_cas_weak_seqcst(&pg->thread_free, &head, (uintptr_t)b));
+  uintptr_t x = pt_load_seqcst(&pg->xowner);
+  if ((x & PT_PAGE_FULL) && x >= PT_KIND_LIMIT) {
+    pt_heap_t* owner = (pt_heap_t*)(x & ~PT_PAGE_FULL); /* heaps are never freed: safe to poke */
+    if (!pt_load_relaxed(&owner->remote_hint)) pt_store_release(&owner->remote_hint, 1);
+  }
+}
+
+void pt__slab_free_slow(pt_desc_t* pg, void* p, uintptr_t x) {
+  pt_heap_t* h = pt__tls_heap;
+  if ((x & ~PT_PAGE_FULL) == (uintptr_t)h) { /* our own full page */
+    page_unfull(h, pg);
+    pt_block_t* b = p;
+    b->next = pg->page.local_free;
+    pg->page.local_free = b;
+    if (--pg->page.used == 0) pt__page_retire(h, pg);
+    return;
+  }
+  remote_free(pg, p);
+}

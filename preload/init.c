@@ -1,0 +1,44 @@
+/* init.c - life cycle of libptmem.so. malloc runs long before any constructor (ld.so, libc and the
+ * program's other libraries allocate first), so the allocator initialises itself lazily on the first
+ * allocation (pt__embedder_init, called by the pools library) and the constructor only does what
+ * needs a fully started process: resolving the C library's malloc for foreign pointers (dlsym may
+ * allocate, which is fine once ptmem works) and registering the fork handler. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "options.h"
+#include "preload.h"
+
+libc_malloc_t ptmem_libc;
+static size_t page_size = 4096;
+
+size_t ptmem_page_size(void) { return page_size; }
+
+/* Called once by the pools library, on the process's first allocation. Must not allocate. */
+void pt__embedder_init(void) {
+  ptmem_options_load();
+  pt__settings.purge_delay_ms = (uint32_t)ptmem_options.purge_delay_ms;
+  pt__settings.huge_cache_mb = (uint32_t)ptmem_options.huge_cache_mb;
+  pt__settings.verbose = ptmem_options.log != 0;
+  long ps = sysconf(_SC_PAGESIZE);
+  if (ps > 0) page_size = (size_t)ps;
+}
+
+static void fork_child(void) { pt__fork_child(); }
+
+__attribute__((constructor)) static void ptmem_preload_start(void) {
+  /* POSIX's dlsym idiom: copy the object pointer into the function pointer's storage. */
+  void* sym = dlsym(RTLD_NEXT, "free");
+  memcpy(&ptmem_libc.free, &sym, sizeof sym);
+  sym = dlsym(RTLD_NEXT, "malloc_usable_size");
+  memcpy(&ptmem_libc.usable_size, &sym, sizeof sym);
+  pthread_atfork(NULL, NULL, fork_child);
+}
+
+void ptmem_foreign_free(void* p) {
+  if (ptmem_libc.free) ptmem_libc.free(p);
+}

@@ -1,0 +1,120 @@
+/* malloc.c - the exported C malloc family, with glibc's semantics (the glibc manual's "Replacing
+ * malloc" list plus the __libc_* aliases, so programs and libraries that call those directly reach
+ * ptmem too). Pointers ptmem did not allocate go to the C library's own functions.
+ * Rules kept here: malloc(0) is unique; realloc(p, 0) frees and returns NULL; every size above
+ * PTRDIFF_MAX and every overflow is NULL with ENOMEM; posix_memalign reports EINVAL/ENOMEM only
+ * through its result; free never changes errno; memalign rounds a non-power-of-two alignment up, as
+ * glibc 2.36 does (aligned_alloc too). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "preload.h"
+
+PT_EXPORT void* malloc(size_t n) { return pt__alloc(n); }
+
+PT_EXPORT void free(void* p) {
+  if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
+}
+
+PT_EXPORT void* calloc(size_t count, size_t size) { return pt__calloc(count, size); }
+
+void* ptmem_foreign_realloc(void* p, size_t n) {
+  size_t old = ptmem_libc.usable_size ? ptmem_libc.usable_size(p) : 0;
+  if (!old) {
+    errno = ENOMEM; /* we cannot know how much to copy: refuse rather than guess */
+    return NULL;
+  }
+  void* q = pt__alloc(n);
+  if (!q) return NULL;
+  memcpy(q, p, old < n ? old : n);
+  ptmem_foreign_free(p);
+  return q;
+}
+
+PT_EXPORT void* realloc(void* p, size_t n) {
+  if (p && n == 0) {
+    free(p);
+    return NULL;
+  }
+  if (p && pt_unlikely(!pt__owns(p))) return ptmem_foreign_realloc(p, n);
+  return pt__realloc(p, n);
+}
+
+PT_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(count, size, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return realloc(p, n);
+}
+
+static size_t round_up_pow2(size_t a) {
+  if (a <= 1) return 1;
+  if (a > (SIZE_MAX >> 1) + 1) return 0;
+  return (size_t)1 << (64 - __builtin_clzll((unsigned long long)(a - 1)));
+}
+
+PT_EXPORT void* memalign(size_t align, size_t n) {
+  size_t a = round_up_pow2(align);
+  if (a == 0) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return pt__alloc_aligned(n, a);
+}
+
+PT_EXPORT void* aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
+
+PT_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
+  if (align < sizeof(void*) || (align & (align - 1)) != 0) return EINVAL;
+  int saved = errno;
+  void* p = pt__alloc_aligned(n, align);
+  errno = saved;
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+PT_EXPORT void* valloc(size_t n) { return pt__alloc_aligned(n, ptmem_page_size()); }
+
+PT_EXPORT void* pvalloc(size_t n) {
+  size_t ps = ptmem_page_size();
+  size_t rounded = (n + ps - 1) & ~(ps - 1);
+  if (rounded < n) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return pt__alloc_aligned(rounded ? rounded : ps, ps);
+}
+
+PT_EXPORT size_t malloc_usable_size(void* p) {
+  if (!p) return 0;
+  size_t n = pt__usable_size(p);
+  if (n || pt__owns(p)) return n;
+  return ptmem_libc.usable_size ? ptmem_libc.usable_size(p) : 0;
+}
+
+PT_EXPORT void cfree(void* p) { free(p); }
+PT_EXPORT void free_sized(void* p, size_t size) {
+  (void)size;
+  free(p);
+}
+PT_EXPORT void free_aligned_sized(void* p, size_t align, size_t size) {
+  (void)align;
+  (void)size;
+  free(p);
+}
+
+/* The __libc_* names: some programs and libraries call them directly to reach "the real malloc". */
+PT_EXPORT void* __libc_malloc(size_t n) { return pt__alloc(n); }
+PT_EXPORT void __libc_free(void* p) { free(p); }
+PT_EXPORT void* __libc_calloc(size_t count, size_t size) { return pt__calloc(count, size); }
+PT_EXPORT void* __libc_realloc(void* p, size_t n) { return realloc(p, n); }
+PT_EXPORT void* __libc_memalign(size_t align, size_t n) { return memalign(align, n); }
+PT_EXPORT void* __libc_valloc(size_t n) { return valloc(n); }
+PT_EXPORT void* __libc_pvalloc(size_t n) { return pvalloc(n); }
+PT_EXPORT int __posix_memalign(void** out, size_t align, size_t n) { return posix_memalign(out, align, n); }

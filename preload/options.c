@@ -1,0 +1,111 @@
+/* options.c - the only place ptmem reads the environment. */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os.h"
+
+extern char** environ;
+
+ptmem_options_t ptmem_options = {
+#define PTMEM_OPTION_DEFAULT(NAME, field, def, lo, hi, what) .field = def,
+    PTMEM_OPTIONS(PTMEM_OPTION_DEFAULT)
+#undef PTMEM_OPTION_DEFAULT
+};
+
+static void format_int(char* out, int64_t v) {
+  char tmp[24];
+  int i = 0;
+  bool neg = v < 0;
+  uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[i++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (neg) *out++ = '-';
+  while (i) *out++ = tmp[--i];
+  *out = 0;
+}
+
+static bool parse_int(const char* s, int64_t* out) {
+  if (!*s) return false;
+  int64_t v = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10) return false;
+    v = v * 10 + (*s - '0');
+  }
+  *out = v;
+  return true;
+}
+
+static void report_invalid(const char* name, const char* value, int64_t lo, int64_t hi, int64_t def) {
+  char a[24], b[24], c[24];
+  format_int(a, lo);
+  format_int(b, hi);
+  format_int(c, def);
+  pt__os_write_stderr("ptmem: PTMEM_");
+  pt__os_write_stderr(name);
+  pt__os_write_stderr("=");
+  pt__os_write_stderr(value);
+  pt__os_write_stderr(" is invalid: expected an integer from ");
+  pt__os_write_stderr(a);
+  pt__os_write_stderr(" to ");
+  pt__os_write_stderr(b);
+  pt__os_write_stderr("; using the default ");
+  pt__os_write_stderr(c);
+  pt__os_write_stderr("\n");
+}
+
+static void apply(const char* entry) {
+  if (strncmp(entry, "PTMEM_", 6) != 0) return;
+  const char* key = entry + 6;
+  const char* eq = strchr(key, '=');
+  if (!eq) return;
+  size_t klen = (size_t)(eq - key);
+  const char* value = eq + 1;
+#define PTMEM_OPTION_PARSE(NAME, field, def, lo, hi, what)                                            \
+  if (klen == sizeof(#NAME) - 1 && memcmp(key, #NAME, klen) == 0) {                                  \
+    int64_t v;                                                                                       \
+    if (parse_int(value, &v) && v >= (lo) && v <= (hi)) ptmem_options.field = v;                     \
+    else report_invalid(#NAME, value, lo, hi, def);                                                  \
+    return;                                                                                          \
+  }
+  PTMEM_OPTIONS(PTMEM_OPTION_PARSE)
+#undef PTMEM_OPTION_PARSE
+}
+
+/* Early in process start-up the C library may not have set `environ` yet: read the kernel's copy. */
+static void load_from_proc(void) {
+  static char buf[64 * 1024];
+  int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)n;
+  close(fd);
+  buf[len] = 0;
+  for (size_t i = 0; i < len; i += strlen(buf + i) + 1) apply(buf + i);
+}
+
+void ptmem_options_load(void) {
+  if (environ) {
+    for (char** e = environ; *e; e++) apply(*e);
+  } else {
+    load_from_proc();
+  }
+  if (ptmem_options.log) {
+    char v[24];
+#define PTMEM_OPTION_LOG(NAME, field, def, lo, hi, what)                                              \
+  format_int(v, ptmem_options.field);                                                                \
+  pt__os_write_stderr("ptmem: PTMEM_" #NAME "=");                                                    \
+  pt__os_write_stderr(v);                                                                            \
+  pt__os_write_stderr("  (" what ")\n");
+    PTMEM_OPTIONS(PTMEM_OPTION_LOG)
+#undef PTMEM_OPTION_LOG
+  }
+}

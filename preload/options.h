@@ -1,0 +1,26 @@
+/* options.h - ptmem's environment options: one table (X-macro) generates the storage, the parser,
+ * the range checks and the PTMEM_LOG listing. Read once, from preload_init, before the hooks serve
+ * any thread but the first; parsing walks `environ` (or /proc/self/environ when the C library has
+ * not set it up yet) and never allocates. */
+#ifndef PTMEM_PRELOAD_OPTIONS_H
+#define PTMEM_PRELOAD_OPTIONS_H
+#include <stdint.h>
+
+/* X(NAME, field, default, min, max, what) - NAME is read from PTMEM_<NAME>. */
+#define PTMEM_OPTIONS(X)                                                                               \
+  X(PURGE_DELAY_MS, purge_delay_ms, 250, 0, 600000, "milliseconds before freed memory returns to the OS") \
+  X(HUGE_CACHE_MB, huge_cache_mb, 256, 0, 65536, "MiB of freed blocks above 4 MiB kept for reuse")         \
+  X(LOG, log, 0, 0, 1, "1 prints the options in effect and allocator diagnostics on stderr")
+
+typedef struct ptmem_options_s {
+#define PTMEM_OPTION_FIELD(NAME, field, def, lo, hi, what) int64_t field;
+  PTMEM_OPTIONS(PTMEM_OPTION_FIELD)
+#undef PTMEM_OPTION_FIELD
+} ptmem_options_t;
+
+extern ptmem_options_t ptmem_options;
+/* Parse the environment into ptmem_options; an invalid value is reported once on stderr with the
+ * accepted range and the default is kept. */
+void ptmem_options_load(void);
+
+#endif
