@@ -149,6 +149,15 @@ void pt__abandoned_push(pt_desc_t* pg) {
   } while (!pt_cas_weak_acq_rel(&abandoned[pg->cls], &head, pg));
 }
 
+void pt__abandoned_push_list(pt_desc_t* first) {
+  pt_desc_t* last = first;
+  while (last->page.next) last = last->page.next;
+  pt_desc_t* head = pt_load_relaxed(&abandoned[first->cls]);
+  do {
+    last->page.next = head;
+  } while (!pt_cas_weak_acq_rel(&abandoned[first->cls], &head, first));
+}
+
 pt_desc_t* pt__abandoned_take(unsigned cls) {
   if (!pt_load_relaxed(&abandoned[cls])) return NULL;
   return pt_exchange_acq_rel(&abandoned[cls], NULL);

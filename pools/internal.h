@@ -216,6 +216,7 @@ void pt__heap_queue_push_front(pt_heap_t* h, pt_desc_t* pg);
 void pt__heap_queue_remove(pt_heap_t* h, pt_desc_t* pg);
 void pt__heap_direct_update(pt_heap_t* h, unsigned cls);
 void pt__abandoned_push(pt_desc_t* pg);
+void pt__abandoned_push_list(pt_desc_t* first); /* a chain linked by page.next, one class */
 pt_desc_t* pt__abandoned_take(unsigned cls);
 void pt__abandoned_sweep(void);
 void pt__heap_fork_child(void);

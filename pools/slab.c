@@ -141,16 +141,27 @@ static void heap_collect_full(pt_heap_t* h) {
   }
 }
 
-/* Take every abandoned page of this class into h. Pages that drained completely go back to the arena. */
+/* Adopt abandoned pages of this class until one has a free block; drained pages go back to the
+ * arena, the rest of the list is pushed back in one CAS. Taking only what we need matters with
+ * concurrent threads: a thread that took every page would leave the others none, and they would
+ * each start a fresh, nearly empty page. */
 static void heap_adopt(pt_heap_t* h, unsigned cls) {
-  for (pt_desc_t* pg = pt__abandoned_take(cls); pg;) {
+  pt_desc_t* pg = pt__abandoned_take(cls);
+  while (pg) {
     pt_desc_t* next = pg->page.next;
     pg->page.next = pg->page.prev = NULL;
     pg->page.in_full = 0;
     pt_store_release(&pg->xowner, (uintptr_t)h);
-    page_collect_remote(pg);
-    if (pg->page.used == 0) pt__page_release(pg);
-    else pt__heap_queue_push_front(h, pg);
+    pt__page_collect(pg);
+    if (pg->page.used == 0) {
+      pt__page_release(pg);
+    } else {
+      pt__heap_queue_push_front(h, pg);
+      if (pg->page.free || pg->page.capacity < pg->page.reserved) {
+        if (next) pt__abandoned_push_list(next);
+        return;
+      }
+    }
     pg = next;
   }
 }

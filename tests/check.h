@@ -16,7 +16,8 @@
 
 #define CHECK_OP_(a, op, b, fmt, type)                                                               \
   do {                                                                                               \
-    type check_a_ = (type)(a), check_b_ = (type)(b);                                                 \
+    type check_a_ = (type)(a);                                                                       \
+    type check_b_ = (type)(b);                                                                       \
     if (!(check_a_ op check_b_)) {                                                                   \
       fprintf(stderr, "%s:%d: CHECK(%s %s %s) failed: " fmt " vs " fmt "\n", __FILE__, __LINE__, #a, \
               #op, #b, check_a_, check_b_);                                                          \
