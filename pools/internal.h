@@ -259,6 +259,7 @@ typedef struct pt_stats_s {
   size_t huge;       /* bytes in huge mappings */
   size_t rss;        /* resident set size of the process */
   size_t heaps;      /* thread heaps in use */
+  size_t slab_pages, abandoned_pages, medium_chunks, large_spans; /* bytes claimed by each */
 } pt_stats_t;
 void pt__stats_collect(pt_stats_t* out);
 

@@ -7,13 +7,17 @@
 static void count_span(pt_desc_t* d, void* arg) {
   pt_stats_t* s = arg;
   uintptr_t x = pt_load_relaxed(&d->xowner);
+  size_t bytes = (size_t)d->nslices * PT_SLICE_SIZE;
   if (x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED) {
     s->in_use += (size_t)d->page.used * d->bsize;
+    *(x == PT_KIND_ABANDONED ? &s->abandoned_pages : &s->slab_pages) += bytes;
   } else if (x == PT_KIND_MEDIUM) {
+    s->medium_chunks += bytes;
     uint64_t free_bits = pt_load_relaxed(&d->bits);
     s->in_use += (size_t)(d->medium.nblocks - (uint32_t)__builtin_popcountll(free_bits)) * d->bsize;
   } else if (x == PT_KIND_LARGE || x == PT_KIND_ARENA) {
-    s->in_use += (size_t)d->nslices * PT_SLICE_SIZE;
+    s->in_use += bytes;
+    if (x == PT_KIND_LARGE) s->large_spans += bytes;
   } else if (x == PT_KIND_POOL) {
     s->in_use += (size_t)d->nslices * PT_SLICE_SIZE; /* pool chunks count whole */
   }

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,6 +39,24 @@ __attribute__((constructor)) static void ptmem_preload_start(void) {
   sym = dlsym(RTLD_NEXT, "malloc_usable_size");
   memcpy(&ptmem_libc.usable_size, &sym, sizeof sym);
   pthread_atfork(NULL, NULL, fork_child);
+}
+
+/* PTMEM_STATS=1: one summary when the program exits, from the same statistics as malloc_stats. */
+__attribute__((destructor)) static void ptmem_preload_end(void) {
+  if (!ptmem_options.stats) return;
+  pt_stats_t s;
+  pt__stats_collect(&s);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  char buf[1024];
+  int n = snprintf(buf, sizeof buf,
+                   "ptmem: pid %d exiting: %zu bytes in use, %zu mapped, %zu free but resident, %zu in huge "
+                   "blocks, %zu thread heaps; peak RSS %ld KiB\n"
+                   "ptmem: mapped = %zu in slab pages + %zu in abandoned pages + %zu in medium chunks + %zu in "
+                   "large spans + %zu huge + metadata\n",
+                   (int)getpid(), s.in_use, s.mapped, s.free_dirty, s.huge, s.heaps, ru.ru_maxrss, s.slab_pages,
+                   s.abandoned_pages, s.medium_chunks, s.large_spans, s.huge);
+  if (n > 0) pt__os_write_stderr(buf);
 }
 
 void ptmem_foreign_free(void* p) {
