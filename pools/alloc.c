@@ -25,7 +25,7 @@ static void* large_alloc(size_t n, uint32_t align_slices, bool zero) {
 static void* alloc_sized(size_t n, bool zero) {
   pt_heap_t* h = pt__tls_heap;
   void* p = NULL;
-  if (pt_unlikely(h == &pt__heap_empty) && (h = pt__heap_acquire()) == NULL) {
+  if (pt_unlikely(h == &pt__heap_empty) && !pt__heap_thread_is_done() && (h = pt__heap_acquire()) == NULL) {
     errno = ENOMEM;
     return NULL;
   }

@@ -37,7 +37,7 @@ static void heap_reset(pt_heap_t* h) {
   memset(&h->full, 0, sizeof h->full);
   memset(h->medium_hint, 0, sizeof h->medium_hint);
   pt_store_relaxed(&h->remote_hint, 0);
-  h->generic_calls = 0;
+  /* generic_calls is kept: short-lived threads recycling one heap must still reach maintenance. */
 }
 
 static void heap_key_destructor(void* arg);
@@ -93,9 +93,11 @@ static pt_heap_t* heap_carve(void) {
   return &heaps[0];
 }
 
-pt_heap_t* pt__heap_acquire(void) {
-  if (pt_unlikely(pt_load_acquire(&embedder_state) != 2)) embedder_init_once();
-  heap_key_ensure();
+/* Set once this thread's heap destructor ran: glibc runs key destructors at most
+ * PTHREAD_DESTRUCTOR_ITERATIONS times, so a heap claimed after that might never be given back. */
+static __thread bool tls_thread_done __attribute__((tls_model("initial-exec")));
+
+static pt_heap_t* heap_claim(void) {
   pt_heap_t* h = NULL;
   for (pt_heap_t* c = pt_load_acquire(&heaps_all); c; c = c->next_all) {
     uint32_t expected = PT_HEAP_UNUSED;
@@ -106,6 +108,14 @@ pt_heap_t* pt__heap_acquire(void) {
     }
   }
   if (!h) h = heap_carve();
+  return h;
+}
+
+pt_heap_t* pt__heap_acquire(void) {
+  if (pt_unlikely(pt_load_acquire(&embedder_state) != 2)) embedder_init_once();
+  heap_key_ensure();
+  pt__maintenance(false); /* thread start is a slow event: a good moment for periodic work */
+  pt_heap_t* h = heap_claim();
   if (!h) return NULL;
   pt__tls_heap = h;
   /* May call calloc for keys >= 32: that recursion is served by h, already installed. */
@@ -201,14 +211,32 @@ static void heap_abandon_pages(pt_heap_t* h) {
   }
 }
 
-void pt__heap_thread_done(void) {
-  pt_heap_t* h = pt__tls_heap;
-  if (h == &pt__heap_empty) return;
-  /* From here on this thread's frees take the remote path and its mallocs claim a fresh heap. */
-  pt__tls_heap = &pt__heap_empty;
+static void heap_release(pt_heap_t* h) {
   heap_abandon_pages(h);
   heap_reset(h);
   pt_store_release(&h->state, PT_HEAP_UNUSED);
+}
+
+bool pt__heap_thread_is_done(void) { return tls_thread_done; }
+
+/* A thread past its heap destructor: borrow a heap for one allocation and give it straight back
+ * (its page is abandoned with the block in it). Slow, but only threads that are exiting get here. */
+void* pt__heap_dying_alloc(size_t n, unsigned cls) {
+  pt_heap_t* h = heap_claim();
+  if (!h) return NULL;
+  void* p = pt__slab_alloc_generic(h, n, cls);
+  heap_release(h);
+  return p;
+}
+
+void pt__heap_thread_done(void) {
+  pt_heap_t* h = pt__tls_heap;
+  tls_thread_done = true;
+  pt__maintenance(false);
+  if (h == &pt__heap_empty) return;
+  /* From here on this thread's frees take the remote path and its mallocs claim a fresh heap. */
+  pt__tls_heap = &pt__heap_empty;
+  heap_release(h);
 }
 
 static void heap_key_destructor(void* arg) {

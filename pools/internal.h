@@ -212,6 +212,8 @@ extern pt_heap_t pt__heap_empty;
 extern pt_desc_t pt__page_empty;
 pt_heap_t* pt__heap_acquire(void);    /* give this thread a heap; NULL only if out of memory */
 void pt__heap_thread_done(void);      /* this thread ends: abandon its pages, recycle its heap */
+bool pt__heap_thread_is_done(void);   /* the heap destructor of this thread already ran */
+void* pt__heap_dying_alloc(size_t n, unsigned cls);
 void pt__heap_queue_push_front(pt_heap_t* h, pt_desc_t* pg);
 void pt__heap_queue_remove(pt_heap_t* h, pt_desc_t* pg);
 void pt__heap_direct_update(pt_heap_t* h, unsigned cls);

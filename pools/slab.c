@@ -168,6 +168,7 @@ static void heap_adopt(pt_heap_t* h, unsigned cls) {
 
 void* pt__slab_alloc_generic(pt_heap_t* h, size_t n, unsigned cls) {
   if (pt_unlikely(h == &pt__heap_empty)) {
+    if (pt__heap_thread_is_done()) return pt__heap_dying_alloc(n, cls);
     h = pt__heap_acquire();
     if (!h) return NULL;
   }
