@@ -44,7 +44,21 @@ static void* alloc_sized(size_t n, bool zero) {
   return p;
 }
 
-void* pt__alloc_slow(size_t n) { return alloc_sized(n, false); }
+void* pt__alloc_slow(size_t n) {
+  if (n <= PT_SLAB_MAX) { /* sizes above the direct table: same pop, the class computed */
+    unsigned cls = pt__size_class(n);
+    pt_desc_t* pg = pt__tls_heap->queue[cls].first;
+    if (pt_likely(pg != NULL)) {
+      pt_block_t* b = pg->page.free;
+      if (pt_likely(b != NULL)) {
+        pg->page.free = b->next;
+        pg->page.used++;
+        return b;
+      }
+    }
+  }
+  return alloc_sized(n, false);
+}
 
 void* pt__calloc(size_t count, size_t size) {
   size_t n;

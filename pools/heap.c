@@ -141,6 +141,18 @@ void pt__heap_queue_push_front(pt_heap_t* h, pt_desc_t* pg) {
   pt__heap_direct_update(h, pg->cls);
 }
 
+void pt__heap_queue_push_back(pt_heap_t* h, pt_desc_t* pg) {
+  pt_page_queue_t* q = &h->queue[pg->cls];
+  if (!q->first) {
+    pt__heap_queue_push_front(h, pg);
+    return;
+  }
+  pg->page.next = NULL;
+  pg->page.prev = q->last;
+  q->last->page.next = pg;
+  q->last = pg;
+}
+
 void pt__heap_queue_remove(pt_heap_t* h, pt_desc_t* pg) {
   pt_page_queue_t* q = &h->queue[pg->cls];
   bool was_first = q->first == pg;

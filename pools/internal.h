@@ -215,6 +215,7 @@ void pt__heap_thread_done(void);      /* this thread ends: abandon its pages, re
 bool pt__heap_thread_is_done(void);   /* the heap destructor of this thread already ran */
 void* pt__heap_dying_alloc(size_t n, unsigned cls);
 void pt__heap_queue_push_front(pt_heap_t* h, pt_desc_t* pg);
+void pt__heap_queue_push_back(pt_heap_t* h, pt_desc_t* pg);
 void pt__heap_queue_remove(pt_heap_t* h, pt_desc_t* pg);
 void pt__heap_direct_update(pt_heap_t* h, unsigned cls);
 void pt__abandoned_push(pt_desc_t* pg);

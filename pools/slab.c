@@ -109,10 +109,12 @@ static void full_list_remove(pt_heap_t* h, pt_desc_t* pg) {
   pg->page.in_full = 0;
 }
 
+/* Back into the class queue, at the end: the page ahead keeps serving, and by the time the queue
+ * reaches this one it has gathered more than the single block that made it non-full (mimalloc). */
 static void page_unfull(pt_heap_t* h, pt_desc_t* pg) {
   full_list_remove(h, pg);
   pt_store_relaxed(&pg->xowner, (uintptr_t)h);
-  pt__heap_queue_push_front(h, pg);
+  pt__heap_queue_push_back(h, pg);
 }
 
 /* Park a page with nothing left to give. False if a remote free slipped in: the page stays queued. */
@@ -133,7 +135,8 @@ static bool page_to_full(pt_heap_t* h, pt_desc_t* pg) {
 }
 
 static void heap_collect_full(pt_heap_t* h) {
-  if (!pt_exchange_acq_rel(&h->remote_hint, 0)) return;
+  /* A plain load first: an exchange on every slow call would cost more than all the rest. */
+  if (!pt_load_relaxed(&h->remote_hint) || !pt_exchange_acq_rel(&h->remote_hint, 0)) return;
   for (pt_desc_t* pg = h->full.first; pg;) {
     pt_desc_t* next = pg->page.next;
     if (pt_load_relaxed(&pg->thread_free)) page_unfull(h, pg);
