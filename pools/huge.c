@@ -1,8 +1,10 @@
 /* huge.c - blocks above 4 MiB get their own mapping, 64 KiB aligned so the page map resolves them.
  * realloc moves pages with mremap instead of copying. A small cache (8 slots, at most
- * huge_cache_mb MiB, entries <= 64 MiB, reused only when they waste <= 25%) absorbs the
- * allocate/free loops of big buffers; an entry older than purge_delay_ms is unmapped by the next
- * maintenance. Descriptors come from a table claimed with a bitmap: lock-free, no ABA. */
+ * huge_cache_mb MiB in all) absorbs the allocate/free loops of big buffers without new page faults:
+ * a request takes the smallest cached mapping that holds it, and one more than 25% too big is first
+ * shrunk in place (mremap), so the cache never makes a block hold more resident memory than asked.
+ * An entry older than purge_delay_ms is unmapped by the next maintenance. Descriptors come from a
+ * table claimed with a bitmap: lock-free, no ABA. */
 #include "internal.h"
 
 #include <string.h>
@@ -52,14 +54,37 @@ static void unmap_block(pt_desc_t* d) {
   desc_free(d);
 }
 
-static pt_desc_t* cache_take(size_t need) {
-  for (int i = 0; i < CACHE_SLOTS; i++) {
-    pt_desc_t* d = pt_load_acquire(&cache[i]);
-    if (!d || d->huge.size < need || d->huge.size - need > need / 4) continue;
-    if (pt_cas_strong_acq_rel(&cache[i], &d, NULL)) {
-      pt_fetch_sub_relaxed(&cache_bytes, d->huge.size);
-      return d;
+/* The smallest cached mapping that holds `need`, else the largest one, resized in place or moved
+ * with mremap: either way its resident pages are reused and only the difference faults or is freed. */
+static pt_desc_t* cache_take(size_t need, size_t* reused) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int best = -1;
+    size_t best_size = 0;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+      pt_desc_t* d = pt_load_acquire(&cache[i]);
+      if (!d) continue;
+      size_t size = d->huge.size;
+      bool better = best < 0 || (size >= need ? best_size < need || size < best_size : size > best_size);
+      if (better) {
+        best = i;
+        best_size = size;
+      }
     }
+    if (best < 0) return NULL;
+    pt_desc_t* d = pt_load_acquire(&cache[best]);
+    if (!d || !pt_cas_strong_acq_rel(&cache[best], &d, NULL)) continue; /* raced: look again */
+    pt_fetch_sub_relaxed(&cache_bytes, d->huge.size);
+    *reused = d->huge.size < need ? d->huge.size : need;
+    if (d->huge.size < need || d->huge.size - need > need / 4) {
+      void* q = pt__os_remap(d->start, d->huge.size, need, PT_SLICE_SIZE);
+      if (!q) {
+        unmap_block(d);
+        return NULL;
+      }
+      d->start = q;
+      d->huge.size = need;
+    }
+    return d;
   }
   return NULL;
 }
@@ -82,9 +107,10 @@ void* pt__huge_alloc(size_t size, size_t align, bool zero) {
   if (align < PT_SLICE_SIZE) align = PT_SLICE_SIZE;
   size_t need = (size + PT_SLICE_SIZE - 1) & ~(PT_SLICE_SIZE - 1);
   if (need < size) return NULL;
-  pt_desc_t* d = align == PT_SLICE_SIZE ? cache_take(need) : NULL;
+  size_t reused = 0;
+  pt_desc_t* d = align == PT_SLICE_SIZE ? cache_take(need, &reused) : NULL;
   if (d) {
-    if (zero) memset(d->start, 0, size);
+    if (zero) memset(d->start, 0, reused < size ? reused : size); /* pages added by mremap are zero */
   } else {
     d = desc_alloc();
     if (!d) return NULL;

@@ -8,7 +8,7 @@
 
 pt_settings_t pt__settings = {
     .purge_delay_ms = 250, /* between mimalloc v2 (10 ms) and v3 (1 s): docs/design.md */
-    .huge_cache_mb = 256,
+    .huge_cache_mb = 64,
     .verbose = false,
 };
 

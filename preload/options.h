@@ -9,7 +9,7 @@
 /* X(NAME, field, default, min, max, what) - NAME is read from PTMEM_<NAME>. */
 #define PTMEM_OPTIONS(X)                                                                               \
   X(PURGE_DELAY_MS, purge_delay_ms, 250, 0, 600000, "milliseconds before freed memory returns to the OS") \
-  X(HUGE_CACHE_MB, huge_cache_mb, 256, 0, 65536, "MiB of freed blocks above 4 MiB kept for reuse")         \
+  X(HUGE_CACHE_MB, huge_cache_mb, 64, 0, 65536, "MiB of freed blocks above 4 MiB kept for reuse")         \
   X(LOG, log, 0, 0, 1, "1 prints the options in effect and allocator diagnostics on stderr")             \
   X(STATS, stats, 0, 0, 1, "1 prints the allocator's statistics on stderr when the program exits")
 
