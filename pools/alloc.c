@@ -1,8 +1,8 @@
 /* alloc.c - routing by size and the malloc-level operations that are not fast paths: the generic
  * allocation, free by kind, aligned allocation, realloc, calloc, usable size.
  *
- * Routing:  0 .. 32 KiB  slab (40 classes)      32 KiB .. 512 KiB  pool engine (16 classes)
- *           512 KiB .. 4 MiB  arena span         above 4 MiB  huge mapping
+ * Routing:  0 .. 32 KiB  slab (40 classes)      32 KiB .. 128 KiB  pool engine (8 classes)
+ *           128 KiB .. 4 MiB  arena span         above 4 MiB  huge mapping
  * Aligned requests never produce interior pointers: a class whose natural alignment (its size's
  * lowest set bit, since pages and chunks start 64 KiB aligned) covers the request is used instead,
  * then an aligned span, then an aligned huge mapping. */

@@ -35,11 +35,11 @@
 #define PT_SPAN_MAX_SIZE (PT_SPAN_MAX_SLICES * PT_SLICE_SIZE)
 
 /* Size classes (see docs/design.md, "Size classes"): 16-byte steps to 128 B, then 4 per doubling.
- * Classes 0..39 (16 B .. 32 KiB) are slab classes; 40..55 (40 KiB .. 512 KiB) are pool classes. */
+ * Classes 0..39 (16 B .. 32 KiB) are slab classes; 40..47 (40 KiB .. 128 KiB) are pool classes. */
 #define PT_SLAB_CLASSES 40
-#define PT_MEDIUM_CLASSES 16
+#define PT_MEDIUM_CLASSES 8
 #define PT_SLAB_MAX (32 * PT_KiB)
-#define PT_MEDIUM_MAX (512 * PT_KiB)
+#define PT_MEDIUM_MAX (128 * PT_KiB)
 #define PT_LARGE_MAX PT_SPAN_MAX_SIZE /* above: huge, mapped directly */
 #define PT_DIRECT_MAX 1024            /* sizes served by the direct page table */
 #define PT_DIRECT_SLOTS (PT_DIRECT_MAX / 16 + 1)
@@ -105,9 +105,9 @@ typedef struct pt_desc_s {
       _Atomic uint64_t cached_ms;
     } huge;
   };
-} pt_desc_t;
+} __attribute__((aligned(64))) pt_desc_t; /* whole cache lines: neighbours belong to other threads */
 
-_Static_assert(sizeof(pt_desc_t) <= 128, "descriptor must stay within 128 bytes");
+_Static_assert(sizeof(pt_desc_t) == 128, "descriptors are 128 bytes (two cache lines)");
 
 /* ---- "sizeclass.c" / inline -------------------------------------------------------------------- */
 static inline unsigned pt__size_class(size_t n) {
@@ -227,7 +227,7 @@ void pt__heap_fork_child(void);
 void pt__fork_child(void);
 void pt__heap_foreach(void (*fn)(pt_heap_t* h, void* arg), void* arg);
 
-/* ---- "medium.c": 32 KiB..512 KiB blocks from the lock-free pool engine ------------------------- */
+/* ---- "medium.c": 32 KiB..128 KiB blocks from the lock-free pool engine ------------------------- */
 void* pt__medium_alloc(pt_heap_t* h, unsigned cls);
 void pt__medium_free(pt_desc_t* d, void* p);
 void pt__medium_release_empty(bool force);

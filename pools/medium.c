@@ -1,4 +1,4 @@
-/* medium.c - blocks of 32 KiB .. 512 KiB (16 classes, all multiples of 8 KiB) from the pool engine:
+/* medium.c - blocks of 32 KiB .. 128 KiB (8 classes, all multiples of 8 KiB) from the pool engine:
  * chunks of up to 16 equal blocks (at most 4 MiB), any thread takes a block by clearing a bit of
  * the chunk's free bitmap and gives it back by setting it. No owner, so cross-thread frees cost the
  * same as local ones and a dying thread abandons nothing.
