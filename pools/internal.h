@@ -73,7 +73,7 @@ struct pt_pool_s;
  * only by threads that reached the span through a block they hold. */
 typedef struct pt_desc_s {
   _Atomic uintptr_t xowner;      /* owner heap | FULL (slab), else a PT_KIND_*; written by owner */
-  _Atomic uintptr_t thread_free; /* slab: frees from other threads, push-one / take-all stack */
+  _Atomic uintptr_t thread_free; /* slab: other threads' frees, push-one / take-all: head<<16 | count */
   _Atomic uint64_t bits;         /* medium chunk: 1 = block free. Zero for every other kind. */
   uint8_t* start;                /* first byte of the span */
   uint32_t nslices;              /* span length in slices (huge: unused) */

@@ -23,33 +23,40 @@ static inline void* page_pop(pt_desc_t* pg) {
   return b;
 }
 
-/* Take the remote frees into `free`. The walk is bounded by capacity so a corrupted list (a double
- * free from another thread) cannot loop forever. */
+/* thread_free packs the list head and its length: (head << 16) | count. Page addresses fit in 47
+ * bits and a page holds at most 4096 blocks, so both fit; knowing the count from the exchange means
+ * the owner never walks a list whose blocks sit in another core's cache (rpmalloc's trick). */
+#define TF_COUNT_BITS 16
+#define TF_COUNT_MASK ((uintptr_t)0xFFFF)
+
 static void page_collect_remote(pt_desc_t* pg) {
   if (!pt_load_relaxed(&pg->thread_free)) return;
-  pt_block_t* list = (pt_block_t*)pt_exchange_acq_rel(&pg->thread_free, 0);
-  if (!list) return;
-  uint32_t count = 1;
-  pt_block_t* tail = list;
-  while (tail->next && count <= pg->page.capacity) {
-    tail = tail->next;
-    count++;
-  }
+  uintptr_t tf = pt_exchange_acq_rel(&pg->thread_free, 0);
+  if (!tf) return;
+  pt_block_t* list = (pt_block_t*)(tf >> TF_COUNT_BITS);
+  uint32_t count = (uint32_t)(tf & TF_COUNT_MASK);
   if (count > pg->page.used) {
     pt__invalid_free(list, "double free detected in a cross-thread free list");
     count = pg->page.used;
   }
-  tail->next = pg->page.free;
-  pg->page.free = list;
   pg->page.used -= count;
+  if (!pg->page.free) {
+    pg->page.free = list;
+  } else if (!pg->page.local_free) {
+    pg->page.local_free = list;
+  } else { /* both busy: append to local_free, whose blocks this thread freed recently (cache hot) */
+    pt_block_t* tail = pg->page.local_free;
+    for (uint32_t n = 0; tail->next && n < pg->page.capacity; n++) tail = tail->next;
+    tail->next = list;
+  }
 }
 
 void pt__page_collect(pt_desc_t* pg) {
+  page_collect_remote(pg);
   if (!pg->page.free && pg->page.local_free) {
     pg->page.free = pg->page.local_free;
     pg->page.local_free = NULL;
   }
-  page_collect_remote(pg);
 }
 
 static bool page_extend(pt_desc_t* pg) {
@@ -217,10 +224,11 @@ void pt__page_retire(pt_heap_t* h, pt_desc_t* pg) {
 }
 
 static void remote_free(pt_desc_t* pg, pt_block_t* b) {
-  uintptr_t head = pt_load_relaxed(&pg->thread_free);
+  uintptr_t old = pt_load_relaxed(&pg->thread_free), packed;
   do {
-    b->next = (pt_block_t*)head;
-  } while (!pt_cas_weak_seqcst(&pg->thread_free, &head, (uintptr_t)b));
+    b->next = (pt_block_t*)(old >> TF_COUNT_BITS);
+    packed = ((uintptr_t)b << TF_COUNT_BITS) | ((old & TF_COUNT_MASK) + 1);
+  } while (!pt_cas_weak_seqcst(&pg->thread_free, &old, packed));
   uintptr_t x = pt_load_seqcst(&pg->xowner);
   if ((x & PT_PAGE_FULL) && x >= PT_KIND_LIMIT) {
     pt_heap_t* owner = (pt_heap_t*)(x & ~PT_PAGE_FULL); /* heaps are never freed: safe to poke */
