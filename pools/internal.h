@@ -161,11 +161,10 @@ void pt__arena_stats(pt_arena_stats_t* out);
 /* Calls fn for the head descriptor of every claimed span (racy snapshot, for stats and fork). */
 void pt__arena_foreach_span(void (*fn)(pt_desc_t* d, void* arg), void* arg);
 
-/* ---- "options.c"-like settings (set by the embedder before first use; defaults are sane) --------- */
+/* ---- "maintenance.c": settings (the embedder sets them in pt__embedder_init) and periodic work ---- */
 typedef struct pt_settings_s {
   uint32_t purge_delay_ms; /* free memory returns to the OS this long after it was freed */
   uint32_t huge_cache_mb;  /* huge mappings kept for reuse, in MiB */
-  bool verbose;            /* print diagnostics (invalid frees, purge activity) to stderr */
 } pt_settings_t;
 extern pt_settings_t pt__settings;
 /* Runs the periodic work (purge expired memory, release empty chunks) if `purge_delay_ms` passed since

@@ -9,7 +9,6 @@
 pt_settings_t pt__settings = {
     .purge_delay_ms = 250, /* between mimalloc v2 (10 ms) and v3 (1 s): docs/design.md */
     .huge_cache_mb = 64,
-    .verbose = false,
 };
 
 static _Atomic uint64_t last_run_ms;

@@ -25,7 +25,6 @@ void pt__embedder_init(void) {
   ptmem_options_load();
   pt__settings.purge_delay_ms = (uint32_t)ptmem_options.purge_delay_ms;
   pt__settings.huge_cache_mb = (uint32_t)ptmem_options.huge_cache_mb;
-  pt__settings.verbose = ptmem_options.log != 0;
   long ps = sysconf(_SC_PAGESIZE);
   if (ps > 0) page_size = (size_t)ps;
 }

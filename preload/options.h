@@ -1,5 +1,5 @@
 /* options.h - ptmem's environment options: one table (X-macro) generates the storage, the parser,
- * the range checks and the PTMEM_LOG listing. Read once, from preload_init, before the hooks serve
+ * the range checks and the PTMEM_LOG listing. Read once, on the first allocation (pt__embedder_init), before the hooks serve
  * any thread but the first; parsing walks `environ` (or /proc/self/environ when the C library has
  * not set it up yet) and never allocates. */
 #ifndef PTMEM_PRELOAD_OPTIONS_H
@@ -10,7 +10,7 @@
 #define PTMEM_OPTIONS(X)                                                                               \
   X(PURGE_DELAY_MS, purge_delay_ms, 250, 0, 600000, "milliseconds before freed memory returns to the OS") \
   X(HUGE_CACHE_MB, huge_cache_mb, 64, 0, 65536, "MiB of freed blocks above 4 MiB kept for reuse")         \
-  X(LOG, log, 0, 0, 1, "1 prints the options in effect and allocator diagnostics on stderr")             \
+  X(LOG, log, 0, 0, 1, "1 prints the options in effect on stderr")             \
   X(STATS, stats, 0, 0, 1, "1 prints the allocator's statistics on stderr when the program exits")
 
 typedef struct ptmem_options_s {
