@@ -124,6 +124,8 @@ void* pt__huge_alloc(size_t size, size_t align, bool zero) {
   }
   d->huge.align = align;
   d->nslices = 0;
+  d->meta = NULL;
+  d->own_meta = 0;
   pt_store_release(&d->xowner, (uintptr_t)PT_KIND_HUGE);
   if (!pt__pagemap_set(d->start, d->huge.size, d)) {
     unmap_block(d);
@@ -170,3 +172,16 @@ void pt__huge_purge(bool force) {
 }
 
 size_t pt__huge_bytes(void) { return pt_load_relaxed(&live_bytes); }
+
+void pt__huge_foreach(void (*fn)(pt_desc_t* d, void* arg), void* arg) {
+  pt_desc_t* table = pt_load_acquire(&desc_table);
+  if (!table) return;
+  for (uint32_t wi = 0; wi < HUGE_WORDS; wi++) {
+    uint64_t w = pt_load_relaxed(&desc_used[wi]);
+    while (w) {
+      pt_desc_t* d = &table[wi * 64 + (uint32_t)__builtin_ctzll(w)];
+      w &= w - 1;
+      if (pt_load_acquire(&d->xowner) == PT_KIND_HUGE) fn(d, arg);
+    }
+  }
+}

@@ -80,6 +80,9 @@ typedef struct pt_desc_s {
   uint32_t bsize;                /* block size in bytes (slab, medium, pool) */
   uint32_t cls;                  /* size class (slab, medium) */
   uint32_t flags;
+  uint64_t recip;                /* ceil(2^42 / bsize): block index = (offset * recip) >> 42 */
+  uint64_t* meta;                /* one word per block for the embedder (NULL: none), see meta.c */
+  uint64_t own_meta;             /* the meta word of a large or huge block */
   union {
     struct { /* slab page; written by the owner only */
       pt_block_t* free;       /* malloc pops here */
@@ -165,6 +168,7 @@ void pt__arena_foreach_span(void (*fn)(pt_desc_t* d, void* arg), void* arg);
 typedef struct pt_settings_s {
   uint32_t purge_delay_ms; /* free memory returns to the OS this long after it was freed */
   uint32_t huge_cache_mb;  /* huge mappings kept for reuse, in MiB */
+  bool block_meta;         /* give every block a zeroed 64-bit meta word (tracking); set before use */
 } pt_settings_t;
 extern pt_settings_t pt__settings;
 /* Runs the periodic work (purge expired memory, release empty chunks) if `purge_delay_ms` passed since
@@ -252,6 +256,26 @@ void* pt__realloc(void* p, size_t n);
 size_t pt__usable_size_of(const void* p, pt_desc_t* d);
 void* pt__calloc(size_t count, size_t size);
 void pt__invalid_free(const void* p, const char* why);
+
+/* ---- "meta.c": one 64-bit word per block, owned by the embedder (the tracker's record) ---------- */
+/* The word lives outside the block (page or chunk tail, or the descriptor), is zero while the block
+ * is free, and survives until the block is freed: the embedder writes it after malloc and clears it
+ * before free. NULL for blocks without one (made while block_meta was off, pools, arenas). */
+uint64_t* pt__block_meta(const void* p, pt_desc_t* d);
+/* Bytes the page or chunk needs for the meta words of `blocks` blocks. */
+static inline size_t pt__meta_bytes(uint32_t blocks) { return pt__settings.block_meta ? (size_t)blocks * 8 : 0; }
+static inline uint64_t pt__recip(uint32_t bsize) { return ((1ull << 42) + bsize - 1) / bsize; }
+static inline uint32_t pt__block_index(const pt_desc_t* d, const void* p) {
+  return (uint32_t)(((uint64_t)((const uint8_t*)p - d->start) * d->recip) >> 42);
+}
+/* The live block containing address `addr` (interior pointers too): its start, usable size and meta
+ * word; false if addr is not inside a block ptmem handed out with a non-zero meta word. */
+bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** meta);
+/* Calls fn for every block whose meta word is non-zero (not thread-safe against frees: call it with
+ * the world quiet, e.g. at exit). */
+typedef void (*pt_meta_visit_fn)(void* block, size_t size, uint64_t* meta, void* arg);
+void pt__foreach_meta(pt_meta_visit_fn fn, void* arg);
+void pt__huge_foreach(void (*fn)(pt_desc_t* d, void* arg), void* arg);
 
 /* ---- "stats.c" ------------------------------------------------------------------------------------ */
 typedef struct pt_stats_s {

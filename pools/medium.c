@@ -12,6 +12,8 @@
  * block meanwhile. */
 #include "internal.h"
 
+#include <string.h>
+
 typedef struct medium_class_s {
   _Atomic(pt_desc_t*) slots[PT_MEDIUM_SLOTS];
   _Atomic uint64_t nonfull[PT_MEDIUM_SLOTS / 64];  /* hint: the chunk may have a free block */
@@ -59,7 +61,8 @@ static void* chunk_new(pt_heap_t* h, unsigned cls) {
   if (slot == UINT32_MAX) return NULL; /* registry full: the caller falls back to a large span */
   size_t bsize = pt__class_size(cls);
   uint32_t nblocks = blocks_per_chunk(bsize);
-  uint32_t slices = (uint32_t)((nblocks * bsize + PT_SLICE_SIZE - 1) / PT_SLICE_SIZE);
+  size_t bytes = nblocks * bsize + pt__meta_bytes(nblocks); /* meta words after the last block */
+  uint32_t slices = (uint32_t)((bytes + PT_SLICE_SIZE - 1) / PT_SLICE_SIZE);
   bool is_zero;
   pt_desc_t* d = pt__span_claim(slices, 1, &is_zero);
   if (!d) {
@@ -71,6 +74,12 @@ static void* chunk_new(pt_heap_t* h, unsigned cls) {
   d->flags = 0;
   d->medium.slot = slot;
   d->medium.nblocks = nblocks;
+  d->recip = pt__recip((uint32_t)bsize);
+  d->meta = NULL;
+  if (pt__settings.block_meta) {
+    d->meta = (uint64_t*)(d->start + nblocks * bsize);
+    if (!is_zero) memset(d->meta, 0, pt__meta_bytes(nblocks));
+  }
   pt_store_relaxed(&d->medium.empty_since_ms, 0);
   pt_store_release(&d->xowner, (uintptr_t)PT_KIND_MEDIUM);
   pt_store_release(&d->bits, pt__bits_mask(1, nblocks - 1)); /* block 0 is ours */

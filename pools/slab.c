@@ -14,6 +14,8 @@
  * still on thread_free count as used. So used == 0 proves no block of the page is in anyone's hands. */
 #include "internal.h"
 
+#include <string.h>
+
 #define EXTEND_BYTES 4096 /* lazy free-list growth: touch little memory per step (mimalloc) */
 
 static inline void* page_pop(pt_desc_t* pg) {
@@ -100,8 +102,16 @@ static pt_desc_t* page_new(pt_heap_t* h, unsigned cls) {
   pg->page.free = pg->page.local_free = NULL;
   pg->page.next = pg->page.prev = NULL;
   pg->page.used = pg->page.capacity = 0;
-  pg->page.reserved = (uint32_t)((size_t)slices * PT_SLICE_SIZE / pg->bsize);
+  size_t bytes = (size_t)slices * PT_SLICE_SIZE;
+  size_t per_block = pg->bsize + (pt__settings.block_meta ? 8 : 0);
+  pg->page.reserved = (uint32_t)(bytes / per_block);
   pg->page.in_full = 0;
+  pg->recip = pt__recip(pg->bsize);
+  pg->meta = NULL;
+  if (pt__settings.block_meta) { /* meta words at the page tail, after the last block */
+    pg->meta = (uint64_t*)(pg->start + (size_t)pg->page.reserved * pg->bsize);
+    if (!is_zero) memset(pg->meta, 0, pt__meta_bytes(pg->page.reserved));
+  }
   pt_store_relaxed(&pg->thread_free, 0);
   pt_store_release(&pg->xowner, (uintptr_t)h);
   return pg;
