@@ -1,0 +1,210 @@
+/* sites.c - per-site counters, the exact peak and temporary allocations.
+ *
+ * Each thread counts into its own rows (one 64-byte row per stack id, in reserved address space), so
+ * the event path writes no shared cache line except the process-wide live total. A free counts in
+ * the freeing thread's row, so a row may go negative: only sums over threads mean anything.
+ *
+ * The peak (shared/DESIGN.md): a global generation `gen` is bumped whenever the live total exceeds
+ * the previous maximum. Before a row changes, if its snap_gen is not the current gen, it saves its
+ * live bytes (the value it had at that peak) and takes the gen. At the end a row's share of the peak
+ * is its snapshot if it changed since the last peak, else its live bytes, which have not changed.
+ * Single-threaded this is exact. With threads, an event of another thread that is between reading
+ * gen and updating its row when the peak is crossed lands on the wrong side: the attribution error
+ * is at most one allocation in flight per other thread (tests/track check this bound).
+ *
+ * A thread that ends merges its rows into a retired table under a spin lock (thread exit is rare; the
+ * fork child resets it), following the same snapshot rule, and its row memory is reused. */
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "../pools/atomic.h"
+#include "../pools/os.h"
+#include "track.h"
+
+typedef struct row_s {
+  uint64_t allocs, frees, alloc_bytes, temporary;
+  int64_t live_bytes, live_count, snap_bytes;
+  uint64_t snap_gen;
+} row_t;
+_Static_assert(sizeof(row_t) == 64, "a row is one cache line");
+
+#define ROWS_BYTES ((size_t)(PT_STACK_MAX + 1) * sizeof(row_t))
+
+typedef struct thread_rows_s {
+  row_t* rows;
+  const void* last_alloc; /* temporary = freed before this thread allocated anything else */
+  uint32_t last_stack;
+  uint32_t max_stack; /* rows above it were never touched */
+  struct thread_rows_s* next_all;
+  _Atomic int active;
+} thread_rows_t;
+
+static _Atomic int64_t live_total;
+static _Atomic int64_t peak_total;
+static _Atomic uint64_t peak_gen;
+static _Atomic uint64_t peak_time_ns;
+static _Atomic uint64_t alloc_count, free_count;
+static _Atomic(thread_rows_t*) all_threads;
+static row_t* retired;
+static _Atomic int retired_lock;
+static __thread thread_rows_t* tls_rows __attribute__((tls_model("initial-exec")));
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void lock_retired(void) {
+  int expected = 0;
+  while (!pt_cas_weak_acq_rel(&retired_lock, &expected, 1)) expected = 0;
+}
+static void unlock_retired(void) { pt_store_release(&retired_lock, 0); }
+
+/* Thread-rows records are never freed: a thread that ends leaves its record inactive for the next. */
+static thread_rows_t* rows_for_thread(void) {
+  thread_rows_t* t = tls_rows;
+  if (pt_likely(t != NULL)) return t;
+  for (t = pt_load_acquire(&all_threads); t; t = t->next_all) {
+    int expected = 0;
+    if (pt_load_relaxed(&t->active) == 0 && pt_cas_strong_acq_rel(&t->active, &expected, 1)) break;
+  }
+  if (!t) {
+    t = pt__os_reserve(sizeof *t, 4096); /* a page per thread record: rare, and never returned */
+    if (!t) return NULL;
+    t->rows = pt__os_reserve(ROWS_BYTES, 4096);
+    if (!t->rows) return NULL;
+    pt_store_relaxed(&t->active, 1);
+    thread_rows_t* head = pt_load_relaxed(&all_threads);
+    do {
+      t->next_all = head;
+    } while (!pt_cas_weak_acq_rel(&all_threads, &head, t));
+  }
+  t->last_alloc = NULL;
+  t->max_stack = 0;
+  tls_rows = t;
+  return t;
+}
+
+static inline void row_before_change(row_t* r) {
+  uint64_t gen = pt_load_acquire(&peak_gen);
+  if (r->snap_gen != gen) {
+    r->snap_bytes = r->live_bytes;
+    r->snap_gen = gen;
+  }
+}
+
+void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
+  thread_rows_t* t = rows_for_thread();
+  if (!t || stack > PT_STACK_MAX) return;
+  row_t* r = &t->rows[stack];
+  row_before_change(r);
+  r->allocs++;
+  r->alloc_bytes += size;
+  r->live_bytes += (int64_t)size;
+  r->live_count++;
+  if (stack > t->max_stack) t->max_stack = stack;
+  t->last_alloc = p;
+  t->last_stack = stack;
+  pt_fetch_add_relaxed(&alloc_count, 1);
+  int64_t total = pt_fetch_add_acq_rel(&live_total, (int64_t)size) + (int64_t)size;
+  int64_t peak = pt_load_relaxed(&peak_total);
+  while (total > peak) {
+    if (pt_cas_weak_acq_rel(&peak_total, &peak, total)) {
+      pt_fetch_add_acq_rel(&peak_gen, 1);
+      pt_store_relaxed(&peak_time_ns, now_ns());
+      break;
+    }
+  }
+}
+
+void pt_track_free(const void* p, uint32_t stack, size_t size) {
+  thread_rows_t* t = rows_for_thread();
+  if (!t || stack > PT_STACK_MAX) return;
+  row_t* r = &t->rows[stack];
+  row_before_change(r);
+  r->frees++;
+  r->live_bytes -= (int64_t)size;
+  r->live_count--;
+  if (stack > t->max_stack) t->max_stack = stack;
+  if (p == t->last_alloc && stack == t->last_stack) r->temporary++;
+  t->last_alloc = NULL;
+  pt_fetch_add_relaxed(&free_count, 1);
+  pt_fetch_sub_relaxed(&live_total, (int64_t)size);
+}
+
+/* A row's share of the current peak. */
+static int64_t row_peak_share(const row_t* r, uint64_t gen) { return r->snap_gen == gen ? r->snap_bytes : r->live_bytes; }
+
+static void merge_row(row_t* into, const row_t* from, uint64_t gen) {
+  if (into->snap_gen != gen) { /* the retired row is a row like any other: snapshot before change */
+    into->snap_bytes = into->live_bytes;
+    into->snap_gen = gen;
+  }
+  into->allocs += from->allocs;
+  into->frees += from->frees;
+  into->alloc_bytes += from->alloc_bytes;
+  into->temporary += from->temporary;
+  into->live_bytes += from->live_bytes;
+  into->live_count += from->live_count;
+  into->snap_bytes += row_peak_share(from, gen);
+}
+
+void pt_track_thread_exit(void) {
+  thread_rows_t* t = tls_rows;
+  if (!t) return;
+  tls_rows = NULL;
+  lock_retired();
+  if (!retired) retired = pt__os_reserve(ROWS_BYTES, 4096);
+  uint64_t gen = pt_load_acquire(&peak_gen);
+  if (retired)
+    for (uint32_t s = 0; s <= t->max_stack; s++)
+      if (t->rows[s].allocs || t->rows[s].frees) merge_row(&retired[s], &t->rows[s], gen);
+  unlock_retired();
+  /* Zero the rows for the next thread: dropping the pages is cheaper than clearing them. */
+  size_t used = ((size_t)t->max_stack + 1) * sizeof(row_t);
+  madvise(t->rows, (used + 4095) & ~(size_t)4095, MADV_DONTNEED);
+  pt_store_release(&t->active, 0);
+}
+
+static void add_row(pt_site_t* out, const row_t* r, uint64_t gen) {
+  out->allocs += r->allocs;
+  out->frees += r->frees;
+  out->alloc_bytes += r->alloc_bytes;
+  out->temporary += r->temporary;
+  out->live_bytes += r->live_bytes;
+  out->live_count += r->live_count;
+  out->peak_bytes += row_peak_share(r, gen);
+}
+
+void pt_track_site(uint32_t stack, pt_site_t* out) {
+  memset(out, 0, sizeof *out);
+  if (stack > PT_STACK_MAX) return;
+  uint64_t gen = pt_load_acquire(&peak_gen);
+  if (retired) add_row(out, &retired[stack], gen);
+  for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all)
+    if (pt_load_acquire(&t->active) && stack <= t->max_stack) add_row(out, &t->rows[stack], gen);
+}
+
+void pt_track_totals(pt_track_totals_t* out) {
+  out->live_bytes = pt_load_acquire(&live_total);
+  out->peak_bytes = pt_load_acquire(&peak_total);
+  out->allocs = pt_load_relaxed(&alloc_count);
+  out->frees = pt_load_relaxed(&free_count);
+  out->peak_gen = pt_load_acquire(&peak_gen);
+  out->peak_time_ns = pt_load_relaxed(&peak_time_ns);
+}
+
+void pt_track_sites_fork_child(void) {
+  pt_store_relaxed(&retired_lock, 0);
+  thread_rows_t* mine = tls_rows;
+  /* The other threads are gone: fold their rows in as if they had ended. */
+  for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all) {
+    if (t == mine || !pt_load_relaxed(&t->active)) continue;
+    thread_rows_t* saved = tls_rows;
+    tls_rows = t;
+    pt_track_thread_exit();
+    tls_rows = saved;
+  }
+}

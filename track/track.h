@@ -1,0 +1,66 @@
+/* track.h - the tracking core, shared by the malloc preload and (later) the Vulkan layer. It knows
+ * nothing of malloc: the embedder captures a stack id at each allocation, keeps the 64-bit record
+ * (pt_rec_*) wherever its allocator keeps per-block data, and reports allocations and frees here.
+ *
+ * Per-thread state only on the event path: site counters are per-thread rows indexed by stack id,
+ * merged when a thread ends; the only shared writes per event are the live-bytes total and, when a
+ * new peak is reached, the peak generation. */
+#ifndef PTMEM_TRACK_H
+#define PTMEM_TRACK_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the per-allocation record: stack id (24 bits) | scan marks (2 bits) | size (38 bits) ------- */
+#define PT_REC_SIZE_BITS 38
+#define PT_REC_SIZE_MAX ((1ull << PT_REC_SIZE_BITS) - 1) /* 256 GiB; larger sizes saturate */
+#define PT_REC_MARK_REACHABLE (1ull << 38)
+#define PT_REC_MARK_INDIRECT (1ull << 39)
+#define PT_REC_MARKS (PT_REC_MARK_REACHABLE | PT_REC_MARK_INDIRECT)
+#define PT_STACK_MAX ((1u << 24) - 1)
+enum { PT_STACK_NONE = 0, PT_STACK_UNKNOWN = 1 }; /* 1: table full, or allocated inside the tracker */
+
+static inline uint64_t pt_rec_make(uint32_t stack, size_t size) {
+  return ((uint64_t)stack << 40) | (size > PT_REC_SIZE_MAX ? PT_REC_SIZE_MAX : (uint64_t)size);
+}
+static inline uint32_t pt_rec_stack(uint64_t rec) { return (uint32_t)(rec >> 40); }
+static inline size_t pt_rec_size(uint64_t rec) { return (size_t)(rec & PT_REC_SIZE_MAX); }
+
+/* ---- "stack.c": capturing the caller's stack ----------------------------------------------------- */
+typedef struct pt_track_config_s {
+  unsigned depth;          /* frames kept per stack (1..PT_TRACK_DEPTH_MAX) */
+  bool frame_pointers;     /* walk frame pointers instead of unwinding with libunwind */
+  uintptr_t skip_lo, skip_hi; /* text of the embedding library: frames inside are not the caller's */
+} pt_track_config_t;
+#define PT_TRACK_DEPTH_MAX 128
+void pt_track_stack_configure(const pt_track_config_t* config);
+/* Return addresses of the current stack, outermost last, the embedder's own frames removed. */
+unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max);
+
+/* ---- "stacktab.c": interning a stack into a dense id, lock-free ---------------------------------- */
+uint32_t pt_track_stack_intern(const uintptr_t* frames, unsigned depth);
+/* Frames of an interned stack (its depth returned); valid for the life of the process. */
+unsigned pt_track_stack_frames(uint32_t id, const uintptr_t** frames);
+uint32_t pt_track_stack_count(void); /* ids are 2 .. count-1 */
+void pt_track_stack_reset_for_tests(void);
+
+/* ---- "sites.c": per-site counters, the exact peak, temporary allocations ------------------------- */
+typedef struct pt_site_s {
+  uint64_t allocs, frees, alloc_bytes, temporary;
+  int64_t live_bytes, live_count;
+  int64_t peak_bytes; /* this site's live bytes at the moment of the global peak */
+} pt_site_t;
+typedef struct pt_track_totals_s {
+  int64_t live_bytes, peak_bytes;
+  uint64_t allocs, frees, peak_gen;
+  uint64_t peak_time_ns; /* CLOCK_MONOTONIC time the peak was reached */
+} pt_track_totals_t;
+void pt_track_alloc(const void* p, uint32_t stack, size_t size);
+void pt_track_free(const void* p, uint32_t stack, size_t size);
+void pt_track_thread_exit(void); /* merges this thread's rows; call from its last moments */
+/* Sum of every thread's rows for one site (callers iterate ids below pt_track_stack_count()). */
+void pt_track_site(uint32_t stack, pt_site_t* out);
+void pt_track_totals(pt_track_totals_t* out);
+void pt_track_sites_fork_child(void);
+
+#endif
