@@ -84,6 +84,10 @@ int main(void) {
   check_capture(false);
   check_capture(true);
   puts("track_stack: capture (libunwind and frame pointers)");
+  /* Back to libunwind: a frame-pointer walk past code without frame pointers (libc's or a
+   * sanitizer's thread start) reads whatever rbp holds there, so stacks of threads would vary. */
+  pt_track_config_t defaults = {.depth = 32};
+  pt_track_stack_configure(&defaults);
 
   uint32_t ids[2];
   for (volatile int i = 0; i < 2; i++) ids[i] = site_a(); /* one call site (not unrolled): one stack */
