@@ -185,3 +185,14 @@ void pt__huge_foreach(void (*fn)(pt_desc_t* d, void* arg), void* arg) {
     }
   }
 }
+
+bool pt__huge_owns(uintptr_t lo, uintptr_t hi) {
+  uintptr_t table = (uintptr_t)pt_load_acquire(&desc_table);
+  if (table && lo < table + HUGE_DESCS * sizeof(pt_desc_t) && table < hi) return true;
+  for (int i = 0; i < CACHE_SLOTS; i++) { /* cached mappings hold stale data, not live pointers */
+    pt_desc_t* d = pt_load_acquire(&cache[i]);
+    if (d && lo < (uintptr_t)d->start + d->huge.size && (uintptr_t)d->start < hi) return true;
+  }
+  pt_desc_t* d = pt__pagemap_lookup((const void*)lo);
+  return d && pt_load_relaxed(&d->xowner) == PT_KIND_HUGE;
+}

@@ -276,6 +276,9 @@ bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** met
 typedef void (*pt_meta_visit_fn)(void* block, size_t size, uint64_t* meta, void* arg);
 void pt__foreach_meta(pt_meta_visit_fn fn, void* arg);
 void pt__huge_foreach(void (*fn)(pt_desc_t* d, void* arg), void* arg);
+bool pt__huge_owns(uintptr_t lo, uintptr_t hi);
+/* True if [lo, hi) overlaps memory of the allocator itself (regions, huge blocks and their table). */
+bool pt__is_internal(uintptr_t lo, uintptr_t hi);
 
 /* ---- "stats.c" ------------------------------------------------------------------------------------ */
 typedef struct pt_stats_s {

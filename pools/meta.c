@@ -69,3 +69,9 @@ void pt__foreach_meta(pt_meta_visit_fn fn, void* arg) {
   pt__arena_foreach_span(visit_span, &v);
   pt__huge_foreach(visit_huge, &v);
 }
+
+bool pt__is_internal(uintptr_t lo, uintptr_t hi) {
+  for (uintptr_t a = lo; a < hi; a += PT_REGION_SIZE) /* regions are 1 GiB: probing each GiB is enough */
+    if (pt__arena_contains((const void*)a)) return true;
+  return pt__arena_contains((const void*)(hi - 1)) || pt__huge_owns(lo, hi);
+}

@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "options.h"
 #include "preload.h"
+#include "tracking.h"
 
 libc_malloc_t ptmem_libc;
 static size_t page_size = 4096;
@@ -27,9 +28,13 @@ void pt__embedder_init(void) {
   pt__settings.huge_cache_mb = (uint32_t)ptmem_options.huge_cache_mb;
   long ps = sysconf(_SC_PAGESIZE);
   if (ps > 0) page_size = (size_t)ps;
+  if (ptmem_options.track) ptmem_tracking_start();
 }
 
-static void fork_child(void) { pt__fork_child(); }
+static void fork_child(void) {
+  pt__fork_child();
+  ptmem_tracking_fork_child();
+}
 
 __attribute__((constructor)) static void ptmem_preload_start(void) {
   /* POSIX's dlsym idiom: copy the object pointer into the function pointer's storage. */
@@ -42,6 +47,7 @@ __attribute__((constructor)) static void ptmem_preload_start(void) {
 
 /* PTMEM_STATS=1: one summary when the program exits, from the same statistics as malloc_stats. */
 __attribute__((destructor)) static void ptmem_preload_end(void) {
+  ptmem_tracking_finish();
   if (!ptmem_options.stats) return;
   pt_stats_t s;
   pt__stats_collect(&s);

@@ -12,14 +12,26 @@
 
 #include "alloc.h"
 #include "preload.h"
+#include "tracking.h"
 
-PT_EXPORT void* malloc(size_t n) { return pt__alloc(n); }
+/* Every allocating entry point ends in tracked(); every freeing one starts with untrack(). With
+ * PTMEM_TRACK=0 each costs one predictable branch. */
+static inline void* tracked(void* p, size_t n) {
+  if (pt_unlikely(ptmem_tracking)) ptmem_track_alloc(p, n);
+  return p;
+}
+static inline void untrack(void* p) {
+  if (pt_unlikely(ptmem_tracking)) ptmem_track_free(p);
+}
+
+PT_EXPORT void* malloc(size_t n) { return tracked(pt__alloc(n), n); }
 
 PT_EXPORT void free(void* p) {
+  untrack(p);
   if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
 }
 
-PT_EXPORT void* calloc(size_t count, size_t size) { return pt__calloc(count, size); }
+PT_EXPORT void* calloc(size_t count, size_t size) { return tracked(pt__calloc(count, size), count * size); }
 
 void* ptmem_foreign_realloc(void* p, size_t n) {
   size_t old = ptmem_libc.usable_size ? ptmem_libc.usable_size(p) : 0;
@@ -27,7 +39,7 @@ void* ptmem_foreign_realloc(void* p, size_t n) {
     errno = ENOMEM; /* we cannot know how much to copy: refuse rather than guess */
     return NULL;
   }
-  void* q = pt__alloc(n);
+  void* q = tracked(pt__alloc(n), n);
   if (!q) return NULL;
   memcpy(q, p, old < n ? old : n);
   ptmem_foreign_free(p);
@@ -40,7 +52,11 @@ PT_EXPORT void* realloc(void* p, size_t n) {
     return NULL;
   }
   if (p && pt_unlikely(!pt__owns(p))) return ptmem_foreign_realloc(p, n);
-  return pt__realloc(p, n);
+  if (pt_likely(!ptmem_tracking)) return pt__realloc(p, n);
+  uint64_t old = ptmem_track_realloc_begin(p);
+  void* q = pt__realloc(p, n);
+  ptmem_track_realloc_end(p, old, q, n);
+  return q;
 }
 
 PT_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
@@ -64,7 +80,7 @@ PT_EXPORT void* memalign(size_t align, size_t n) {
     errno = EINVAL;
     return NULL;
   }
-  return pt__alloc_aligned(n, a);
+  return tracked(pt__alloc_aligned(n, a), n);
 }
 
 PT_EXPORT void* aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
@@ -72,14 +88,14 @@ PT_EXPORT void* aligned_alloc(size_t align, size_t n) { return memalign(align, n
 PT_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
   if (align < sizeof(void*) || (align & (align - 1)) != 0) return EINVAL;
   int saved = errno;
-  void* p = pt__alloc_aligned(n, align);
+  void* p = tracked(pt__alloc_aligned(n, align), n);
   errno = saved;
   if (!p) return ENOMEM;
   *out = p;
   return 0;
 }
 
-PT_EXPORT void* valloc(size_t n) { return pt__alloc_aligned(n, ptmem_page_size()); }
+PT_EXPORT void* valloc(size_t n) { return tracked(pt__alloc_aligned(n, ptmem_page_size()), n); }
 
 PT_EXPORT void* pvalloc(size_t n) {
   size_t ps = ptmem_page_size();
@@ -88,7 +104,7 @@ PT_EXPORT void* pvalloc(size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  return pt__alloc_aligned(rounded ? rounded : ps, ps);
+  return tracked(pt__alloc_aligned(rounded ? rounded : ps, ps), rounded ? rounded : ps);
 }
 
 PT_EXPORT size_t malloc_usable_size(void* p) {
@@ -110,9 +126,9 @@ PT_EXPORT void free_aligned_sized(void* p, size_t align, size_t size) {
 }
 
 /* The __libc_* names: some programs and libraries call them directly to reach "the real malloc". */
-PT_EXPORT void* __libc_malloc(size_t n) { return pt__alloc(n); }
+PT_EXPORT void* __libc_malloc(size_t n) { return malloc(n); }
 PT_EXPORT void __libc_free(void* p) { free(p); }
-PT_EXPORT void* __libc_calloc(size_t count, size_t size) { return pt__calloc(count, size); }
+PT_EXPORT void* __libc_calloc(size_t count, size_t size) { return calloc(count, size); }
 PT_EXPORT void* __libc_realloc(void* p, size_t n) { return realloc(p, n); }
 PT_EXPORT void* __libc_memalign(size_t align, size_t n) { return memalign(align, n); }
 PT_EXPORT void* __libc_valloc(size_t n) { return valloc(n); }

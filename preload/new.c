@@ -13,13 +13,16 @@
 
 #include "alloc.h"
 #include "preload.h"
+#include "tracking.h"
 
 typedef void (*new_handler_fn)(void);
 extern new_handler_fn _ZSt15get_new_handlerv(void) __attribute__((weak));
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
 static void* alloc_with(size_t n, size_t align) {
-  return align ? pt__alloc_aligned(n, align) : pt__alloc(n);
+  void* p = align ? pt__alloc_aligned(n, align) : pt__alloc(n);
+  if (pt_unlikely(ptmem_tracking) && p) ptmem_track_alloc(p, n);
+  return p;
 }
 
 __attribute__((noinline)) static void* new_failed(size_t n, size_t align, bool nothrow) {
@@ -63,6 +66,7 @@ __attribute__((noinline)) static void* nothrow_new(const char* name, size_t n, s
 }
 
 static inline void delete_impl(void* p) {
+  if (pt_unlikely(ptmem_tracking)) ptmem_track_free(p);
   if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
 }
 

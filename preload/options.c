@@ -16,6 +16,9 @@ ptmem_options_t ptmem_options = {
 #define PTMEM_OPTION_DEFAULT(NAME, field, def, lo, hi, what) .field = def,
     PTMEM_OPTIONS(PTMEM_OPTION_DEFAULT)
 #undef PTMEM_OPTION_DEFAULT
+#define PTMEM_STRING_DEFAULT(NAME, field, def, what) .field = def,
+    PTMEM_STRING_OPTIONS(PTMEM_STRING_DEFAULT)
+#undef PTMEM_STRING_DEFAULT
 };
 
 static void format_int(char* out, int64_t v) {
@@ -61,6 +64,21 @@ static void report_invalid(const char* name, const char* value, int64_t lo, int6
   pt__os_write_stderr("\n");
 }
 
+static void report_invalid_string(const char* name, size_t len, size_t max, const char* def) {
+  char a[24], b[24];
+  format_int(a, (int64_t)len);
+  format_int(b, (int64_t)max);
+  pt__os_write_stderr("ptmem: PTMEM_");
+  pt__os_write_stderr(name);
+  pt__os_write_stderr(" is invalid: ");
+  pt__os_write_stderr(a);
+  pt__os_write_stderr(" characters, expected 1 to ");
+  pt__os_write_stderr(b);
+  pt__os_write_stderr("; using the default ");
+  pt__os_write_stderr(def);
+  pt__os_write_stderr("\n");
+}
+
 static void apply(const char* entry) {
   if (strncmp(entry, "PTMEM_", 6) != 0) return;
   const char* key = entry + 6;
@@ -77,6 +95,15 @@ static void apply(const char* entry) {
   }
   PTMEM_OPTIONS(PTMEM_OPTION_PARSE)
 #undef PTMEM_OPTION_PARSE
+#define PTMEM_STRING_PARSE(NAME, field, def, what)                                                    \
+  if (klen == sizeof(#NAME) - 1 && memcmp(key, #NAME, klen) == 0) {                                  \
+    size_t vlen = strlen(value);                                                                     \
+    if (vlen > 0 && vlen < sizeof ptmem_options.field) memcpy(ptmem_options.field, value, vlen + 1); \
+    else report_invalid_string(#NAME, vlen, sizeof ptmem_options.field - 1, def);                    \
+    return;                                                                                          \
+  }
+  PTMEM_STRING_OPTIONS(PTMEM_STRING_PARSE)
+#undef PTMEM_STRING_PARSE
 }
 
 /* Early in process start-up the C library may not have set `environ` yet: read the kernel's copy. */
@@ -107,5 +134,11 @@ void ptmem_options_load(void) {
   pt__os_write_stderr("  (" what ")\n");
     PTMEM_OPTIONS(PTMEM_OPTION_LOG)
 #undef PTMEM_OPTION_LOG
+#define PTMEM_STRING_LOG(NAME, field, def, what)                                                      \
+  pt__os_write_stderr("ptmem: PTMEM_" #NAME "=");                                                    \
+  pt__os_write_stderr(ptmem_options.field);                                                          \
+  pt__os_write_stderr("  (" what ")\n");
+    PTMEM_STRING_OPTIONS(PTMEM_STRING_LOG)
+#undef PTMEM_STRING_LOG
   }
 }

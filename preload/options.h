@@ -11,12 +11,22 @@
   X(PURGE_DELAY_MS, purge_delay_ms, 250, 0, 600000, "milliseconds before freed memory returns to the OS") \
   X(HUGE_CACHE_MB, huge_cache_mb, 64, 0, 65536, "MiB of freed blocks above 4 MiB kept for reuse")         \
   X(LOG, log, 0, 0, 1, "1 prints the options in effect on stderr")             \
-  X(STATS, stats, 0, 0, 1, "1 prints the allocator's statistics on stderr when the program exits")
+  X(STATS, stats, 0, 0, 1, "1 prints the allocator's statistics on stderr when the program exits")       \
+  X(TRACK, track, 0, 0, 1, "1 records every allocation's stack and writes a trace at exit")              \
+  X(DEPTH, depth, 32, 1, 128, "stack frames recorded per allocation")                                       \
+  X(FRAME_POINTERS, frame_pointers, 0, 0, 1, "1 walks frame pointers instead of unwinding with libunwind")
+
+/* String options: X(NAME, field, default, what); values longer than the field are refused. */
+#define PTMEM_STRING_OPTIONS(X)                                                                        \
+  X(OUT, out, "ptmem.%e.%p.json", "trace path; %p is the pid, %e the program name")
 
 typedef struct ptmem_options_s {
 #define PTMEM_OPTION_FIELD(NAME, field, def, lo, hi, what) int64_t field;
   PTMEM_OPTIONS(PTMEM_OPTION_FIELD)
 #undef PTMEM_OPTION_FIELD
+#define PTMEM_STRING_FIELD(NAME, field, def, what) char field[1024];
+  PTMEM_STRING_OPTIONS(PTMEM_STRING_FIELD)
+#undef PTMEM_STRING_FIELD
 } ptmem_options_t;
 
 extern ptmem_options_t ptmem_options;

@@ -20,6 +20,7 @@
 
 #include "../pools/atomic.h"
 #include "../pools/os.h"
+#include "leaks.h"
 #include "track.h"
 
 typedef struct row_s {
@@ -75,6 +76,8 @@ static thread_rows_t* rows_for_thread(void) {
     if (!t) return NULL;
     t->rows = pt__os_reserve(ROWS_BYTES, 4096);
     if (!t->rows) return NULL;
+    pt_track_leaks_exclude(t, sizeof *t);
+    pt_track_leaks_exclude(t->rows, ROWS_BYTES);
     pt_store_relaxed(&t->active, 1);
     thread_rows_t* head = pt_load_relaxed(&all_threads);
     do {
@@ -156,7 +159,10 @@ void pt_track_thread_exit(void) {
   if (!t) return;
   tls_rows = NULL;
   lock_retired();
-  if (!retired) retired = pt__os_reserve(ROWS_BYTES, 4096);
+  if (!retired) {
+    retired = pt__os_reserve(ROWS_BYTES, 4096);
+    pt_track_leaks_exclude(retired, ROWS_BYTES);
+  }
   uint64_t gen = pt_load_acquire(&peak_gen);
   if (retired)
     for (uint32_t s = 0; s <= t->max_stack; s++)
@@ -207,4 +213,8 @@ void pt_track_sites_fork_child(void) {
     pt_track_thread_exit();
     tls_rows = saved;
   }
+}
+
+void pt_track_forget_last_allocs(void) {
+  for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all) t->last_alloc = NULL;
 }

@@ -12,6 +12,7 @@
 
 #include "../pools/os.h"
 #include "../pools/atomic.h"
+#include "leaks.h"
 #include "track.h"
 
 #define SLOTS_BITS 22                 /* 4M slots: 64% full at the 24-bit id limit... never reached */
@@ -40,6 +41,9 @@ static bool ensure_ready(void) {
     slots = pt__os_reserve((size_t)SLOTS * 8, 4096);
     index_of = pt__os_reserve((size_t)(PT_STACK_MAX + 1) * 8, 4096);
     frames_store = pt__os_reserve((size_t)FRAMES_MAX * sizeof(uintptr_t), 4096);
+    pt_track_leaks_exclude(slots, (size_t)SLOTS * 8);
+    pt_track_leaks_exclude(index_of, (size_t)(PT_STACK_MAX + 1) * 8);
+    pt_track_leaks_exclude(frames_store, (size_t)FRAMES_MAX * sizeof(uintptr_t));
     pt_store_release(&ready, slots && index_of && frames_store ? 2 : 3);
   }
   while ((st = pt_load_acquire(&ready)) == 1) {

@@ -62,5 +62,7 @@ void pt_track_thread_exit(void); /* merges this thread's rows; call from its las
 void pt_track_site(uint32_t stack, pt_site_t* out);
 void pt_track_totals(pt_track_totals_t* out);
 void pt_track_sites_fork_child(void);
+/* Drops the remembered last allocation of every thread (before a leak scan: it is not a root). */
+void pt_track_forget_last_allocs(void);
 
 #endif

@@ -1,0 +1,159 @@
+/* tracking.c - see tracking.h. The record (stack id and requested size) lives in the pools' meta
+ * word of the block, so malloc and free take no lock and touch no shared table; only a new stack
+ * goes through the lock-free stack table. A per-thread guard makes allocations made by the tracker
+ * itself (libunwind's first use in a thread, pthread_setspecific) count under the "unknown" stack
+ * instead of recursing. */
+#define _GNU_SOURCE
+#include "tracking.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "leaks.h"
+#include "modules.h"
+#include "options.h"
+#include "trace.h"
+#include "track.h"
+
+bool ptmem_tracking;
+static pt_trace_info_t trace_info;
+static pthread_key_t thread_key;
+static _Atomic int thread_key_state; /* 0 none, 1 ready, 2 failed */
+static _Atomic int self_range_ready;
+static _Atomic uint32_t modules_seen_stacks;
+static __thread bool tls_in_tracker __attribute__((tls_model("initial-exec")));
+static __thread bool tls_key_armed __attribute__((tls_model("initial-exec")));
+
+static uint64_t clock_ns(clockid_t c) {
+  struct timespec ts;
+  clock_gettime(c, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ptmem_tracking_start(void) {
+  pt__settings.block_meta = true; /* before the first page exists: every block gets a record */
+  trace_info.source = "malloc";
+  trace_info.unwinder = ptmem_options.frame_pointers ? "frame-pointers" : "libunwind";
+  trace_info.depth = (unsigned)ptmem_options.depth;
+  trace_info.start_unix_ns = clock_ns(CLOCK_REALTIME);
+  trace_info.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+  pt_track_config_t c = {.depth = (unsigned)ptmem_options.depth, .frame_pointers = ptmem_options.frame_pointers != 0};
+  pt_track_stack_configure(&c);
+  ptmem_tracking = true;
+}
+
+static void thread_ends(void* arg) {
+  (void)arg;
+  pt_track_thread_exit();
+}
+
+/* Things that need a working process (dl_iterate_phdr, pthread keys): done on the first events. */
+static void first_use_in_thread(void) {
+  if (pt_load_acquire(&self_range_ready) == 0) {
+    uintptr_t lo, hi;
+    pt_track_config_t c = {.depth = (unsigned)ptmem_options.depth, .frame_pointers = ptmem_options.frame_pointers != 0};
+    if (pt_track_module_text_of(&trace_info, &lo, &hi)) { /* any address of ours finds our module */
+      c.skip_lo = lo;
+      c.skip_hi = hi;
+    }
+    pt_track_stack_configure(&c);
+    pt_store_release(&self_range_ready, 1);
+  }
+  int st = pt_load_acquire(&thread_key_state);
+  if (st == 0) {
+    int expected = 0;
+    if (pt_cas_strong_acq_rel(&thread_key_state, &expected, 3))
+      pt_store_release(&thread_key_state, pthread_key_create(&thread_key, thread_ends) == 0 ? 1 : 2);
+    while ((st = pt_load_acquire(&thread_key_state)) == 3) {
+    }
+  }
+  if (st == 1) pthread_setspecific(thread_key, (void*)1); /* may allocate: we are inside the guard */
+  tls_key_armed = true;
+}
+
+static uint32_t capture(void) {
+  if (tls_in_tracker) return PT_STACK_UNKNOWN;
+  tls_in_tracker = true;
+  if (pt_unlikely(!tls_key_armed)) first_use_in_thread();
+  uintptr_t frames[PT_TRACK_DEPTH_MAX];
+  unsigned n = pt_track_stack_capture(frames, PT_TRACK_DEPTH_MAX);
+  uint32_t id = pt_track_stack_intern(frames, n);
+  uint32_t stacks = pt_track_stack_count();
+  if (pt_unlikely(stacks != pt_load_relaxed(&modules_seen_stacks))) { /* a new stack: new library? */
+    pt_store_relaxed(&modules_seen_stacks, stacks);
+    pt_track_modules_refresh();
+  }
+  tls_in_tracker = false;
+  return id;
+}
+
+static inline uint64_t* record_of(const void* p) {
+  pt_desc_t* d = pt__pagemap_lookup(p);
+  return d ? pt__block_meta(p, d) : NULL;
+}
+
+void ptmem_track_alloc(void* p, size_t n) {
+  uint64_t* m = p ? record_of(p) : NULL;
+  if (!m) return;
+  uint32_t stack = capture();
+  *m = pt_rec_make(stack, n);
+  pt_track_alloc(p, stack, n);
+}
+
+void ptmem_track_free(void* p) {
+  uint64_t* m = p ? record_of(p) : NULL;
+  if (!m || !*m) return; /* foreign, untracked, or freed twice */
+  uint64_t rec = *m;
+  *m = 0; /* before the block can be reused */
+  pt_track_free(p, pt_rec_stack(rec), pt_rec_size(rec));
+}
+
+uint64_t ptmem_track_realloc_begin(void* p) {
+  uint64_t* m = p ? record_of(p) : NULL;
+  if (!m) return 0;
+  uint64_t rec = *m;
+  *m = 0;
+  return rec;
+}
+
+void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
+  if (!q) { /* failed: p is untouched, and so is its record */
+    uint64_t* m = p ? record_of(p) : NULL;
+    if (m) *m = old;
+    return;
+  }
+  if (old) pt_track_free(p, pt_rec_stack(old), pt_rec_size(old));
+  ptmem_track_alloc(q, n);
+}
+
+static void heap_foreach(void (*fn)(void*, size_t, uint64_t*, void*), void* arg) { pt__foreach_meta(fn, arg); }
+static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec) {
+  return pt__block_find(a, start, size, rec);
+}
+static bool heap_is_own(uintptr_t lo, uintptr_t hi) { return pt__is_internal(lo, hi); }
+
+void ptmem_tracking_finish(void) {
+  if (!ptmem_tracking) return;
+  tls_in_tracker = true;
+  char path[1200];
+  if (!pt_track_trace_path(ptmem_options.out, path, sizeof path)) {
+    pt__os_write_stderr("ptmem: PTMEM_OUT expands to an empty or too long path; no trace written\n");
+    tls_in_tracker = false;
+    return;
+  }
+  pt_track_forget_last_allocs();
+  pt_track_heap_t heap = {heap_foreach, heap_find, heap_is_own};
+  static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
+  pt_track_leaks_scan(&heap, &leaks);
+  pt_track_trace_write(path, &trace_info, &leaks);
+  tls_in_tracker = false;
+}
+
+void ptmem_tracking_fork_child(void) {
+  if (!ptmem_tracking) return;
+  pt_track_sites_fork_child();
+  pt_track_modules_fork_child();
+  trace_info.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+  trace_info.start_unix_ns = clock_ns(CLOCK_REALTIME);
+}

@@ -1,0 +1,21 @@
+/* tracking.h - the glue between the malloc family and track/: records at each allocation, the
+ * matching updates at each free, the trace at exit. Every hook checks `ptmem_tracking` first. */
+#ifndef PTMEM_PRELOAD_TRACKING_H
+#define PTMEM_PRELOAD_TRACKING_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+extern bool ptmem_tracking; /* set once, at the first allocation, from PTMEM_TRACK */
+
+void ptmem_tracking_start(void);            /* from pt__embedder_init: must not allocate */
+void ptmem_track_alloc(void* p, size_t n);  /* after a successful allocation of n bytes */
+void ptmem_track_free(void* p);             /* before the block is given back */
+/* realloc: takes p's record off before the move (so the old block is never freed with a record),
+ * and puts it back if the realloc fails. */
+uint64_t ptmem_track_realloc_begin(void* p);
+void ptmem_track_realloc_end(void* p, uint64_t old_record, void* q, size_t n);
+void ptmem_tracking_finish(void);           /* at exit: leak scan, then the trace */
+void ptmem_tracking_fork_child(void);
+
+#endif

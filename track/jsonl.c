@@ -1,0 +1,203 @@
+/* jsonl.c - see jsonl.h. */
+#include "jsonl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../pools/os.h"
+
+static void report(const char* what, const char* path) {
+  char msg[600];
+  size_t n = 0;
+  const char* parts[] = {"ptmem: cannot ", what, " the trace ", path ? path : "", ": ", strerror(errno),
+                         "; the program goes on without it\n"};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    size_t len = strlen(parts[i]);
+    if (n + len >= sizeof msg) len = sizeof msg - 1 - n;
+    memcpy(msg + n, parts[i], len);
+    n += len;
+  }
+  msg[n] = 0;
+  pt__os_write_stderr(msg);
+}
+
+bool pt_jsonl_open(pt_jsonl_t* w, const char* path) {
+  w->used = w->line_start = 0;
+  w->failed = w->overflow = false;
+  w->dropped = 0;
+  int saved = errno;
+  w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w->fd < 0) {
+    report("create", path);
+    w->failed = true;
+  }
+  errno = saved;
+  return !w->failed;
+}
+
+static void write_out(pt_jsonl_t* w, size_t n) {
+  int saved = errno;
+  const char* p = w->buf;
+  size_t left = n;
+  while (left && !w->failed) {
+    ssize_t r = write(w->fd, p, left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r == 0) errno = ENOSPC;
+      report("write", NULL);
+      w->failed = true;
+      break;
+    }
+    p += r;
+    left -= (size_t)r;
+  }
+  memmove(w->buf, w->buf + n, w->used - n);
+  w->used -= n;
+  w->line_start -= n;
+  errno = saved;
+}
+
+void pt_jsonl_flush(pt_jsonl_t* w) {
+  if (w->line_start) write_out(w, w->line_start);
+}
+
+void pt_jsonl_close(pt_jsonl_t* w) {
+  pt_jsonl_flush(w);
+  if (w->fd >= 0) close(w->fd);
+  w->fd = -1;
+}
+
+static void put(pt_jsonl_t* w, const char* s, size_t n) {
+  if (w->used + n > sizeof w->buf) pt_jsonl_flush(w); /* complete lines out; this one moves down */
+  if (w->used + n > sizeof w->buf) {                  /* one line bigger than the buffer */
+    w->overflow = true;
+    return;
+  }
+  memcpy(w->buf + w->used, s, n);
+  w->used += n;
+}
+static void putc_(pt_jsonl_t* w, char c) { put(w, &c, 1); }
+
+static void put_string(pt_jsonl_t* w, const char* s) {
+  static const char hex[] = "0123456789abcdef";
+  putc_(w, '"');
+  size_t budget = PT_JSONL_LINE_MAX / 2;
+  for (; *s && budget; s++, budget--) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      putc_(w, '\\');
+      putc_(w, (char)c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      put(w, esc, 6);
+    } else {
+      putc_(w, (char)c);
+    }
+  }
+  if (*s) put(w, "...", 3);
+  putc_(w, '"');
+}
+
+static void put_u64(pt_jsonl_t* w, uint64_t v) {
+  char tmp[24];
+  int i = 0;
+  do {
+    tmp[i++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (i) putc_(w, tmp[--i]);
+}
+
+static void key(pt_jsonl_t* w, const char* k) {
+  if (!w->first_field) putc_(w, ',');
+  w->first_field = false;
+  if (k) {
+    put_string(w, k);
+    putc_(w, ':');
+  }
+}
+
+void pt_jsonl_begin(pt_jsonl_t* w, const char* type) {
+  if (w->used > sizeof w->buf - PT_JSONL_LINE_MAX) pt_jsonl_flush(w);
+  w->line_start = w->used;
+  putc_(w, '{');
+  w->first_field = true;
+  pt_jsonl_str(w, "type", type);
+}
+
+void pt_jsonl_end(pt_jsonl_t* w) {
+  put(w, "}\n", 2);
+  if (w->overflow) { /* never write half a line: drop it and count it */
+    w->used = w->line_start;
+    w->overflow = false;
+    w->dropped++;
+    return;
+  }
+  w->line_start = w->used; /* complete: may be written */
+}
+
+void pt_jsonl_str(pt_jsonl_t* w, const char* k, const char* v) {
+  key(w, k);
+  put_string(w, v);
+}
+void pt_jsonl_u64(pt_jsonl_t* w, const char* k, uint64_t v) {
+  key(w, k);
+  put_u64(w, v);
+}
+void pt_jsonl_i64(pt_jsonl_t* w, const char* k, int64_t v) {
+  key(w, k);
+  if (v < 0) {
+    putc_(w, '-');
+    put_u64(w, (uint64_t)0 - (uint64_t)v);
+  } else {
+    put_u64(w, (uint64_t)v);
+  }
+}
+void pt_jsonl_bool(pt_jsonl_t* w, const char* k, bool v) {
+  key(w, k);
+  put(w, v ? "true" : "false", v ? 4 : 5);
+}
+static void put_hex(pt_jsonl_t* w, uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  char tmp[20];
+  int i = 0;
+  do {
+    tmp[i++] = digits[v & 15];
+    v >>= 4;
+  } while (v);
+  put(w, "\"0x", 3);
+  while (i) putc_(w, tmp[--i]);
+  putc_(w, '"');
+}
+void pt_jsonl_hex(pt_jsonl_t* w, const char* k, uint64_t v) {
+  key(w, k);
+  put_hex(w, v);
+}
+void pt_jsonl_array_begin(pt_jsonl_t* w, const char* k) {
+  key(w, k);
+  putc_(w, '[');
+  w->first_field = true;
+}
+void pt_jsonl_array_end(pt_jsonl_t* w) {
+  putc_(w, ']');
+  w->first_field = false;
+}
+void pt_jsonl_object_begin(pt_jsonl_t* w, const char* k) {
+  key(w, k);
+  putc_(w, '{');
+  w->first_field = true;
+}
+void pt_jsonl_object_end(pt_jsonl_t* w) {
+  putc_(w, '}');
+  w->first_field = false;
+}
+void pt_jsonl_item_hex(pt_jsonl_t* w, uint64_t v) {
+  key(w, NULL);
+  put_hex(w, v);
+}
+void pt_jsonl_item_str(pt_jsonl_t* w, const char* v) {
+  key(w, NULL);
+  put_string(w, v);
+}

@@ -1,0 +1,46 @@
+/* jsonl.h - writing the trace: JSON Lines formatted into a fixed buffer and written with write(2),
+ * with no malloc and no stdio, so it is safe inside the allocator and at exit. A line is only ever
+ * written whole (the buffer flushes between lines, never inside one), so a trace cut short by a
+ * crash ends with complete lines. The first error (disk full, EBADF) is reported once on stderr and
+ * turns the writer off; the program goes on. */
+#ifndef PTMEM_TRACK_JSONL_H
+#define PTMEM_TRACK_JSONL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PT_JSONL_LINE_MAX 8192 /* strings are cut to half of it with "..."; lines longer than the
+                                  buffer are dropped whole and counted */
+
+typedef struct pt_jsonl_s {
+  int fd;
+  bool failed;
+  bool first_field;
+  bool overflow;    /* the line being built no longer fits: it will be dropped */
+  uint64_t dropped; /* lines dropped for being longer than the buffer */
+  size_t used;
+  size_t line_start;
+  char buf[64 * 1024];
+} pt_jsonl_t;
+
+/* Opens `path` for writing (truncating); false (and a warning on stderr) if it cannot. */
+bool pt_jsonl_open(pt_jsonl_t* w, const char* path);
+void pt_jsonl_close(pt_jsonl_t* w);
+void pt_jsonl_flush(pt_jsonl_t* w);
+
+void pt_jsonl_begin(pt_jsonl_t* w, const char* type); /* {"type":"<type>" */
+void pt_jsonl_end(pt_jsonl_t* w);                     /* }\n */
+void pt_jsonl_str(pt_jsonl_t* w, const char* key, const char* value);
+void pt_jsonl_u64(pt_jsonl_t* w, const char* key, uint64_t value);
+void pt_jsonl_i64(pt_jsonl_t* w, const char* key, int64_t value);
+void pt_jsonl_bool(pt_jsonl_t* w, const char* key, bool value);
+void pt_jsonl_hex(pt_jsonl_t* w, const char* key, uint64_t value); /* "0x..." string */
+/* Arrays and nested objects: key (NULL inside an array) then items, then the closing call. */
+void pt_jsonl_array_begin(pt_jsonl_t* w, const char* key);
+void pt_jsonl_array_end(pt_jsonl_t* w);
+void pt_jsonl_object_begin(pt_jsonl_t* w, const char* key);
+void pt_jsonl_object_end(pt_jsonl_t* w);
+void pt_jsonl_item_hex(pt_jsonl_t* w, uint64_t value);
+void pt_jsonl_item_str(pt_jsonl_t* w, const char* value);
+
+#endif

@@ -1,0 +1,232 @@
+/* leaks.c - reachability scan at exit (LeakSanitizer's algorithm, compiler-rt lsan_common.cpp).
+ *
+ * Roots: every readable-writable mapping of the process except the allocator's own memory and the
+ * tracker's, and for the scanning thread only the live part of its stack (from the stack pointer up,
+ * registers spilled there first): dead frames below it are garbage. That covers the writable
+ * segments of every module, other threads' stacks and TLS, and ld.so's allocations. Every aligned
+ * word that points anywhere inside a live block (interior pointers count) marks the block reachable;
+ * reachable blocks are scanned in turn (an explicit work list, no recursion). Then every block left
+ * unmarked is scanned once and whatever it points to that is not reachable is marked indirect: a
+ * list whose head leaked is one definite leak plus indirect nodes. A pointer to itself does not count.
+ * Marks live in two bits of the record. A fault while reading (a mapping that vanished) abandons
+ * that range and the result says it is incomplete. */
+#include "leaks.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../pools/atomic.h"
+#include "../pools/os.h"
+#include "track.h"
+
+/* The tracker's own reservations (stack table, per-thread rows...): never roots, and scanning their
+ * untouched gigabytes would cost seconds. Appended lock-free; a full list only costs scan time. */
+#define EXCLUDED_MAX 4096
+static struct {
+  _Atomic uintptr_t lo, hi;
+} excluded[EXCLUDED_MAX];
+static _Atomic int nexcluded;
+
+void pt_track_leaks_exclude(const void* p, size_t size) {
+  if (!p) return;
+  int i = pt_fetch_add_relaxed(&nexcluded, 1);
+  if (i >= EXCLUDED_MAX) return;
+  pt_store_relaxed(&excluded[i].hi, (uintptr_t)p + size);
+  pt_store_release(&excluded[i].lo, (uintptr_t)p);
+}
+
+const char* pt_leak_kind_name(int kind) {
+  static const char* names[] = {"definite", "indirect", "reachable"};
+  return kind >= 0 && kind < PT_LEAK_KINDS ? names[kind] : "?";
+}
+
+typedef struct scan_s {
+  const pt_track_heap_t* heap;
+  void** work; /* blocks to scan */
+  size_t nwork, cap;
+  size_t live;
+} scan_t;
+
+static sigjmp_buf fault_jump;
+static volatile sig_atomic_t in_range;
+
+static void on_fault(int sig) {
+  (void)sig;
+  if (in_range) siglongjmp(fault_jump, 1);
+}
+
+/* Marks the block at word w with `mark` if it is not marked yet; reachable ones go on the list. */
+static inline void consider(scan_t* s, uintptr_t w, const void* from_block, uint64_t mark) {
+  if (w < 4096 || (w >> 47)) return;
+  void* start;
+  size_t size;
+  uint64_t* rec;
+  if (!s->heap->find((const void*)w, &start, &size, &rec)) return;
+  if (start == from_block) return; /* a pointer to itself */
+  if (*rec & PT_REC_MARK_REACHABLE) return;
+  if (mark == PT_REC_MARK_INDIRECT) {
+    *rec |= PT_REC_MARK_INDIRECT;
+    return;
+  }
+  *rec |= PT_REC_MARK_REACHABLE;
+  if (s->nwork < s->cap) s->work[s->nwork++] = start;
+}
+
+static void scan_words(scan_t* s, uintptr_t lo, uintptr_t hi, const void* from_block, uint64_t mark) {
+  lo = (lo + 7) & ~(uintptr_t)7;
+  for (uintptr_t a = lo; a + 8 <= hi; a += 8) consider(s, *(const uintptr_t*)a, from_block, mark);
+}
+
+static void scan_block_contents(scan_t* s, void* block, uint64_t mark) {
+  void* start;
+  size_t size;
+  uint64_t* rec;
+  if (!s->heap->find(block, &start, &size, &rec)) return;
+  size_t used = pt_rec_size(*rec); /* only what the program asked for holds its data */
+  scan_words(s, (uintptr_t)start, (uintptr_t)start + (used < size ? used : size), start, mark);
+}
+
+static void drain(scan_t* s) {
+  while (s->nwork) scan_block_contents(s, s->work[--s->nwork], PT_REC_MARK_REACHABLE);
+}
+
+static bool is_excluded(const scan_t* s, uintptr_t lo, uintptr_t hi) {
+  if (s->heap->is_own(lo, hi)) return true;
+  int n = pt_load_acquire(&nexcluded);
+  for (int i = 0; i < n && i < EXCLUDED_MAX; i++) {
+    uintptr_t elo = pt_load_acquire(&excluded[i].lo), ehi = pt_load_relaxed(&excluded[i].hi);
+    if (lo < ehi && elo < hi) return true;
+  }
+  return false;
+}
+
+static uintptr_t parse_hex(const char** p) {
+  uintptr_t v = 0;
+  for (;; (*p)++) {
+    char c = **p;
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return v;
+    v = v * 16 + (uintptr_t)d;
+  }
+}
+
+/* Scans one root range; false if reading it faulted (the mapping went away under us). */
+__attribute__((noinline)) static bool guarded_scan(scan_t* s, uintptr_t lo, uintptr_t hi) {
+  volatile bool ok = false;
+  in_range = 1;
+  if (sigsetjmp(fault_jump, 1) == 0) {
+    scan_words(s, lo, hi, NULL, PT_REC_MARK_REACHABLE);
+    drain(s);
+    ok = true;
+  }
+  in_range = 0;
+  return ok;
+}
+
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
+static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete) {
+  const char* p = line;
+  uintptr_t lo = parse_hex(&p);
+  if (*p++ != '-') return;
+  uintptr_t hi = parse_hex(&p);
+  if (*p++ != ' ' || p[0] != 'r' || p[1] != 'w') return;
+  if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]") || strstr(line, "[anon:ptmem")) return;
+  if (sp >= lo && sp < hi) lo = sp; /* our own stack: only its live part */
+  if (is_excluded(s, lo, hi)) return;
+  if (!guarded_scan(s, lo, hi)) {
+    *complete = false;
+    s->nwork = 0;
+  }
+}
+
+__attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
+  jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
+  setjmp(regs);
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *complete = false;
+    return;
+  }
+  char buf[16384];
+  size_t have = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+    if (n <= 0) break;
+    have += (size_t)n;
+    buf[have] = 0;
+    char* line = buf;
+    char* nl;
+    while ((nl = strchr(line, '\n')) != NULL) {
+      *nl = 0;
+      root_line(s, line, sp, complete);
+      line = nl + 1;
+    }
+    have = (size_t)(buf + have - line);
+    memmove(buf, line, have);
+  }
+  close(fd);
+  __asm__ volatile("" : : "r"(&regs) : "memory");
+}
+
+static void clear_and_count(void* block, size_t size, uint64_t* rec, void* arg) {
+  (void)block;
+  (void)size;
+  *rec &= ~PT_REC_MARKS;
+  ((scan_t*)arg)->live++;
+}
+
+static void scan_leaked(void* block, size_t size, uint64_t* rec, void* arg) {
+  (void)size;
+  if (!(*rec & PT_REC_MARK_REACHABLE)) scan_block_contents(arg, block, PT_REC_MARK_INDIRECT);
+}
+
+static void classify(void* block, size_t size, uint64_t* rec, void* arg) {
+  (void)size;
+  pt_leak_result_t* out = arg;
+  int kind = (*rec & PT_REC_MARK_REACHABLE) ? PT_LEAK_REACHABLE
+             : (*rec & PT_REC_MARK_INDIRECT) ? PT_LEAK_INDIRECT
+                                             : PT_LEAK_DEFINITE;
+  uint64_t bytes = pt_rec_size(*rec);
+  out->count[kind]++;
+  out->bytes[kind] += bytes;
+  uint32_t stack = pt_rec_stack(*rec);
+  if (out->sites && stack < out->nsites) {
+    pt_leak_site_t* site = &out->sites[stack];
+    if (site->count[kind] < PT_LEAK_EXAMPLES) site->example[kind][site->count[kind]] = (uintptr_t)block;
+    site->count[kind]++;
+    site->bytes[kind] += bytes;
+  }
+  *rec &= ~PT_REC_MARKS;
+}
+
+void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
+  memset(out, 0, sizeof *out);
+  out->complete = true;
+  scan_t s = {.heap = heap};
+  heap->foreach(clear_and_count, &s);
+  s.cap = s.live + 1;
+  s.work = pt__os_reserve(s.cap * sizeof(void*), 4096);
+  out->nsites = pt_track_stack_count();
+  out->sites = pt__os_reserve((size_t)out->nsites * sizeof(pt_leak_site_t), 4096);
+  if (!s.work || !out->sites) {
+    out->complete = false;
+    return;
+  }
+  pt_track_leaks_exclude(s.work, s.cap * sizeof(void*));
+  pt_track_leaks_exclude(out->sites, (size_t)out->nsites * sizeof(pt_leak_site_t));
+  struct sigaction sa, old_segv, old_bus;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_fault;
+  sigaction(SIGSEGV, &sa, &old_segv);
+  sigaction(SIGBUS, &sa, &old_bus);
+  scan_roots(&s, &out->complete);
+  heap->foreach(scan_leaked, &s);
+  sigaction(SIGSEGV, &old_segv, NULL);
+  sigaction(SIGBUS, &old_bus, NULL);
+  heap->foreach(classify, out);
+  pt__os_release(s.work, s.cap * sizeof(void*));
+}

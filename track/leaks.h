@@ -1,0 +1,38 @@
+/* leaks.h - classifying the blocks alive at exit, as LeakSanitizer does: reachable from the roots,
+ * indirect (reachable only from leaked blocks) or definite. The heap is seen through callbacks, so
+ * any allocator that keeps one record word per block can be scanned. */
+#ifndef PTMEM_TRACK_LEAKS_H
+#define PTMEM_TRACK_LEAKS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pt_track_heap_s {
+  /* Calls fn for every live block with its record word (pt_rec_*). */
+  void (*foreach)(void (*fn)(void* block, size_t size, uint64_t* rec, void* arg), void* arg);
+  /* The live block containing addr (interior pointers count), with its record. */
+  bool (*find)(const void* addr, void** start, size_t* size, uint64_t** rec);
+  /* True if [lo, hi) is the allocator's own memory: never a root (its metadata points at blocks). */
+  bool (*is_own)(uintptr_t lo, uintptr_t hi);
+} pt_track_heap_t;
+
+enum { PT_LEAK_DEFINITE, PT_LEAK_INDIRECT, PT_LEAK_REACHABLE, PT_LEAK_KINDS };
+#define PT_LEAK_EXAMPLES 4
+typedef struct pt_leak_site_s {
+  uint64_t count[PT_LEAK_KINDS], bytes[PT_LEAK_KINDS];
+  uintptr_t example[PT_LEAK_KINDS][PT_LEAK_EXAMPLES];
+} pt_leak_site_t;
+typedef struct pt_leak_result_s {
+  pt_leak_site_t* sites; /* indexed by stack id, `nsites` entries */
+  uint32_t nsites;
+  uint64_t count[PT_LEAK_KINDS], bytes[PT_LEAK_KINDS];
+  bool complete; /* false if part of the scan was cut short (memory vanished under it) */
+} pt_leak_result_t;
+
+/* Runs the scan. Call it when no other thread allocates or frees (at exit). */
+void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out);
+/* Memory of the tracker's own that holds heap addresses and must not count as a root. */
+void pt_track_leaks_exclude(const void* p, size_t size);
+const char* pt_leak_kind_name(int kind);
+
+#endif

@@ -1,0 +1,162 @@
+/* modules.c - see modules.h. The build-id is read from the object's own PT_NOTE segment in memory
+ * (no file I/O), so the report can tell a rebuilt binary from the one that ran. The table is
+ * reserved address space and only grows; refreshes are serialised by a spin flag (new modules are
+ * rare) and the fork child clears it. */
+#define _GNU_SOURCE
+#include "modules.h"
+
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../pools/atomic.h"
+#include "../pools/os.h"
+#include "leaks.h"
+
+#define MODULES_MAX 8192
+
+static pt_module_t* table;
+static _Atomic size_t count;
+static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
+static _Atomic int busy;
+static uint64_t generation; /* bumped per refresh; entries seen in it are present */
+static uint64_t* seen_in;   /* per entry: generation of the last refresh that saw it */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void read_build_id(const struct dl_phdr_info* info, char* out) {
+  out[0] = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE) continue;
+    const uint8_t* p = (const uint8_t*)(info->dlpi_addr + ph->p_vaddr);
+    const uint8_t* end = p + ph->p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      const ElfW(Nhdr)* n = (const ElfW(Nhdr)*)p;
+      const uint8_t* name = p + sizeof *n;
+      const uint8_t* desc = name + ((n->n_namesz + 3) & ~3u);
+      if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 && n->n_descsz <= 20) {
+        static const char hex[] = "0123456789abcdef";
+        for (uint32_t k = 0; k < n->n_descsz; k++) {
+          out[2 * k] = hex[desc[k] >> 4];
+          out[2 * k + 1] = hex[desc[k] & 15];
+        }
+        out[2 * n->n_descsz] = 0;
+        return;
+      }
+      p = desc + ((n->n_descsz + 3) & ~3u);
+    }
+  }
+}
+
+typedef struct walk_s {
+  bool first, changed;
+} walk_t;
+
+static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
+  (void)size;
+  walk_t* walk = arg;
+  if (walk->first) { /* the counters say whether anything changed since the last refresh */
+    walk->first = false;
+    if (info->dlpi_adds == seen_adds && info->dlpi_subs == seen_subs) return 1;
+    seen_adds = info->dlpi_adds;
+    seen_subs = info->dlpi_subs;
+    walk->changed = true;
+  }
+  const char* path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : NULL;
+  size_t n = pt_load_relaxed(&count);
+  for (size_t i = 0; i < n; i++) { /* known and still loaded? */
+    if (table[i].unloaded_ns == 0 && table[i].base == info->dlpi_addr &&
+        strcmp(table[i].path, path ? path : "") == 0) {
+      seen_in[i] = generation;
+      return 0;
+    }
+  }
+  if (n >= MODULES_MAX) return 0;
+  pt_module_t* m = &table[n];
+  memset(m, 0, sizeof *m);
+  if (path) strncpy(m->path, path, sizeof m->path - 1);
+  m->base = info->dlpi_addr;
+  read_build_id(info, m->build_id);
+  for (int i = 0; i < info->dlpi_phnum && m->nsegments < PT_MODULE_SEGMENTS; i++) {
+    const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD) continue;
+    m->segments[m->nsegments].vaddr = ph->p_vaddr;
+    m->segments[m->nsegments].memsz = ph->p_memsz;
+    m->segments[m->nsegments].flags = ph->p_flags;
+    m->nsegments++;
+  }
+  m->loaded_ns = now_ns();
+  seen_in[n] = generation;
+  pt_store_release(&count, n + 1);
+  return 0;
+}
+
+/* The main program has an empty dlpi_name: give it its real path, read from /proc/self/exe. */
+static void name_main_program(void) {
+  size_t n = pt_load_relaxed(&count);
+  for (size_t i = 0; i < n; i++) {
+    if (table[i].path[0]) continue;
+    ssize_t len = readlink("/proc/self/exe", table[i].path, sizeof table[i].path - 1);
+    table[i].path[len > 0 ? len : 0] = 0;
+  }
+}
+
+void pt_track_modules_refresh(void) {
+  int expected = 0;
+  if (!pt_cas_strong_acq_rel(&busy, &expected, 1)) return; /* another thread is looking */
+  if (!table) {
+    table = pt__os_reserve(MODULES_MAX * sizeof *table, 4096);
+    seen_in = pt__os_reserve(MODULES_MAX * sizeof *seen_in, 4096);
+    pt_track_leaks_exclude(table, MODULES_MAX * sizeof *table);
+    pt_track_leaks_exclude(seen_in, MODULES_MAX * sizeof *seen_in);
+  }
+  if (table && seen_in) {
+    generation++;
+    walk_t walk = {true, false};
+    dl_iterate_phdr(visit, &walk);
+    if (walk.changed) { /* a full walk: entries it did not see were unloaded */
+      name_main_program();
+      size_t n = pt_load_relaxed(&count);
+      uint64_t t = now_ns();
+      for (size_t i = 0; i < n; i++)
+        if (table[i].unloaded_ns == 0 && seen_in[i] != generation) table[i].unloaded_ns = t;
+    }
+  }
+  pt_store_release(&busy, 0);
+}
+
+size_t pt_track_modules_count(void) { return pt_load_acquire(&count); }
+const pt_module_t* pt_track_module(size_t i) { return &table[i]; }
+
+bool pt_track_module_text_of(const void* addr, uintptr_t* lo, uintptr_t* hi) {
+  pt_track_modules_refresh();
+  size_t n = pt_track_modules_count();
+  for (size_t i = 0; i < n; i++) {
+    const pt_module_t* m = &table[i];
+    uintptr_t a = (uintptr_t)addr;
+    for (uint32_t s = 0; s < m->nsegments; s++) {
+      uintptr_t start = m->base + m->segments[s].vaddr, end = start + m->segments[s].memsz;
+      if (a >= start && a < end) {
+        *lo = UINTPTR_MAX;
+        *hi = 0;
+        for (uint32_t k = 0; k < m->nsegments; k++) {
+          if (!(m->segments[k].flags & PF_X)) continue;
+          uintptr_t s0 = m->base + m->segments[k].vaddr;
+          if (s0 < *lo) *lo = s0;
+          if (s0 + m->segments[k].memsz > *hi) *hi = s0 + m->segments[k].memsz;
+        }
+        return *lo < *hi;
+      }
+    }
+  }
+  return false;
+}
+
+void pt_track_modules_fork_child(void) { pt_store_relaxed(&busy, 0); }

@@ -1,0 +1,29 @@
+/* trace.h - the trace file (docs/trace-format.md): JSON Lines, written at exit (and on demand) from
+ * the tracker's state. The format's version lives here and nowhere else. */
+#ifndef PTMEM_TRACK_TRACE_H
+#define PTMEM_TRACK_TRACE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leaks.h"
+
+#define PT_TRACE_FORMAT "ptmem-trace"
+#define PT_TRACE_VERSION 1
+
+typedef struct pt_trace_info_s {
+  const char* source;   /* "malloc" or "vulkan" */
+  const char* unwinder; /* "libunwind" or "frame-pointers" */
+  unsigned depth;
+  uint64_t start_unix_ns; /* wall-clock time tracking started */
+  uint64_t start_mono_ns; /* CLOCK_MONOTONIC at the same moment: times in the trace are relative */
+} pt_trace_info_t;
+
+/* Expands a PTMEM_OUT template: %p the pid, %e the program's file name, %% a percent sign. False if
+ * the result does not fit. */
+bool pt_track_trace_path(const char* tmpl, char* out, size_t size);
+/* Writes the whole trace; `leaks` may be NULL (no scan). False if the file could not be written
+ * (reported on stderr). */
+bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks);
+
+#endif
