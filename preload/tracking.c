@@ -40,6 +40,7 @@ void ptmem_tracking_start(void) {
   trace_info.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
   pt_track_config_t c = {.depth = (unsigned)ptmem_options.depth, .frame_pointers = ptmem_options.frame_pointers != 0};
   pt_track_stack_configure(&c);
+  pt_track_clock_start();
   ptmem_tracking = true;
 }
 

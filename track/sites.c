@@ -42,12 +42,13 @@ typedef struct thread_rows_s {
 } thread_rows_t;
 
 static _Atomic int64_t live_total;
+/* The peak is its own generation: it only grows, and rows compare their snap_gen with it. */
 static _Atomic int64_t peak_total;
-static _Atomic uint64_t peak_gen;
-static _Atomic uint64_t peak_time_ns;
-static _Atomic uint64_t alloc_count, free_count;
+static _Atomic uint64_t peak_ticks; /* when: cheap clock ticks, converted by the report (below) */
+static uint64_t start_ticks, start_ns;
 static _Atomic(thread_rows_t*) all_threads;
 static row_t* retired;
+static uint32_t retired_max; /* highest stack id with a retired row */
 static _Atomic int retired_lock;
 static __thread thread_rows_t* tls_rows __attribute__((tls_model("initial-exec")));
 
@@ -55,6 +56,24 @@ static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Stamping every new peak with clock_gettime would cost more than the rest of the event while a
+ * heap grows (every allocation is a new peak): x86's time-stamp counter costs a few cycles and is
+ * converted with the rate measured between the first event and the report. */
+static inline uint64_t ticks(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_ia32_rdtsc();
+#else
+  return now_ns();
+#endif
+}
+
+static uint64_t ticks_to_ns(uint64_t t) {
+  uint64_t end_ticks = ticks(), end_ns = now_ns();
+  if (!start_ticks || end_ticks <= start_ticks || t < start_ticks) return end_ns;
+  long double rate = (long double)(end_ns - start_ns) / (long double)(end_ticks - start_ticks);
+  return start_ns + (uint64_t)((long double)(t - start_ticks) * rate);
 }
 
 static void lock_retired(void) {
@@ -91,7 +110,7 @@ static thread_rows_t* rows_for_thread(void) {
 }
 
 static inline void row_before_change(row_t* r) {
-  uint64_t gen = pt_load_acquire(&peak_gen);
+  uint64_t gen = (uint64_t)pt_load_acquire(&peak_total);
   if (r->snap_gen != gen) {
     r->snap_bytes = r->live_bytes;
     r->snap_gen = gen;
@@ -110,13 +129,11 @@ void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
   if (stack > t->max_stack) t->max_stack = stack;
   t->last_alloc = p;
   t->last_stack = stack;
-  pt_fetch_add_relaxed(&alloc_count, 1);
   int64_t total = pt_fetch_add_acq_rel(&live_total, (int64_t)size) + (int64_t)size;
   int64_t peak = pt_load_relaxed(&peak_total);
   while (total > peak) {
     if (pt_cas_weak_acq_rel(&peak_total, &peak, total)) {
-      pt_fetch_add_acq_rel(&peak_gen, 1);
-      pt_store_relaxed(&peak_time_ns, now_ns());
+      pt_store_relaxed(&peak_ticks, ticks());
       break;
     }
   }
@@ -133,7 +150,6 @@ void pt_track_free(const void* p, uint32_t stack, size_t size) {
   if (stack > t->max_stack) t->max_stack = stack;
   if (p == t->last_alloc && stack == t->last_stack) r->temporary++;
   t->last_alloc = NULL;
-  pt_fetch_add_relaxed(&free_count, 1);
   pt_fetch_sub_relaxed(&live_total, (int64_t)size);
 }
 
@@ -163,10 +179,13 @@ void pt_track_thread_exit(void) {
     retired = pt__os_reserve(ROWS_BYTES, 4096);
     pt_track_leaks_exclude(retired, ROWS_BYTES);
   }
-  uint64_t gen = pt_load_acquire(&peak_gen);
+  uint64_t gen = (uint64_t)pt_load_acquire(&peak_total);
   if (retired)
     for (uint32_t s = 0; s <= t->max_stack; s++)
-      if (t->rows[s].allocs || t->rows[s].frees) merge_row(&retired[s], &t->rows[s], gen);
+      if (t->rows[s].allocs || t->rows[s].frees) {
+        merge_row(&retired[s], &t->rows[s], gen);
+        if (s > retired_max) retired_max = s;
+      }
   unlock_retired();
   /* Zero the rows for the next thread: dropping the pages is cheaper than clearing them. */
   size_t used = ((size_t)t->max_stack + 1) * sizeof(row_t);
@@ -187,7 +206,7 @@ static void add_row(pt_site_t* out, const row_t* r, uint64_t gen) {
 void pt_track_site(uint32_t stack, pt_site_t* out) {
   memset(out, 0, sizeof *out);
   if (stack > PT_STACK_MAX) return;
-  uint64_t gen = pt_load_acquire(&peak_gen);
+  uint64_t gen = (uint64_t)pt_load_acquire(&peak_total);
   if (retired) add_row(out, &retired[stack], gen);
   for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all)
     if (pt_load_acquire(&t->active) && stack <= t->max_stack) add_row(out, &t->rows[stack], gen);
@@ -196,10 +215,22 @@ void pt_track_site(uint32_t stack, pt_site_t* out) {
 void pt_track_totals(pt_track_totals_t* out) {
   out->live_bytes = pt_load_acquire(&live_total);
   out->peak_bytes = pt_load_acquire(&peak_total);
-  out->allocs = pt_load_relaxed(&alloc_count);
-  out->frees = pt_load_relaxed(&free_count);
-  out->peak_gen = pt_load_acquire(&peak_gen);
-  out->peak_time_ns = pt_load_relaxed(&peak_time_ns);
+  out->allocs = out->frees = 0;
+  uint32_t n = retired_max + 1;
+  for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all)
+    if (pt_load_acquire(&t->active) && t->max_stack + 1 > n) n = t->max_stack + 1;
+  for (uint32_t s = 0; s < n; s++) { /* counts are summed here, not counted on the event path */
+    pt_site_t site;
+    pt_track_site(s, &site);
+    out->allocs += site.allocs;
+    out->frees += site.frees;
+  }
+  out->peak_time_ns = out->peak_bytes ? ticks_to_ns(pt_load_relaxed(&peak_ticks)) : 0;
+}
+
+void pt_track_clock_start(void) {
+  start_ns = now_ns();
+  start_ticks = ticks();
 }
 
 void pt_track_sites_fork_child(void) {

@@ -52,7 +52,7 @@ typedef struct pt_site_s {
 } pt_site_t;
 typedef struct pt_track_totals_s {
   int64_t live_bytes, peak_bytes;
-  uint64_t allocs, frees, peak_gen;
+  uint64_t allocs, frees;
   uint64_t peak_time_ns; /* CLOCK_MONOTONIC time the peak was reached */
 } pt_track_totals_t;
 void pt_track_alloc(const void* p, uint32_t stack, size_t size);
@@ -61,6 +61,7 @@ void pt_track_thread_exit(void); /* merges this thread's rows; call from its las
 /* Sum of every thread's rows for one site (callers iterate ids below pt_track_stack_count()). */
 void pt_track_site(uint32_t stack, pt_site_t* out);
 void pt_track_totals(pt_track_totals_t* out);
+void pt_track_clock_start(void); /* once, when tracking starts: the reference for peak times */
 void pt_track_sites_fork_child(void);
 /* Drops the remembered last allocation of every thread (before a leak scan: it is not a root). */
 void pt_track_forget_last_allocs(void);
