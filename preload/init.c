@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <string.h>
@@ -37,12 +38,15 @@ static void fork_child(void) {
 }
 
 __attribute__((constructor)) static void ptmem_preload_start(void) {
+  void* volatile first = malloc(1); /* options are read on the first allocation: make sure it */
+  free(first);                       /* has happened (volatile: gcc drops a free(malloc()) pair) */
   /* POSIX's dlsym idiom: copy the object pointer into the function pointer's storage. */
   void* sym = dlsym(RTLD_NEXT, "free");
   memcpy(&ptmem_libc.free, &sym, sizeof sym);
   sym = dlsym(RTLD_NEXT, "malloc_usable_size");
   memcpy(&ptmem_libc.usable_size, &sym, sizeof sym);
   pthread_atfork(NULL, NULL, fork_child);
+  ptmem_tracking_install_signal((int)ptmem_options.snapshot_signal);
 }
 
 /* PTMEM_STATS=1: one summary when the program exits, from the same statistics as malloc_stats. */

@@ -14,7 +14,8 @@
   X(STATS, stats, 0, 0, 1, "1 prints the allocator's statistics on stderr when the program exits")       \
   X(TRACK, track, 0, 0, 1, "1 records every allocation's stack and writes a trace at exit")              \
   X(DEPTH, depth, 32, 1, 128, "stack frames recorded per allocation")                                       \
-  X(FRAME_POINTERS, frame_pointers, 0, 0, 1, "1 walks frame pointers instead of unwinding with libunwind")
+  X(FRAME_POINTERS, frame_pointers, 0, 0, 1, "1 walks frame pointers instead of unwinding with libunwind") \
+  X(SNAPSHOT_SIGNAL, snapshot_signal, 0, 0, 64, "signal number that writes a trace snapshot (0: none)")
 
 /* String options: X(NAME, field, default, what); values longer than the field are refused. */
 #define PTMEM_STRING_OPTIONS(X)                                                                        \

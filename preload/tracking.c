@@ -6,17 +6,24 @@
 #define _GNU_SOURCE
 #include "tracking.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <time.h>
 
 #include "alloc.h"
 #include "leaks.h"
 #include "modules.h"
+#include "timeline.h"
 #include "options.h"
+#include "preload.h"
+#include "ptmem/ptmem.h"
 #include "trace.h"
 #include "track.h"
 
 bool ptmem_tracking;
+static _Atomic int writing; /* one trace write at a time: the writer has one static buffer */
 static pt_trace_info_t trace_info;
 static pthread_key_t thread_key;
 static _Atomic int thread_key_state; /* 0 none, 1 ready, 2 failed */
@@ -94,12 +101,52 @@ static inline uint64_t* record_of(const void* p) {
   return d ? pt__block_meta(p, d) : NULL;
 }
 
+static void heap_foreach(void (*fn)(void*, size_t, uint64_t*, void*), void* arg) { pt__foreach_meta(fn, arg); }
+static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec) {
+  return pt__block_find(a, start, size, rec);
+}
+static bool heap_is_own(uintptr_t lo, uintptr_t hi) { return pt__is_internal(lo, hi); }
+
+static int write_trace(const char* path_or_null, bool final) {
+  int expected = 0;
+  if (final) {
+    while (!pt_cas_weak_acq_rel(&writing, &expected, 1)) expected = 0;
+  } else if (!pt_cas_strong_acq_rel(&writing, &expected, 1)) {
+    return EBUSY;
+  }
+  bool was_inside = tls_in_tracker;
+  tls_in_tracker = true;
+  int result = 0;
+  char path[1200];
+  if (path_or_null && strlen(path_or_null) < sizeof path) {
+    strcpy(path, path_or_null);
+  } else if (!pt_track_trace_path(ptmem_options.out, path, sizeof path)) {
+    pt__os_write_stderr("ptmem: PTMEM_OUT expands to an empty or too long path; no trace written\n");
+    result = EINVAL;
+  }
+  if (!result) {
+    static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
+    if (final) {
+      pt_track_forget_last_allocs();
+      pt_track_heap_t heap = {heap_foreach, heap_find, heap_is_own};
+      pt_track_leaks_scan(&heap, &leaks);
+    }
+    if (!pt_track_trace_write(path, &trace_info, final ? &leaks : NULL, final)) result = EIO;
+  }
+  tls_in_tracker = was_inside;
+  pt_store_release(&writing, 0);
+  return result;
+}
+
 void ptmem_track_alloc(void* p, size_t n) {
   uint64_t* m = p ? record_of(p) : NULL;
   if (!m) return;
   uint32_t stack = capture();
   *m = pt_rec_make(stack, n);
   pt_track_alloc(p, stack, n);
+  if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !tls_in_tracker &&
+      pt_exchange_acq_rel(&pt_track_snapshot_due, 0))
+    write_trace(NULL, false);
 }
 
 void ptmem_track_free(void* p) {
@@ -128,33 +175,36 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
   ptmem_track_alloc(q, n);
 }
 
-static void heap_foreach(void (*fn)(void*, size_t, uint64_t*, void*), void* arg) { pt__foreach_meta(fn, arg); }
-static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec) {
-  return pt__block_find(a, start, size, rec);
-}
-static bool heap_is_own(uintptr_t lo, uintptr_t hi) { return pt__is_internal(lo, hi); }
-
 void ptmem_tracking_finish(void) {
-  if (!ptmem_tracking) return;
-  tls_in_tracker = true;
-  char path[1200];
-  if (!pt_track_trace_path(ptmem_options.out, path, sizeof path)) {
-    pt__os_write_stderr("ptmem: PTMEM_OUT expands to an empty or too long path; no trace written\n");
-    tls_in_tracker = false;
-    return;
-  }
-  pt_track_forget_last_allocs();
-  pt_track_heap_t heap = {heap_foreach, heap_find, heap_is_own};
-  static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
-  pt_track_leaks_scan(&heap, &leaks);
-  pt_track_trace_write(path, &trace_info, &leaks);
-  tls_in_tracker = false;
+  if (ptmem_tracking) write_trace(NULL, true);
+}
+
+PT_EXPORT int ptmem_tracking_enabled(void) { return ptmem_tracking; }
+
+PT_EXPORT int ptmem_snapshot(const char* path) {
+  if (!ptmem_tracking) return ENOTSUP;
+  return write_trace(path, false);
+}
+
+static void snapshot_signal(int sig) {
+  (void)sig;
+  pt_store_relaxed(&pt_track_snapshot_due, 1); /* async-signal-safe: the next allocation writes it */
+}
+
+void ptmem_tracking_install_signal(int signo) {
+  if (!ptmem_tracking || signo <= 0) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = snapshot_signal;
+  sa.sa_flags = SA_RESTART;
+  sigaction(signo, &sa, NULL);
 }
 
 void ptmem_tracking_fork_child(void) {
   if (!ptmem_tracking) return;
   pt_track_sites_fork_child();
   pt_track_modules_fork_child();
+  pt_track_timeline_fork_child();
   trace_info.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
   trace_info.start_unix_ns = clock_ns(CLOCK_REALTIME);
 }

@@ -2,6 +2,7 @@
 #include "jsonl.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include "../pools/os.h"
 
 static void report(const char* what, const char* path) {
+  static _Atomic int reported; /* one warning per process: snapshots retry every few seconds */
+  if (atomic_exchange(&reported, 1)) return;
   char msg[600];
   size_t n = 0;
   const char* parts[] = {"ptmem: cannot ", what, " the trace ", path ? path : "", ": ", strerror(errno),

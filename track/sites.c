@@ -21,6 +21,7 @@
 #include "../pools/atomic.h"
 #include "../pools/os.h"
 #include "leaks.h"
+#include "timeline.h"
 #include "track.h"
 
 typedef struct row_s {
@@ -137,6 +138,7 @@ void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
       break;
     }
   }
+  pt_track_timeline_event(total);
 }
 
 void pt_track_free(const void* p, uint32_t stack, size_t size) {
@@ -150,7 +152,7 @@ void pt_track_free(const void* p, uint32_t stack, size_t size) {
   if (stack > t->max_stack) t->max_stack = stack;
   if (p == t->last_alloc && stack == t->last_stack) r->temporary++;
   t->last_alloc = NULL;
-  pt_fetch_sub_relaxed(&live_total, (int64_t)size);
+  pt_track_timeline_event(pt_fetch_sub_relaxed(&live_total, (int64_t)size) - (int64_t)size);
 }
 
 /* A row's share of the current peak. */

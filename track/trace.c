@@ -5,11 +5,13 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "jsonl.h"
+#include "timeline.h"
 #include "modules.h"
 #include "track.h"
 
@@ -124,9 +126,14 @@ static void write_stack(pt_jsonl_t* w, uint32_t id) {
   pt_jsonl_end(w);
 }
 
-bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks) {
+bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks, bool final) {
   pt_jsonl_t* w = &writer;
-  if (!pt_jsonl_open(w, path)) return false;
+  char tmp[1300];
+  size_t len = strlen(path);
+  if (len + 16 > sizeof tmp) return false;
+  memcpy(tmp, path, len);
+  memcpy(tmp + len, ".tmp", 5);
+  if (!pt_jsonl_open(w, tmp)) return false;
   write_header(w, info);
   write_modules(w, info);
   uint32_t count = pt_track_stack_count();
@@ -161,6 +168,15 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
       pt_jsonl_end(w);
     }
   }
+  static pt_timeline_sample_t samples[16384];
+  size_t ns = pt_track_timeline_read(samples, sizeof samples / sizeof samples[0]);
+  for (size_t i = 0; i < ns; i++) {
+    pt_jsonl_begin(w, "timeline");
+    pt_jsonl_u64(w, "t_ns", samples[i].t_ns > info->start_mono_ns ? samples[i].t_ns - info->start_mono_ns : 0);
+    pt_jsonl_i64(w, "heap_bytes", samples[i].heap_bytes);
+    pt_jsonl_u64(w, "rss_bytes", samples[i].rss_bytes);
+    pt_jsonl_end(w);
+  }
   pt_track_totals_t t;
   pt_track_totals(&t);
   uint64_t now = mono_ns();
@@ -183,7 +199,12 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
     }
   }
   pt_jsonl_u64(w, "dropped_lines", w->dropped);
+  pt_jsonl_bool(w, "final", final);
   pt_jsonl_end(w);
   pt_jsonl_close(w);
-  return !w->failed;
+  if (w->failed) {
+    unlink(tmp);
+    return false;
+  }
+  return rename(tmp, path) == 0;
 }

@@ -22,8 +22,9 @@ typedef struct pt_trace_info_s {
 /* Expands a PTMEM_OUT template: %p the pid, %e the program's file name, %% a percent sign. False if
  * the result does not fit. */
 bool pt_track_trace_path(const char* tmpl, char* out, size_t size);
-/* Writes the whole trace; `leaks` may be NULL (no scan). False if the file could not be written
- * (reported on stderr). */
-bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks);
+/* Writes the whole trace to a temporary file and renames it over `path`, so a reader (or a crash)
+ * always finds a complete trace there. `leaks` may be NULL (a snapshot: no scan, the summary says
+ * "final": false). False if the file could not be written (reported once on stderr). */
+bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks, bool final);
 
 #endif

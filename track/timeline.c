@@ -1,0 +1,93 @@
+/* timeline.c - see timeline.h. */
+#include "timeline.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "../pools/atomic.h"
+#include "../pools/os.h"
+#include "leaks.h"
+
+#define SAMPLES_MAX 16384
+#define RSS_PERIOD_NS 10000000u /* /proc/self/statm costs three syscalls: not more often */
+
+static pt_timeline_sample_t* samples;
+static size_t nsamples;
+static uint64_t interval_ns = 1000000; /* doubles each time the buffer is folded */
+static _Atomic uint64_t next_sample_ns;
+static _Atomic int64_t interval_max;
+static uint64_t last_rss_ns, last_rss;
+static _Atomic int busy;
+static __thread uint32_t tls_events __attribute__((tls_model("initial-exec")));
+_Atomic int pt_track_snapshot_due;
+/* Snapshots for crash tolerance: the first after 1 s, then at doubling intervals up to a minute,
+ * so a short run pays nothing and a long one loses at most a minute to a SIGKILL. */
+static uint64_t next_snapshot_ns, snapshot_interval_ns = 1000000000u;
+#define SNAPSHOT_INTERVAL_MAX_NS 60000000000ull
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void fold(void) { /* halve the resolution: merge neighbours, keeping the higher heap */
+  size_t j = 0;
+  for (size_t i = 0; i + 1 < nsamples; i += 2, j++) {
+    pt_timeline_sample_t a = samples[i], b = samples[i + 1];
+    samples[j] = b;
+    if (a.heap_bytes > b.heap_bytes) samples[j].heap_bytes = a.heap_bytes;
+  }
+  if (nsamples & 1) samples[j++] = samples[nsamples - 1];
+  nsamples = j;
+  interval_ns *= 2;
+}
+
+static void take_sample(uint64_t now, int64_t live) {
+  int expected = 0;
+  if (!pt_cas_strong_acq_rel(&busy, &expected, 1)) return; /* someone else is sampling */
+  if (!samples) {
+    samples = pt__os_reserve(SAMPLES_MAX * sizeof *samples, 4096);
+    pt_track_leaks_exclude(samples, SAMPLES_MAX * sizeof *samples);
+  }
+  if (samples) {
+    if (nsamples == SAMPLES_MAX) fold();
+    if (now - last_rss_ns >= RSS_PERIOD_NS) {
+      last_rss = pt__os_rss();
+      last_rss_ns = now;
+    }
+    if (!next_snapshot_ns) next_snapshot_ns = now + snapshot_interval_ns;
+    if (now >= next_snapshot_ns) {
+      pt_store_relaxed(&pt_track_snapshot_due, 1);
+      if (snapshot_interval_ns < SNAPSHOT_INTERVAL_MAX_NS) snapshot_interval_ns *= 2;
+      next_snapshot_ns = now + snapshot_interval_ns;
+    }
+    int64_t top = pt_exchange_acq_rel(&interval_max, live);
+    samples[nsamples++] = (pt_timeline_sample_t){now, top > live ? top : live, last_rss};
+    pt_store_relaxed(&next_sample_ns, now + interval_ns);
+  }
+  pt_store_release(&busy, 0);
+}
+
+void pt_track_timeline_event(int64_t live) {
+  if (live > pt_load_relaxed(&interval_max)) pt_store_relaxed(&interval_max, live);
+  if (pt_likely(++tls_events & 63)) return;
+  uint64_t now = now_ns();
+  if (now >= pt_load_relaxed(&next_sample_ns)) take_sample(now, live);
+}
+
+size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
+  int expected = 0;
+  while (!pt_cas_weak_acq_rel(&busy, &expected, 1)) expected = 0;
+  size_t n = nsamples < max ? nsamples : max;
+  if (n) memcpy(out, samples + (nsamples - n), n * sizeof *out);
+  pt_store_release(&busy, 0);
+  return n;
+}
+
+void pt_track_timeline_fork_child(void) {
+  pt_store_relaxed(&busy, 0);
+  nsamples = 0; /* the child's own timeline and snapshots start here */
+  next_snapshot_ns = 0;
+  snapshot_interval_ns = 1000000000u;
+}

@@ -1,0 +1,26 @@
+/* timeline.h - live heap bytes and RSS over the run, for the report's plot. Sampled on the event
+ * path (a time-stamp-counter read every 64 events of a thread), at most once a millisecond, each
+ * sample holding the highest live total since the previous one, so a peak lasting a few
+ * milliseconds shows at its true height. When the buffer fills, neighbouring samples are merged
+ * (keeping the higher) and the interval doubles: memory and trace size stay bounded. */
+#ifndef PTMEM_TRACK_TIMELINE_H
+#define PTMEM_TRACK_TIMELINE_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pt_timeline_sample_s {
+  uint64_t t_ns;       /* CLOCK_MONOTONIC */
+  int64_t heap_bytes;  /* highest live total in the interval ending at t_ns */
+  uint64_t rss_bytes;  /* resident set size at the last reading (read at most every 10 ms) */
+} pt_timeline_sample_t;
+
+/* Called by sites.c with the live total after each event. */
+void pt_track_timeline_event(int64_t live_total);
+/* Copies up to `max` samples, oldest first; returns how many. */
+size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max);
+void pt_track_timeline_fork_child(void);
+/* Set (by the sampler, when the snapshot period passed, or by anyone) when a snapshot of the trace
+ * should be written; the embedder writes it outside its allocator's locks and clears it. */
+extern _Atomic int pt_track_snapshot_due;
+
+#endif
