@@ -15,7 +15,8 @@
   X(TRACK, track, 0, 0, 1, "1 records every allocation's stack and writes a trace at exit")              \
   X(DEPTH, depth, 32, 1, 128, "stack frames recorded per allocation")                                       \
   X(FRAME_POINTERS, frame_pointers, 0, 0, 1, "1 walks frame pointers instead of unwinding with libunwind") \
-  X(SNAPSHOT_SIGNAL, snapshot_signal, 0, 0, 64, "signal number that writes a trace snapshot (0: none)")
+  X(SNAPSHOT_SIGNAL, snapshot_signal, 0, 0, 64, "signal number that writes a trace snapshot (0: none)")    \
+  X(SAMPLE, sample, 0, 0, 1073741824, "sample one allocation per this many bytes on average (0: record all)")
 
 /* String options: X(NAME, field, default, what); values longer than the field are refused. */
 #define PTMEM_STRING_OPTIONS(X)                                                                        \

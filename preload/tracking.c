@@ -47,6 +47,7 @@ void ptmem_tracking_start(void) {
   trace_info.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
   pt_track_config_t c = {.depth = (unsigned)ptmem_options.depth, .frame_pointers = ptmem_options.frame_pointers != 0};
   pt_track_stack_configure(&c);
+  pt_track_set_sampling((uint64_t)ptmem_options.sample);
   pt_track_clock_start();
   ptmem_tracking = true;
 }
@@ -140,7 +141,7 @@ static int write_trace(const char* path_or_null, bool final) {
 
 void ptmem_track_alloc(void* p, size_t n) {
   uint64_t* m = p ? record_of(p) : NULL;
-  if (!m) return;
+  if (!m || !pt_track_sample_this(n)) return; /* not sampled: no record, its free is ignored too */
   uint32_t stack = capture();
   *m = pt_rec_make(stack, n);
   pt_track_alloc(p, stack, n);

@@ -190,14 +190,15 @@ static void classify(void* block, size_t size, uint64_t* rec, void* arg) {
   int kind = (*rec & PT_REC_MARK_REACHABLE) ? PT_LEAK_REACHABLE
              : (*rec & PT_REC_MARK_INDIRECT) ? PT_LEAK_INDIRECT
                                              : PT_LEAK_DEFINITE;
-  uint64_t bytes = pt_rec_size(*rec);
-  out->count[kind]++;
+  uint64_t w = pt_track_weight(pt_rec_size(*rec)); /* sampled: one record stands for w blocks */
+  uint64_t bytes = pt_rec_size(*rec) * w;
+  out->count[kind] += w;
   out->bytes[kind] += bytes;
   uint32_t stack = pt_rec_stack(*rec);
   if (out->sites && stack < out->nsites) {
     pt_leak_site_t* site = &out->sites[stack];
-    if (site->count[kind] < PT_LEAK_EXAMPLES) site->example[kind][site->count[kind]] = (uintptr_t)block;
-    site->count[kind]++;
+    if (site->examples[kind] < PT_LEAK_EXAMPLES) site->example[kind][site->examples[kind]++] = (uintptr_t)block;
+    site->count[kind] += w;
     site->bytes[kind] += bytes;
   }
   *rec &= ~PT_REC_MARKS;

@@ -21,6 +21,7 @@ enum { PT_LEAK_DEFINITE, PT_LEAK_INDIRECT, PT_LEAK_REACHABLE, PT_LEAK_KINDS };
 typedef struct pt_leak_site_s {
   uint64_t count[PT_LEAK_KINDS], bytes[PT_LEAK_KINDS];
   uintptr_t example[PT_LEAK_KINDS][PT_LEAK_EXAMPLES];
+  uint8_t examples[PT_LEAK_KINDS]; /* how many of example[] are set */
 } pt_leak_site_t;
 typedef struct pt_leak_result_s {
   pt_leak_site_t* sites; /* indexed by stack id, `nsites` entries */

@@ -122,11 +122,13 @@ void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
   thread_rows_t* t = rows_for_thread();
   if (!t || stack > PT_STACK_MAX) return;
   row_t* r = &t->rows[stack];
+  uint64_t w = pt_track_weight(size); /* 1 unless sampling */
+  size *= w;
   row_before_change(r);
-  r->allocs++;
+  r->allocs += w;
   r->alloc_bytes += size;
   r->live_bytes += (int64_t)size;
-  r->live_count++;
+  r->live_count += (int64_t)w;
   if (stack > t->max_stack) t->max_stack = stack;
   t->last_alloc = p;
   t->last_stack = stack;
@@ -145,12 +147,14 @@ void pt_track_free(const void* p, uint32_t stack, size_t size) {
   thread_rows_t* t = rows_for_thread();
   if (!t || stack > PT_STACK_MAX) return;
   row_t* r = &t->rows[stack];
+  uint64_t w = pt_track_weight(size);
+  size *= w;
   row_before_change(r);
-  r->frees++;
+  r->frees += w;
   r->live_bytes -= (int64_t)size;
-  r->live_count--;
+  r->live_count -= (int64_t)w;
   if (stack > t->max_stack) t->max_stack = stack;
-  if (p == t->last_alloc && stack == t->last_stack) r->temporary++;
+  if (p == t->last_alloc && stack == t->last_stack) r->temporary += w;
   t->last_alloc = NULL;
   pt_track_timeline_event(pt_fetch_sub_relaxed(&live_total, (int64_t)size) - (int64_t)size);
 }

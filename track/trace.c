@@ -84,6 +84,7 @@ static void write_header(pt_jsonl_t* w, const pt_trace_info_t* info) {
   pt_jsonl_u64(w, "start_unix_ns", info->start_unix_ns);
   pt_jsonl_str(w, "unwinder", info->unwinder);
   pt_jsonl_u64(w, "depth", info->depth);
+  pt_jsonl_u64(w, "sample_bytes", pt_track_sampling()); /* 0: every allocation is recorded */
   pt_jsonl_u64(w, "page_size", (uint64_t)sysconf(_SC_PAGESIZE));
   pt_jsonl_end(w);
 }
@@ -163,7 +164,7 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
       pt_jsonl_u64(w, "count", ls->count[kind]);
       pt_jsonl_u64(w, "bytes", ls->bytes[kind]);
       pt_jsonl_array_begin(w, "examples");
-      for (uint64_t e = 0; e < ls->count[kind] && e < PT_LEAK_EXAMPLES; e++) pt_jsonl_item_hex(w, ls->example[kind][e]);
+      for (unsigned e = 0; e < ls->examples[kind]; e++) pt_jsonl_item_hex(w, ls->example[kind][e]);
       pt_jsonl_array_end(w);
       pt_jsonl_end(w);
     }
@@ -189,6 +190,7 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   pt_jsonl_u64(w, "peak_time_ns", t.peak_time_ns > info->start_mono_ns ? t.peak_time_ns - info->start_mono_ns : 0);
   pt_jsonl_u64(w, "stacks", count > 2 ? count - 2 : 0);
   pt_jsonl_bool(w, "leak_scan", leaks != NULL);
+  pt_jsonl_bool(w, "approximate", pt_track_sampling() != 0); /* sampled: counts are estimates */
   if (leaks) {
     pt_jsonl_bool(w, "leak_scan_complete", leaks->complete);
     for (int kind = 0; kind < PT_LEAK_KINDS; kind++) {

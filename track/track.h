@@ -44,6 +44,15 @@ unsigned pt_track_stack_frames(uint32_t id, const uintptr_t** frames);
 uint32_t pt_track_stack_count(void); /* ids are 2 .. count-1 */
 void pt_track_stack_reset_for_tests(void);
 
+/* ---- "sampling.c": sampled tracking (PTMEM_SAMPLE) ----------------------------------------------- */
+/* With a sampling rate of R bytes (0: every allocation), an allocation is recorded with probability
+ * 1 - exp(-size/R) (a Poisson process over allocated bytes, as tcmalloc and jemalloc profile), and a
+ * recorded one stands for weight(size) = 1 / that probability allocations of its size. */
+void pt_track_set_sampling(uint64_t bytes);
+uint64_t pt_track_sampling(void);
+bool pt_track_sample_this(size_t size); /* per-thread decision for the next allocation */
+uint64_t pt_track_weight(size_t size);  /* 1 when not sampling */
+
 /* ---- "sites.c": per-site counters, the exact peak, temporary allocations ------------------------- */
 typedef struct pt_site_s {
   uint64_t allocs, frees, alloc_bytes, temporary;
