@@ -4,7 +4,8 @@
  * tracker's, and for the scanning thread only the live part of its stack (from the stack pointer up,
  * registers spilled there first): dead frames below it are garbage. That covers the writable
  * segments of every module, other threads' stacks and TLS, and ld.so's allocations. Every aligned
- * word that points anywhere inside a live block (interior pointers count) marks the block reachable;
+ * word that points inside the requested bytes of a live block (interior pointers count; one past
+ * the end does not, as in LSan) marks the block reachable;
  * reachable blocks are scanned in turn (an explicit work list, no recursion). Then every block left
  * unmarked is scanned once and whatever it points to that is not reachable is marked indirect: a
  * list whose head leaked is one definite leak plus indirect nodes. A pointer to itself does not count.
@@ -66,6 +67,8 @@ static inline void consider(scan_t* s, uintptr_t w, const void* from_block, uint
   uint64_t* rec;
   if (!s->heap->find((const void*)w, &start, &size, &rec)) return;
   if (start == from_block) return; /* a pointer to itself */
+  size_t requested = pt_rec_size(*rec);
+  if (w - (uintptr_t)start >= (requested ? requested : 1)) return; /* past the end: LSan ignores it */
   if (*rec & PT_REC_MARK_REACHABLE) return;
   if (mark == PT_REC_MARK_INDIRECT) {
     *rec |= PT_REC_MARK_INDIRECT;

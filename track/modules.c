@@ -73,7 +73,7 @@ static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
   size_t n = pt_load_relaxed(&count);
   for (size_t i = 0; i < n; i++) { /* known and still loaded? */
     if (table[i].unloaded_ns == 0 && table[i].base == info->dlpi_addr &&
-        strcmp(table[i].path, path ? path : "") == 0) {
+        strcmp(table[i].loader_name, path ? path : "") == 0) {
       seen_in[i] = generation;
       return 0;
     }
@@ -81,7 +81,10 @@ static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
   if (n >= MODULES_MAX) return 0;
   pt_module_t* m = &table[n];
   memset(m, 0, sizeof *m);
-  if (path) strncpy(m->path, path, sizeof m->path - 1);
+  if (path) {
+    strncpy(m->path, path, sizeof m->path - 1);
+    strncpy(m->loader_name, path, sizeof m->loader_name - 1);
+  }
   m->base = info->dlpi_addr;
   read_build_id(info, m->build_id);
   for (int i = 0; i < info->dlpi_phnum && m->nsegments < PT_MODULE_SEGMENTS; i++) {
@@ -134,6 +137,18 @@ void pt_track_modules_refresh(void) {
 
 size_t pt_track_modules_count(void) { return pt_load_acquire(&count); }
 const pt_module_t* pt_track_module(size_t i) { return &table[i]; }
+
+bool pt_track_module_code_contains(uintptr_t addr) {
+  size_t n = pt_track_modules_count();
+  for (size_t i = 0; i < n; i++) {
+    const pt_module_t* m = &table[i];
+    for (uint32_t s = 0; s < m->nsegments; s++) {
+      uintptr_t start = m->base + m->segments[s].vaddr;
+      if ((m->segments[s].flags & PF_X) && addr >= start && addr < start + m->segments[s].memsz) return true;
+    }
+  }
+  return false;
+}
 
 bool pt_track_module_text_of(const void* addr, uintptr_t* lo, uintptr_t* hi) {
   pt_track_modules_refresh();

@@ -9,6 +9,7 @@
 #define PT_MODULE_SEGMENTS 8
 typedef struct pt_module_s {
   char path[512];
+  char loader_name[512]; /* dlpi_name as the loader gives it ("" for the program): the match key */
   char build_id[41]; /* hex, empty if the object has none */
   uintptr_t base;    /* load bias (dlpi_addr) */
   uint32_t nsegments;
@@ -27,5 +28,7 @@ const pt_module_t* pt_track_module(size_t i);
 /* Text (executable segments) range of the object containing `addr`; false if none does. */
 bool pt_track_module_text_of(const void* addr, uintptr_t* lo, uintptr_t* hi);
 void pt_track_modules_fork_child(void);
+/* True if addr is in an executable segment of some module (loaded now or before). */
+bool pt_track_module_code_contains(uintptr_t addr);
 
 #endif

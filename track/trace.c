@@ -122,7 +122,9 @@ static void write_stack(pt_jsonl_t* w, uint32_t id) {
   pt_jsonl_begin(w, "stack");
   pt_jsonl_u64(w, "id", id);
   pt_jsonl_array_begin(w, "frames");
-  for (unsigned i = 0; i < n; i++) pt_jsonl_item_hex(w, frames[i]);
+  /* A frame-pointer walk through code without frame pointers can read junk: the stack ends at the
+   * first address that is in no module's code (return addresses point after the call: -1). */
+  for (unsigned i = 0; i < n && pt_track_module_code_contains(frames[i] - 1); i++) pt_jsonl_item_hex(w, frames[i]);
   pt_jsonl_array_end(w);
   pt_jsonl_end(w);
 }

@@ -1,0 +1,43 @@
+/* globals: one block kept by a global pointer to its start, one kept only by an INTERIOR pointer
+ * stored in a global (a pointer anywhere inside a block keeps it), one whose only pointer points
+ * just past its requested end (a vector's "end": LeakSanitizer does not count it, nor do we, even
+ * though the allocator's block is bigger), and one real leak.
+ * Expected: reachable keep_global 1 100, reachable keep_interior 1 200, definite keep_end 1 777,
+ * definite leak_one 1 300. */
+#include <stdlib.h>
+
+#include "corpus.h"
+
+void* g_kept;
+char* g_interior;
+char* g_end;
+
+__attribute__((noinline)) void keep_global(void) { g_kept = malloc(100); }
+
+__attribute__((noinline)) void keep_interior(void) {
+  char* p = malloc(200);
+  g_interior = p + 120; /* the start of the block is stored nowhere */
+  p = NULL;
+}
+
+__attribute__((noinline)) void keep_end(void) {
+  char* p = malloc(777); /* a 784-byte block: p + 777 is still inside it */
+  touch(p, 777);
+  g_end = p + 777;
+  p = NULL;
+}
+
+__attribute__((noinline)) void leak_one(void) {
+  void* p = malloc(300);
+  touch(p, 300);
+  p = NULL;
+}
+
+int main(void) {
+  keep_global();
+  keep_interior();
+  keep_end();
+  leak_one();
+  clobber_stack();
+  return 0;
+}

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""run_track.py - the CTest driver of one leak-corpus test (tests/track/CMakeLists.txt).
+
+  1. runs the corpus program under the preload with tracking on, through
+     `cmake -E env PTMEM_TRACK=1 PTMEM_OUT=<outdir>/ptmem.%e.%p.json LD_PRELOAD=libptmem.so`,
+     into a fresh per-test directory (so traces of an earlier run cannot be picked up);
+  2. checks its trace(s) with check_trace.py against <name>.expect (or, with --self-test, runs the
+     checker's self-test on them instead and stops there);
+  3. builds the same sources with `clang -fsanitize=leak` (clang++ for C++), runs them with
+     LSAN_OPTIONS=exitcode=0 and requires ptmem's definite count/bytes to equal LSan's direct totals
+     and ptmem's indirect ones to equal LSan's indirect totals, per process. Without clang or the
+     LSan runtime (or where LSan cannot run, e.g. ptrace is forbidden) this step is skipped: exit 77
+     once steps 1-2 have passed.
+Exit: 0 pass, 1 fail, 77 skip. The driver itself never runs under the preload.
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_trace  # noqa: E402  (the checker lives next to this driver)
+
+SKIP = 77
+RUN_TIMEOUT = 50  # seconds per program run; CTest's TIMEOUT (120) covers the whole test
+CORPUS_FLAGS = ["-O0", "-g", "-fno-builtin", "-fno-omit-frame-pointer", "-D_GNU_SOURCE"]
+LSAN_LINE = re.compile(r"^(Direct|Indirect) leak of (\d+) byte\(s\) in (\d+) object\(s\)")
+
+
+def log(msg):
+    print(f"run_track: {msg}", flush=True)
+
+
+def run(cmd, env=None, timeout=RUN_TIMEOUT):
+    log("$ " + " ".join(cmd))
+    try:
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        print(e.stdout or "", e.stderr or "")
+        raise SystemExit(f"run_track: FAIL: timed out after {timeout} s: {' '.join(cmd)}")
+
+
+def show(res):
+    if res.stdout:
+        sys.stdout.write(res.stdout)
+    if res.stderr:
+        sys.stdout.write(res.stderr)
+
+
+def clean_env():
+    """The environment without anything of ptmem's or of another sanitizer run."""
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("PTMEM_") or k in ("LD_PRELOAD", "LSAN_OPTIONS", "ASAN_OPTIONS"):
+            del env[k]
+    return env
+
+
+def run_ptmem(a, outdir):
+    cmd = [a.cmake, "-E", "env", "PTMEM_TRACK=1", f"PTMEM_OUT={outdir}/ptmem.%e.%p.json",
+           f"LD_PRELOAD={a.preload}", a.exe] + a.args
+    res = run(cmd, env=clean_env())
+    show(res)
+    if res.returncode != 0:
+        raise SystemExit(f"run_track: FAIL: the program exited with {res.returncode} under the preload")
+    traces = sorted(glob.glob(os.path.join(outdir, "ptmem.*.json")))
+    if not traces:  # also what a preload that was never loaded looks like
+        raise SystemExit(f"run_track: FAIL: no trace was written in {outdir}")
+    return traces
+
+
+# ---- LeakSanitizer --------------------------------------------------------------------------------
+
+def build_lsan(a, outdir):
+    """Builds the corpus program with -fsanitize=leak; None (with the reason logged) if impossible."""
+    cxx = any(s.endswith((".cpp", ".cc")) for s in a.src)
+    if not a.clang or not shutil.which(a.clang) or (cxx and (not a.clangxx or not shutil.which(a.clangxx))):
+        log("SKIP LSan comparison: clang/clang++ not found")
+        return None
+    # A trivial program first: a failure there means no LSan runtime, not a broken corpus program.
+    probe = os.path.join(outdir, "probe.c")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write("int main(void) { return 0; }\n")
+    res = run([a.clangxx if cxx else a.clang, "-fsanitize=leak", "-x", "c", probe, "-o", probe + ".exe"])
+    if res.returncode != 0 or run([probe + ".exe"], env=clean_env()).returncode != 0:
+        show(res)
+        log("SKIP LSan comparison: clang cannot build or run a -fsanitize=leak program here "
+            "(is libclang-rt-*-dev installed?)")
+        return None
+    objs = []
+    for s in a.src:
+        is_cxx = s.endswith((".cpp", ".cc"))
+        obj = os.path.join(outdir, os.path.basename(s) + ".o")
+        res = run([a.clangxx if is_cxx else a.clang] + CORPUS_FLAGS + ["-fsanitize=leak", "-I", a.srcdir,
+                                                                      "-c", s, "-o", obj])
+        show(res)
+        if res.returncode != 0:
+            raise SystemExit(f"run_track: FAIL: clang could not compile {s}")
+        objs.append(obj)
+    exe = os.path.join(outdir, f"lsan_{a.name}")
+    res = run([a.clangxx if cxx else a.clang, "-fsanitize=leak", "-pthread"] + objs + ["-o", exe, "-ldl"])
+    show(res)
+    if res.returncode != 0:
+        raise SystemExit("run_track: FAIL: clang could not link the LSan build")
+    return exe
+
+
+def parse_lsan(path):
+    """Sums of LSan's report lines: {'direct': [count, bytes], 'indirect': [count, bytes]}."""
+    tot = {"direct": [0, 0], "indirect": [0, 0]}
+    if path is None or not os.path.exists(path):
+        return tot  # LSan writes nothing when it finds no leak
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = LSAN_LINE.match(line.strip())
+            if m:
+                t = tot[m.group(1).lower()]
+                t[0] += int(m.group(3))
+                t[1] += int(m.group(2))
+    return tot
+
+
+def run_lsan(a, outdir, exe):
+    """Runs the LSan build; {role: totals} or None when LSan cannot work here."""
+    logdir = os.path.join(outdir, "lsan")
+    os.makedirs(logdir, exist_ok=True)
+    env = clean_env()
+    # log_path: one report per process (report.<pid>), so a forked child's report is its own.
+    env["LSAN_OPTIONS"] = f"exitcode=0:log_path={logdir}/report"
+    log("$ LSAN_OPTIONS=" + env["LSAN_OPTIONS"] + " " + " ".join([exe] + a.args))
+    p = subprocess.Popen([exe] + a.args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise SystemExit("run_track: FAIL: the LSan build timed out")
+    reports = {int(f.rsplit(".", 1)[1]): f for f in glob.glob(os.path.join(logdir, "report.*"))}
+    texts = "".join(open(f, encoding="utf-8", errors="replace").read() for f in reports.values())
+    sys.stdout.write(out + err + texts)
+    if "LeakSanitizer has encountered a fatal error" in texts + err or \
+       "LeakSanitizer does not work under ptrace" in texts + err:
+        log("SKIP LSan comparison: LeakSanitizer cannot run in this environment")
+        return None
+    if p.returncode != 0:
+        raise SystemExit(f"run_track: FAIL: the LSan build exited with {p.returncode}")
+    roles = {"main": parse_lsan(reports.get(p.pid))}
+    others = [pid for pid in reports if pid != p.pid]
+    if len(others) > 1:
+        raise SystemExit(f"run_track: FAIL: LSan reports of unexpected processes {others}")
+    # A forked child's report: the only other process. Absent means LSan found no leak in it.
+    roles["child"] = parse_lsan(reports[others[0]] if others else None)
+    return roles
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--cmake", required=True)
+    ap.add_argument("--preload", required=True, help="libptmem.so")
+    ap.add_argument("--exe", required=True, help="the corpus program, built by CMake")
+    ap.add_argument("--outdir", required=True, help="per-test scratch directory (emptied first)")
+    ap.add_argument("--expect", required=True)
+    ap.add_argument("--srcdir", required=True, help="tests/track, for corpus.h")
+    ap.add_argument("--src", action="append", default=[], help="a source of the program (for LSan)")
+    ap.add_argument("--clang", default="")
+    ap.add_argument("--clangxx", default="")
+    ap.add_argument("--addr2line", default="addr2line")
+    ap.add_argument("--self-test", action="store_true")
+    ap.add_argument("args", nargs="*", help="arguments of the program (after --)")
+    a = ap.parse_args()
+
+    outdir = os.path.abspath(a.outdir)
+    shutil.rmtree(outdir, ignore_errors=True)
+    os.makedirs(outdir)
+
+    traces = run_ptmem(a, outdir)
+    try:
+        if a.self_test:
+            check_trace.self_test(a.expect, traces, a.addr2line)
+            log("PASS (checker self-test)")
+            return 0
+        by_role = check_trace.check(a.expect, traces, a.addr2line)
+    except check_trace.CheckError as e:
+        print(f"run_track: FAIL: {e}")
+        return 1
+    log("ptmem trace(s) match " + a.expect)
+
+    exe = build_lsan(a, outdir)
+    lsan = run_lsan(a, outdir, exe) if exe else None
+    if lsan is None:
+        return SKIP
+    bad = []
+    for role, t in sorted(by_role.items()):
+        s = t.summary
+        mine = {"direct": [s["definite"]["count"], s["definite"]["bytes"]],
+                "indirect": [s["indirect"]["count"], s["indirect"]["bytes"]]}
+        theirs = lsan[role]
+        # One greppable line per process: the ptmem-vs-LSan table of the report is built from these.
+        print(f"TABLE {a.name} {role}: ptmem definite {mine['direct'][0]}/{mine['direct'][1]} "
+              f"indirect {mine['indirect'][0]}/{mine['indirect'][1]} | LSan direct "
+              f"{theirs['direct'][0]}/{theirs['direct'][1]} indirect "
+              f"{theirs['indirect'][0]}/{theirs['indirect'][1]}")
+        if mine != theirs:
+            bad.append(role)
+    if bad:
+        print(f"run_track: FAIL: ptmem and LeakSanitizer disagree for {bad}")
+        return 1
+    log("PASS: ptmem agrees with LeakSanitizer")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
