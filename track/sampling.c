@@ -12,6 +12,8 @@ static __thread uint64_t tls_rng __attribute__((tls_model("initial-exec")));
 void pt_track_set_sampling(uint64_t bytes) { rate = bytes; }
 uint64_t pt_track_sampling(void) { return rate; }
 
+#define pt_unlikely_(x) __builtin_expect(!!(x), 0)
+
 static double uniform01(void) {
   if (!tls_rng) tls_rng = (uint64_t)(uintptr_t)&tls_rng * 0x9E3779B97F4A7C15ull | 1; /* per thread */
   tls_rng ^= tls_rng << 13;
@@ -22,6 +24,9 @@ static double uniform01(void) {
 
 bool pt_track_sample_this(size_t size) {
   if (!rate) return true;
+  if (pt_unlikely_(!tls_rng)) tls_left = (int64_t)(-log(uniform01()) * (double)rate) + 1; /* a thread's
+    first countdown is drawn like the others: starting at 0 would always sample its first, often tiny,
+    allocation with a huge weight */
   tls_left -= (int64_t)size;
   if (tls_left > 0) return false;
   tls_left = (int64_t)(-log(uniform01()) * (double)rate) + 1;

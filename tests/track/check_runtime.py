@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""check_runtime.py - the tracker's run-time behaviour under the preload (tests/track/runtime.c):
+  snapshot   ptmem_snapshot(path) writes a complete trace with "final": false while the program runs
+  signal     PTMEM_SNAPSHOT_SIGNAL makes the next allocation write a snapshot
+  kill       a program killed with SIGKILL after its first periodic snapshot leaves a complete trace
+  sample     PTMEM_SAMPLE: the trace says it is sampled, counts are estimates within 15%
+  unwritable a trace that cannot be written: the program's output and exit status are unchanged and
+             there is exactly one warning on stderr
+usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR CASE"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_trace  # noqa: E402
+
+fail = check_trace.fail
+
+
+def env_cmd(a, *env, args=()):
+    return [a.cmake, "-E", "env", "PTMEM_TRACK=1", f"LD_PRELOAD={a.preload}", *env, a.exe, *args]
+
+
+def summary(path):
+    return check_trace.Trace(path).summary
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for k in ("--cmake", "--preload", "--exe", "--outdir"):
+        ap.add_argument(k, required=True)
+    ap.add_argument("case")
+    a = ap.parse_args()
+    shutil.rmtree(a.outdir, ignore_errors=True)
+    os.makedirs(a.outdir)
+    out = os.path.join(a.outdir, "ptmem.%e.%p.json")
+    if a.case == "snapshot":
+        snap = os.path.join(a.outdir, "snap.json")
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("snapshot", snap)), capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0 or "snapshot: 0" not in r.stdout:
+            fail(f"program failed: {r.returncode} {r.stdout} {r.stderr}")
+        s = summary(snap)
+        if s.get("final") is not False or s.get("leak_scan"):
+            fail(f"the snapshot should be non-final and without a leak scan: {s}")
+        final = summary(glob.glob(os.path.join(a.outdir, "ptmem.*.json"))[0])
+        if final.get("final") is not True or final["allocs"] <= s["allocs"]:
+            fail(f"the final trace should be final and count the later allocations: {final}")
+    elif a.case == "signal":
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", "PTMEM_SNAPSHOT_SIGNAL=10", args=("signal",)),
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or "signalled" not in r.stdout:
+            fail(f"the signal killed the program or it failed: {r.returncode} {r.stderr}")
+    elif a.case == "kill":
+        # The program itself, not cmake -E env: SIGKILL must hit the traced process.
+        env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=out)
+        p = subprocess.Popen([a.exe, "long", "30"], env=env)
+        deadline = time.time() + 20
+        traces = []
+        while time.time() < deadline and not traces:  # the first snapshot comes after ~1 s
+            time.sleep(0.2)
+            traces = [t for t in glob.glob(os.path.join(a.outdir, "ptmem.*.json"))]
+        time.sleep(0.3)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if not traces:
+            fail("no snapshot was written before the kill")
+        s = summary(traces[0])
+        if s.get("final") is not False or s["allocs"] < 1000:
+            fail(f"expected a complete non-final snapshot with the activity so far: {s}")
+    elif a.case == "sample":
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", "PTMEM_SAMPLE=65536", args=("sample",)),
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail(f"program failed: {r.stderr}")
+        path = glob.glob(os.path.join(a.outdir, "ptmem.*.json"))[0]
+        t = check_trace.Trace(path)
+        if t.header.get("sample_bytes") != 65536 or t.summary.get("approximate") is not True:
+            fail(f"a sampled trace must say so: header {t.header}, summary {t.summary}")
+        allocs = t.summary["allocs"]
+        if not 0.85 * 100000 <= allocs - 2 <= 1.15 * 100000:
+            fail(f"estimated {allocs} allocations for 100002 made")
+        print(f"sampled estimate: {allocs} allocations (100002 made)")
+    elif a.case == "unwritable":
+        plain = subprocess.run([a.exe, "plain"], capture_output=True, text=True, timeout=60)
+        r = subprocess.run(env_cmd(a, "PTMEM_OUT=/nonexistent-dir/ptmem.%p.json", args=("plain",)),
+                           capture_output=True, text=True, timeout=60)
+        if (r.returncode, r.stdout) != (plain.returncode, plain.stdout):
+            fail(f"output changed: {r.returncode} {r.stdout!r} vs {plain.returncode} {plain.stdout!r}")
+        warnings = [l for l in r.stderr.splitlines() if l.startswith("ptmem:")]
+        if len(warnings) != 1 or "/nonexistent-dir/" not in warnings[0]:
+            fail(f"expected exactly one warning naming the path, got {warnings}")
+    else:
+        fail(f"unknown case {a.case}")
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

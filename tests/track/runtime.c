@@ -1,0 +1,53 @@
+/* runtime: the tracker's run-time behaviour, one mode per argument, checked by check_runtime.py.
+ *   snapshot    ptmem_snapshot(argv[2]) from inside the program, then more work, then exit
+ *   signal      raise(PTMEM_SNAPSHOT_SIGNAL's signal), then allocate (the snapshot is written then)
+ *   long        allocate and free for argv[2] seconds (killed with SIGKILL by the checker)
+ *   sample      100000 allocations of 1000 bytes from sampled_site, all freed
+ *   plain       a few allocations, for the unwritable-trace case */
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "corpus.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__attribute__((noinline)) void sampled_site(void) {
+  for (int i = 0; i < 100000; i++) {
+    char* volatile p = malloc(1000);
+    p[0] = 1;
+    free(p);
+  }
+}
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "plain";
+  void* keep = malloc(4321);
+  touch(keep, 4321);
+  if (strcmp(mode, "snapshot") == 0) {
+    int (*snapshot)(const char*) = (int (*)(const char*))dlsym(RTLD_DEFAULT, "ptmem_snapshot");
+    if (!snapshot) return 2;
+    int r = snapshot(argv[2]);
+    printf("snapshot: %d\n", r);
+    for (int i = 0; i < 1000; i++) free(malloc(100));
+  } else if (strcmp(mode, "signal") == 0) {
+    raise(SIGUSR1);
+    for (int i = 0; i < 10; i++) free(malloc(100));
+    printf("signalled\n");
+  } else if (strcmp(mode, "long") == 0) {
+    double end = now_s() + atof(argv[2]);
+    while (now_s() < end) free(malloc(128));
+  } else if (strcmp(mode, "sample") == 0) {
+    sampled_site();
+  }
+  free(keep);
+  printf("done\n");
+  return 0;
+}
