@@ -1,6 +1,6 @@
 /* Unit tests of track/sites.c: counters per site, temporary allocations, the exact peak and each
- * site's share of it (single thread), the peak's error bound with threads, and rows of ended
- * threads merged without losing anything. */
+ * site's share of it (single thread), the peak's error bound with threads (32 KiB per thread),
+ * and rows of ended threads merged without losing anything. */
 #include <pthread.h>
 #include <string.h>
 
@@ -69,15 +69,30 @@ int main(void) {
   pt_track_free(&blocks[5], S2, 4000);
   check_site(S2, 3, 1, 1000, 5000, 1); /* freed before any other allocation */
 
-  /* A thread that ends: its rows are merged and still count, live and peak alike. */
+  puts("track_sites: single-threaded exact");
+
+  /* A thread that ends: its rows are merged and still count. While two threads run, each adds to
+   * the total in batches (32 KiB), so the thread's short 14000-byte moment may go unseen: the peak
+   * is within 2 x 32 KiB of it, and the shares still add up to the peak. */
   pthread_t th;
   CHECK_EQ(pthread_create(&th, NULL, ends_with_live_blocks, NULL), 0);
   CHECK_EQ(pthread_join(th, NULL), 0);
-  check_site(S3, 2, 1, 5000, 12000, 1); /* its second block was temporary */
+  pt_site_t s3;
+  pt_track_site(S3, &s3);
+  CHECK_UEQ(s3.allocs, 2);
+  CHECK_EQ(s3.live_bytes, 5000);
+  CHECK_UEQ(s3.temporary, 1); /* its second block was temporary */
   pt_track_totals(&t);
   CHECK_EQ(t.live_bytes, 7000);
-  CHECK_EQ(t.peak_bytes, 14000); /* 2000 + 5000 + 7000 was reached inside the thread */
-  puts("track_sites: single-threaded exact");
+  CHECK_LE(t.peak_bytes, 14000);
+  CHECK_GE(t.peak_bytes, 14000 - 2 * 32768);
+  int64_t shares = 0;
+  for (uint32_t s = 0; s < 20; s++) {
+    pt_site_t site;
+    pt_track_site(s, &site);
+    shares += site.peak_bytes;
+  }
+  CHECK_EQ(shares, t.peak_bytes);
 
   /* Threads: churn at the same time; every site ends at zero live bytes, and the peak's sum of
    * shares is within one allocation in flight per thread of the peak. */
@@ -96,8 +111,8 @@ int main(void) {
     }
   }
   CHECK_EQ(t.live_bytes, 7000);
-  CHECK_LE(share_sum, t.peak_bytes + THREADS * 100);
-  CHECK_GE(share_sum, t.peak_bytes - THREADS * 100);
+  CHECK_LE(share_sum, t.peak_bytes + (THREADS + 1) * 32768);
+  CHECK_GE(share_sum, t.peak_bytes - (THREADS + 1) * 32768);
   puts("track_sites: threads within the bound");
   return 0;
 }
