@@ -97,7 +97,7 @@ typedef struct pt_desc_s {
     struct {
       _Atomic uint64_t empty_since_ms; /* when the last block came back; 0 = not empty */
       uint32_t slot;                   /* index in its class registry */
-      uint32_t nblocks;
+      _Atomic uint32_t nblocks;        /* atomic: maintenance reads it from chunks being recycled */
     } medium;
     struct {
       struct pool_chunk_hdr_s* hdr; /* in-band header at the chunk start */

@@ -73,7 +73,7 @@ static void* chunk_new(pt_heap_t* h, unsigned cls) {
   d->bsize = (uint32_t)bsize;
   d->flags = 0;
   d->medium.slot = slot;
-  d->medium.nblocks = nblocks;
+  pt_store_relaxed(&d->medium.nblocks, nblocks);
   d->recip = pt__recip((uint32_t)bsize);
   d->meta = NULL;
   if (pt__settings.block_meta) {
@@ -118,7 +118,7 @@ void* pt__medium_alloc(pt_heap_t* h, unsigned cls) {
 void pt__medium_free(pt_desc_t* d, void* p) {
   size_t off = (size_t)((uint8_t*)p - d->start);
   uint32_t idx = (uint32_t)(off / d->bsize);
-  if (off % d->bsize != 0 || idx >= d->medium.nblocks) {
+  if (off % d->bsize != 0 || idx >= pt_load_relaxed(&d->medium.nblocks)) {
     pt__invalid_free(p, "pointer is not the start of a block");
     return;
   }
@@ -128,7 +128,7 @@ void pt__medium_free(pt_desc_t* d, void* p) {
     pt__invalid_free(p, "double free");
     return;
   }
-  uint64_t full = pt__bits_mask(0, d->medium.nblocks);
+  uint64_t full = pt__bits_mask(0, pt_load_relaxed(&d->medium.nblocks));
   if ((old | bit) == full) pt_store_relaxed(&d->medium.empty_since_ms, pt__os_now_ms() | 1);
   if (old == 0) {
     medium_class_t* mc = &classes[d->cls - PT_SLAB_CLASSES];
@@ -150,7 +150,7 @@ void pt__medium_release_empty(bool force) {
         if (!d) continue;
         uint64_t since = pt_load_relaxed(&d->medium.empty_since_ms);
         if (!since || (!force && now - since < pt__settings.purge_delay_ms)) continue;
-        uint64_t full = pt__bits_mask(0, d->medium.nblocks);
+        uint64_t full = pt__bits_mask(0, pt_load_relaxed(&d->medium.nblocks));
         if (!pt_cas_strong_acq_rel(&d->bits, &full, 0)) continue; /* someone took a block */
         pt_store_relaxed(&d->medium.empty_since_ms, 0);
         pt_store_release(&mc->slots[slot], NULL);

@@ -20,7 +20,7 @@ bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** met
   if (is_slab(x) || x == PT_KIND_MEDIUM) {
     if (!d->meta) return false;
     uint32_t idx = pt__block_index(d, addr);
-    uint32_t limit = x == PT_KIND_MEDIUM ? d->medium.nblocks : d->page.capacity;
+    uint32_t limit = x == PT_KIND_MEDIUM ? pt_load_relaxed(&d->medium.nblocks) : d->page.capacity;
     if (idx >= limit) return false; /* the meta words themselves, or blocks never carved */
     m = &d->meta[idx];
     *start = d->start + (size_t)idx * d->bsize;
@@ -51,7 +51,7 @@ static void visit_span(pt_desc_t* d, void* arg) {
   uintptr_t x = pt_load_relaxed(&d->xowner);
   if (is_slab(x) || x == PT_KIND_MEDIUM) {
     if (!d->meta) return;
-    uint32_t n = x == PT_KIND_MEDIUM ? d->medium.nblocks : d->page.capacity;
+    uint32_t n = x == PT_KIND_MEDIUM ? pt_load_relaxed(&d->medium.nblocks) : d->page.capacity;
     for (uint32_t i = 0; i < n; i++)
       if (d->meta[i]) v->fn(d->start + (size_t)i * d->bsize, d->bsize, &d->meta[i], v->arg);
   } else if (x == PT_KIND_LARGE && d->own_meta) {

@@ -14,7 +14,7 @@ static void count_span(pt_desc_t* d, void* arg) {
   } else if (x == PT_KIND_MEDIUM) {
     s->medium_chunks += bytes;
     uint64_t free_bits = pt_load_relaxed(&d->bits);
-    s->in_use += (size_t)(d->medium.nblocks - (uint32_t)__builtin_popcountll(free_bits)) * d->bsize;
+    s->in_use += (size_t)(pt_load_relaxed(&d->medium.nblocks) - (uint32_t)__builtin_popcountll(free_bits)) * d->bsize;
   } else if (x == PT_KIND_LARGE || x == PT_KIND_ARENA) {
     s->in_use += bytes;
     if (x == PT_KIND_LARGE) s->large_spans += bytes;
