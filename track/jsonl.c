@@ -204,3 +204,5 @@ void pt_jsonl_item_str(pt_jsonl_t* w, const char* v) {
   key(w, NULL);
   put_string(w, v);
 }
+void pt_jsonl_item_u64(pt_jsonl_t* w, uint64_t v) { pt_jsonl_u64(w, NULL, v); }
+void pt_jsonl_item_i64(pt_jsonl_t* w, int64_t v) { pt_jsonl_i64(w, NULL, v); }

@@ -20,7 +20,7 @@ typedef struct pt_jsonl_s {
   uint64_t dropped; /* lines dropped for being longer than the buffer */
   size_t used;
   size_t line_start;
-  char buf[64 * 1024];
+  char buf[256 * 1024]; /* holds the longest batch line (512 rows of 8 integers) with room to spare */
 } pt_jsonl_t;
 
 /* Opens `path` for writing (truncating); false (and a warning on stderr) if it cannot. */
@@ -42,5 +42,7 @@ void pt_jsonl_object_begin(pt_jsonl_t* w, const char* key);
 void pt_jsonl_object_end(pt_jsonl_t* w);
 void pt_jsonl_item_hex(pt_jsonl_t* w, uint64_t value);
 void pt_jsonl_item_str(pt_jsonl_t* w, const char* value);
+void pt_jsonl_item_u64(pt_jsonl_t* w, uint64_t value);
+void pt_jsonl_item_i64(pt_jsonl_t* w, int64_t value);
 
 #endif

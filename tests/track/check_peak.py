@@ -9,7 +9,6 @@ SPEC: total=BYTES (the peak held by the listed sites), share:FUNC=BYTES, tempora
 A program's own startup (the C library's buffers) may add up to --base-max bytes to the peak."""
 import argparse
 import glob
-import json
 import os
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ def main():
     if len(paths) != 1:
         check_trace.fail(f"expected one trace in {a.outdir}, found {paths}")
     trace = check_trace.Trace(paths[0])
-    sites = [json.loads(l) for l in open(paths[0]) if '"type":"site"' in l]
+    sites = trace.sites
     # Name each site by its first frame, as the leak checker names leaks.
     by_func = {}
     for s in sites:

@@ -104,7 +104,10 @@ class Trace:
         self.header = None
         self.summary = None
         self.modules = []
-        self.stacks = {}
+        self.stacks = {}  # stack id -> absolute return addresses, innermost first
+        self.nodes = {0: None}  # node id -> (parent, module id, offset); 0 is the root
+        self.stack_nodes = {}
+        self.sites = []
         self.leaks = []
         self.names = {}  # stack id -> symbolized name of its first frame
         self._parse()
@@ -149,16 +152,35 @@ class Trace:
                 self.summary = rec
             elif t == "module":
                 self.modules.append(Module(rec, n))
-            elif t == "stack":
-                sid = intfield(rec, "id", f"{self.path}:{n}")
-                if sid < 2:
-                    fail(f"{self.path}:{n}: stack id {sid} (ids start at 2; 1 is 'unknown')")
-                if sid in self.stacks:
-                    fail(f"{self.path}:{n}: stack {sid} twice")
-                frames = rec.get("frames")
-                if not isinstance(frames, list) or not frames:
-                    fail(f"{self.path}:{n}: stack {sid} without frames")
-                self.stacks[sid] = [hexaddr(a, f"{self.path}:{n}") for a in frames]
+            elif t == "nodes":
+                first = intfield(rec, "first", f"{self.path}:{n}")
+                cols = [rec.get(k) for k in ("parent", "module", "offset")]
+                if not all(isinstance(c, list) for c in cols) or len({len(c) for c in cols}) != 1:
+                    fail(f"{self.path}:{n}: nodes need parent, module and offset arrays of one length")
+                for i, (par, mod, off) in enumerate(zip(*cols)):
+                    if first + i in self.nodes:
+                        fail(f"{self.path}:{n}: node {first + i} twice")
+                    if par not in self.nodes:
+                        fail(f"{self.path}:{n}: node {first + i} has parent {par}, not written before it")
+                    self.nodes[first + i] = (par, mod, hexaddr(off, f"{self.path}:{n}"))
+            elif t == "stacks":
+                first = intfield(rec, "first", f"{self.path}:{n}")
+                nodes = rec.get("node")
+                if not isinstance(nodes, list):
+                    fail(f"{self.path}:{n}: stacks without a node array")
+                if first < 2:
+                    fail(f"{self.path}:{n}: stack ids start at 2 (1 is 'unknown')")
+                for i, node in enumerate(nodes):
+                    if node not in self.nodes:
+                        fail(f"{self.path}:{n}: stack {first + i} is node {node}, which does not exist")
+                    self.stack_nodes[first + i] = node
+            elif t == "sites":
+                cols = {k: rec.get(k) for k in ("stack", "allocs", "frees", "alloc_bytes", "live_bytes",
+                                                "live_count", "peak_bytes", "temporary")}
+                if not all(isinstance(c, list) for c in cols.values()) or len({len(c) for c in cols.values()}) != 1:
+                    fail(f"{self.path}:{n}: sites need eight columns of one length")
+                for i in range(len(cols["stack"])):
+                    self.sites.append({k: v[i] for k, v in cols.items()})
             elif t == "leak":
                 what = f"{self.path}:{n} (leak)"
                 kind = rec.get("kind")
@@ -172,6 +194,17 @@ class Trace:
             # Any other type (site, and types added later) is skipped, as the format requires.
         if self.summary is None:
             fail(f"{self.path}: no summary line: the trace is incomplete")
+        bases = {m.id: m.base for m in self.modules}
+        for sid, node in self.stack_nodes.items():  # rebuild each stack from the tree
+            frames = []
+            while node:
+                parent, mod, off = self.nodes[node]
+                if mod != -1 and mod not in bases:
+                    fail(f"{self.path}: node {node} names module {mod}, which has no module line")
+                frames.append(off if mod == -1 else bases[mod] + off)
+                node = parent
+            if frames:
+                self.stacks[sid] = frames
 
     def _validate(self):
         s = self.summary
@@ -420,12 +453,15 @@ def self_test(expect_path, trace_paths, addr2line):
 
     def drop_stack_of_leak(recs):
         sid = first_leak(recs)["stack"]
-        return [r for r in recs if not (r["type"] == "stack" and r["id"] == sid)]
-
-    def shift_modules(recs):
         for r in recs:
-            if r["type"] == "module":
-                r["base"] = hex(int(r["base"], 16) + 0x10000000)
+            if r["type"] == "stacks" and 0 <= sid - r["first"] < len(r["node"]):
+                r["node"][sid - r["first"]] = 0  # the stack no longer has frames
+        return recs
+
+    def shift_modules(recs):  # every frame lands outside its module's segments
+        for r in recs:
+            if r["type"] == "nodes":
+                r["offset"] = [hex(int(o, 16) + 0x10000000) for o in r["offset"]]
         return recs
 
     def leak_bytes(recs):
