@@ -553,11 +553,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--addr2line", default="addr2line")
     ap.add_argument("--self-test", action="store_true")
-    ap.add_argument("expect")
-    ap.add_argument("traces", nargs="+")
+    ap.add_argument("--validate", action="store_true",
+                    help="only parse and validate the traces (no expectations file)")
+    ap.add_argument("expect", help="expectations file (with --validate: the first trace)")
+    ap.add_argument("traces", nargs="*")
     a = ap.parse_args(argv)
     try:
-        if a.self_test:
+        if a.validate:
+            for path in [a.expect] + a.traces:
+                t = Trace(path)
+                print(f"{path}: valid, {t.summary.get('allocs')} allocations, {len(t.stacks)} stacks")
+        elif a.self_test:
             self_test(a.expect, a.traces, a.addr2line)
         else:
             check(a.expect, a.traces, a.addr2line)
