@@ -76,25 +76,11 @@ void* pt__calloc(size_t count, size_t size) {
   return alloc_sized(n, true);
 }
 
-static void write_hex(char* out, uintptr_t v) {
-  static const char digits[] = "0123456789abcdef";
-  char tmp[17];
-  int i = 0;
-  do {
-    tmp[i++] = digits[v & 15];
-    v >>= 4;
-  } while (v);
-  *out++ = '0';
-  *out++ = 'x';
-  while (i) *out++ = tmp[--i];
-  *out = 0;
-}
-
 void pt__invalid_free(const void* p, const char* why) {
   static _Atomic int reported;
   if (pt_fetch_add_relaxed(&reported, 1) >= 10) return; /* a buggy loop must not flood stderr */
   char hex[24];
-  write_hex(hex, (uintptr_t)p);
+  pt__fmt_hex(hex, (uintptr_t)p);
   pt__os_write_stderr("ptmem: invalid free(");
   pt__os_write_stderr(hex);
   pt__os_write_stderr("): ");

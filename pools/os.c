@@ -144,3 +144,36 @@ void pt__os_write_stderr(const char* msg) {
   }
   errno = saved;
 }
+
+size_t pt__fmt_u64(char* out, uint64_t v) {
+  char tmp[24];
+  size_t i = 0, n = 0;
+  do {
+    tmp[i++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (i) out[n++] = tmp[--i];
+  out[n] = 0;
+  return n;
+}
+
+size_t pt__fmt_i64(char* out, int64_t v) {
+  if (v >= 0) return pt__fmt_u64(out, (uint64_t)v);
+  out[0] = '-';
+  return 1 + pt__fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+size_t pt__fmt_hex(char* out, uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  char tmp[20];
+  size_t i = 0, n = 2;
+  do {
+    tmp[i++] = digits[v & 15];
+    v >>= 4;
+  } while (v);
+  out[0] = '0';
+  out[1] = 'x';
+  while (i) out[n++] = tmp[--i];
+  out[n] = 0;
+  return n;
+}

@@ -21,5 +21,10 @@ uint64_t pt__os_now_ms(void);
 size_t pt__os_rss(void);
 /* Write a message to stderr with write(2): no stdio, no malloc, usable inside the allocator. */
 void pt__os_write_stderr(const char* msg);
+/* Number formatting without stdio (snprintf may allocate): writes a NUL-terminated string into out
+ * (at least 24 bytes) and returns its length. */
+size_t pt__fmt_u64(char* out, uint64_t v);
+size_t pt__fmt_i64(char* out, int64_t v);
+size_t pt__fmt_hex(char* out, uint64_t v); /* "0x..." */
 
 #endif

@@ -21,20 +21,6 @@ ptmem_options_t ptmem_options = {
 #undef PTMEM_STRING_DEFAULT
 };
 
-static void format_int(char* out, int64_t v) {
-  char tmp[24];
-  int i = 0;
-  bool neg = v < 0;
-  uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do {
-    tmp[i++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  if (neg) *out++ = '-';
-  while (i) *out++ = tmp[--i];
-  *out = 0;
-}
-
 static bool parse_int(const char* s, int64_t* out) {
   if (!*s) return false;
   int64_t v = 0;
@@ -48,9 +34,9 @@ static bool parse_int(const char* s, int64_t* out) {
 
 static void report_invalid(const char* name, const char* value, int64_t lo, int64_t hi, int64_t def) {
   char a[24], b[24], c[24];
-  format_int(a, lo);
-  format_int(b, hi);
-  format_int(c, def);
+  pt__fmt_i64(a, lo);
+  pt__fmt_i64(b, hi);
+  pt__fmt_i64(c, def);
   pt__os_write_stderr("ptmem: PTMEM_");
   pt__os_write_stderr(name);
   pt__os_write_stderr("=");
@@ -66,8 +52,8 @@ static void report_invalid(const char* name, const char* value, int64_t lo, int6
 
 static void report_invalid_string(const char* name, size_t len, size_t max, const char* def) {
   char a[24], b[24];
-  format_int(a, (int64_t)len);
-  format_int(b, (int64_t)max);
+  pt__fmt_i64(a, (int64_t)len);
+  pt__fmt_i64(b, (int64_t)max);
   pt__os_write_stderr("ptmem: PTMEM_");
   pt__os_write_stderr(name);
   pt__os_write_stderr(" is invalid: ");
@@ -128,7 +114,7 @@ void ptmem_options_load(void) {
   if (ptmem_options.log) {
     char v[24];
 #define PTMEM_OPTION_LOG(NAME, field, def, lo, hi, what)                                              \
-  format_int(v, ptmem_options.field);                                                                \
+  pt__fmt_i64(v, ptmem_options.field);                                                                \
   pt__os_write_stderr("ptmem: PTMEM_" #NAME "=");                                                    \
   pt__os_write_stderr(v);                                                                            \
   pt__os_write_stderr("  (" what ")\n");

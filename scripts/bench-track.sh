@@ -103,9 +103,10 @@ if ! command -v heaptrack >/dev/null; then
 fi
 ht_version=$( ( [ "$have_ht" = 1 ] && heaptrack --version 2>/dev/null) | head -1)
 
-# ---- inputs of the real programs (kept identical to scripts/bench.sh) ---------------------------------
-if [ "$quick" = 1 ]; then py_n=60000 sql_n=15000 gcc_fns=20 sc_small=10000 sc_big=100000; else
-  py_n=600000 sql_n=150000 gcc_fns=200 sc_small=100000 sc_big=1000000; fi
+# ---- inputs of the real programs: scripts/bench-inputs.sh (the same as bench.sh) -------------------
+. "$(dirname "$0")/bench-inputs.sh"
+bench_write_inputs "$work" "$quick"
+if [ "$quick" = 1 ]; then sc_small=10000 sc_big=100000; else sc_small=100000 sc_big=1000000; fi
 
 python=""
 if command -v python3 >/dev/null; then
@@ -113,64 +114,6 @@ if command -v python3 >/dev/null; then
   python=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
 fi
 
-cat >"$work/objs.py" <<'EOF'
-import sys
-n = int(sys.argv[1])
-d = {}
-for i in range(n):
-    d[i] = (str(i), i * 2.5, [i])
-ordered = sorted(d.values(), key=lambda t: t[0])
-total = sum(len(t[0]) for t in ordered)
-del d, ordered
-counts = {}
-for i in range(n // 2):
-    w = ("w%d" % (i % 5003)) * (i % 7 + 1)
-    counts[w] = counts.get(w, 0) + 1
-parts = [",".join(str(j) for j in range(i % 16)) for i in range(n // 4)]
-print(total, len(counts), sum(map(len, parts)))
-EOF
-
-cat >"$work/db.sql" <<EOF
-CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, val REAL, grp INTEGER);
-WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $sql_n)
-INSERT INTO t SELECT x, printf('name-%08d-%s', (x * 7919) % $sql_n, substr('abcdefghijklmnop', 1 + x % 16)),
-       (x * 37 % 1000) / 7.0, x % 97 FROM c;
-CREATE INDEX t_name ON t(name);
-CREATE INDEX t_grp ON t(grp, val);
-SELECT grp, count(*), round(sum(val), 3) FROM t GROUP BY grp ORDER BY grp LIMIT 5;
-SELECT count(DISTINCT name), max(length(name)) FROM t;
-SELECT name FROM t ORDER BY val DESC, name LIMIT 3;
-UPDATE t SET name = upper(name) || '-' || grp WHERE id % 3 = 0;
-SELECT count(*) FROM t a JOIN t b ON a.id = b.id + 1 WHERE a.grp = b.grp + 1;
-SELECT group_concat(name, ';') IS NOT NULL, length(group_concat(name)) FROM (SELECT name FROM t ORDER BY name LIMIT 20000);
-DELETE FROM t WHERE grp < 50;
-SELECT count(*), round(avg(val), 3) FROM t;
-EOF
-
-{
-  echo '#include <string.h>'
-  echo 'struct rec { int k; double v; char name[24]; struct rec *next; };'
-  for ((i = 0; i < gcc_fns; i++)); do
-    cat <<EOF
-double f$i(struct rec *r, int n, const char *s) {
-  double acc = $i.5;
-  for (int i = 0; i < n; i++) {
-    switch ((i + $i) % 5) {
-      case 0: acc += r[i].v * $((i % 13 + 1)); break;
-      case 1: acc -= (double)strlen(s + (i % 3)) / (r[i].k + 1); break;
-      case 2: if (r[i].next && r[i].next->k > $((i % 7))) acc *= 1.0001; break;
-      case 3: for (int j = 0; j < (i & 7); j++) acc += r[(i + j) % (n ? n : 1)].name[j & 15]; break;
-      default: acc = acc > $i ? acc - r[i].k : acc + r[i].k;
-    }
-  }
-  return acc;
-}
-EOF
-  done
-  echo 'double all(struct rec *r, int n, const char *s) { double t = 0;'
-  for ((i = 0; i < gcc_fns; i++)); do echo "  t += f$i(r, n, s);"; done
-  echo '  return t; }'
-} >"$work/gen.c"
 
 # ---- workloads ---------------------------------------------------------------------------------------
 # name|threads class (st/mt)|stdin file or -|extra environment or -|command (split on spaces)

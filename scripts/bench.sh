@@ -102,92 +102,9 @@ cleanup() { [ "$keep" = 1 ] && echo "bench.sh: kept $work" >&2 || rm -rf "$work"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Sizes give 1-2 s of CPU time per program under glibc on the reference machine (2-core Xeon VM).
-if [ "$quick" = 1 ]; then py_n=60000 sql_n=15000 gcc_fns=20 perl_n=30000; else
-  py_n=600000 sql_n=150000 gcc_fns=200 perl_n=300000; fi
-
-# python3: a few million small objects (at the full size) - dict of tuples/str/list, a sort, a word count. CPython takes
-# objects <= 512 B from its own pymalloc arenas, so a second variant forces PYTHONMALLOC=malloc,
-# making every object a malloc call (how debug and some embedded builds run).
-cat >"$work/objs.py" <<'EOF'
-import sys
-n = int(sys.argv[1])
-d = {}
-for i in range(n):
-    d[i] = (str(i), i * 2.5, [i])
-ordered = sorted(d.values(), key=lambda t: t[0])
-total = sum(len(t[0]) for t in ordered)
-del d, ordered
-counts = {}
-for i in range(n // 2):
-    w = ("w%d" % (i % 5003)) * (i % 7 + 1)
-    counts[w] = counts.get(w, 0) + 1
-parts = [",".join(str(j) for j in range(i % 16)) for i in range(n // 4)]
-print(total, len(counts), sum(map(len, parts)))
-EOF
-
-# sqlite3: an in-memory database - bulk insert, index build, group-by, sort, string functions. sqlite
-# allocates its page cache and every statement's memory with malloc.
-cat >"$work/db.sql" <<EOF
-CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, val REAL, grp INTEGER);
-WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $sql_n)
-INSERT INTO t SELECT x, printf('name-%08d-%s', (x * 7919) % $sql_n, substr('abcdefghijklmnop', 1 + x % 16)),
-       (x * 37 % 1000) / 7.0, x % 97 FROM c;
-CREATE INDEX t_name ON t(name);
-CREATE INDEX t_grp ON t(grp, val);
-SELECT grp, count(*), round(sum(val), 3) FROM t GROUP BY grp ORDER BY grp LIMIT 5;
-SELECT count(DISTINCT name), max(length(name)) FROM t;
-SELECT name FROM t ORDER BY val DESC, name LIMIT 3;
-UPDATE t SET name = upper(name) || '-' || grp WHERE id % 3 = 0;
-SELECT count(*) FROM t a JOIN t b ON a.id = b.id + 1 WHERE a.grp = b.grp + 1;
-SELECT group_concat(name, ';') IS NOT NULL, length(group_concat(name)) FROM (SELECT name FROM t ORDER BY name LIMIT 20000);
-DELETE FROM t WHERE grp < 50;
-SELECT count(*), round(avg(val), 3) FROM t;
-EOF
-
-# gcc: compiles a generated translation unit of many functions at -O2 (gcc's own allocations are a mix
-# of malloc, obstacks and its GC heap; a realistic allocator-sensitive compile). The functions are
-# extern: static ones would all be inlined into all(), and compile time would grow superlinearly.
-{
-  echo '#include <string.h>'
-  echo 'struct rec { int k; double v; char name[24]; struct rec *next; };'
-  for ((i = 0; i < gcc_fns; i++)); do
-    cat <<EOF
-double f$i(struct rec *r, int n, const char *s) {
-  double acc = $i.5;
-  for (int i = 0; i < n; i++) {
-    switch ((i + $i) % 5) {
-      case 0: acc += r[i].v * $((i % 13 + 1)); break;
-      case 1: acc -= (double)strlen(s + (i % 3)) / (r[i].k + 1); break;
-      case 2: if (r[i].next && r[i].next->k > $((i % 7))) acc *= 1.0001; break;
-      case 3: for (int j = 0; j < (i & 7); j++) acc += r[(i + j) % (n ? n : 1)].name[j & 15]; break;
-      default: acc = acc > $i ? acc - r[i].k : acc + r[i].k;
-    }
-  }
-  return acc;
-}
-EOF
-  done
-  echo 'double all(struct rec *r, int n, const char *s) { double t = 0;'
-  for ((i = 0; i < gcc_fns; i++)); do echo "  t += f$i(r, n, s);"; done
-  echo '  return t; }'
-} >"$work/gen.c"
-
-# perl: a big hash of arrays, sort, split/join, regex substitution - perl uses the system malloc.
-cat >"$work/hash.pl" <<'EOF'
-use strict; use warnings;
-my $n = shift;
-my %h;
-$h{"key$_"} = [$_, "v" x ($_ % 20), { id => $_ }] for 1 .. $n;
-my @k = sort keys %h;
-my $s = 0;
-$s += length($h{$_}[1]) + $h{$_}[2]{id} for @k;
-my @w = map { join(",", split(//, $_)) } @k[0 .. $n / 4];
-my $joined = join(" ", @w[0 .. 9999]);
-(my $t = $joined) =~ s/(\d)/<$1>/g;
-undef %h;
-print "$s ", scalar(@w), " ", length($t), "\n";
-EOF
+# Inputs of the real programs: scripts/bench-inputs.sh (shared with bench-track.sh).
+. "$(dirname "$0")/bench-inputs.sh"
+bench_write_inputs "$work" "$quick"
 
 # ---- workloads ---------------------------------------------------------------------------------------
 # name|multithreaded(1/0)|stdin file or -|command...   (fields separated by |, command split on spaces)

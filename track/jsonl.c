@@ -105,12 +105,7 @@ static void put_string(pt_jsonl_t* w, const char* s) {
 
 static void put_u64(pt_jsonl_t* w, uint64_t v) {
   char tmp[24];
-  int i = 0;
-  do {
-    tmp[i++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (i) putc_(w, tmp[--i]);
+  put(w, tmp, pt__fmt_u64(tmp, v));
 }
 
 static void key(pt_jsonl_t* w, const char* k) {
@@ -151,27 +146,18 @@ void pt_jsonl_u64(pt_jsonl_t* w, const char* k, uint64_t v) {
 }
 void pt_jsonl_i64(pt_jsonl_t* w, const char* k, int64_t v) {
   key(w, k);
-  if (v < 0) {
-    putc_(w, '-');
-    put_u64(w, (uint64_t)0 - (uint64_t)v);
-  } else {
-    put_u64(w, (uint64_t)v);
-  }
+  char tmp[24];
+  put(w, tmp, pt__fmt_i64(tmp, v));
 }
 void pt_jsonl_bool(pt_jsonl_t* w, const char* k, bool v) {
   key(w, k);
   put(w, v ? "true" : "false", v ? 4 : 5);
 }
 static void put_hex(pt_jsonl_t* w, uint64_t v) {
-  static const char digits[] = "0123456789abcdef";
-  char tmp[20];
-  int i = 0;
-  do {
-    tmp[i++] = digits[v & 15];
-    v >>= 4;
-  } while (v);
-  put(w, "\"0x", 3);
-  while (i) putc_(w, tmp[--i]);
+  char tmp[24];
+  size_t n = pt__fmt_hex(tmp, v);
+  putc_(w, '"');
+  put(w, tmp, n);
   putc_(w, '"');
 }
 void pt_jsonl_hex(pt_jsonl_t* w, const char* k, uint64_t v) {
