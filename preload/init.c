@@ -46,6 +46,7 @@ __attribute__((constructor)) static void ptmem_preload_start(void) {
   sym = dlsym(RTLD_NEXT, "malloc_usable_size");
   memcpy(&ptmem_libc.usable_size, &sym, sizeof sym);
   pthread_atfork(NULL, NULL, fork_child);
+  ptmem_tracking_load_unwinder();
   ptmem_tracking_install_signal((int)ptmem_options.snapshot_signal);
 }
 

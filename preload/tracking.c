@@ -192,6 +192,15 @@ static void snapshot_signal(int sig) {
   pt_store_relaxed(&pt_track_snapshot_due, 1); /* async-signal-safe: the next allocation writes it */
 }
 
+void ptmem_tracking_load_unwinder(void) {
+  if (!ptmem_tracking || ptmem_options.frame_pointers) return;
+  if (!pt_track_stack_load_libunwind()) {
+    pt__os_write_stderr("ptmem: cannot load libunwind.so.8; stacks are taken by walking frame pointers, "
+                        "which stops at code built without them\n");
+    trace_info.unwinder = "frame-pointers";
+  }
+}
+
 void ptmem_tracking_install_signal(int signo) {
   if (!ptmem_tracking || signo <= 0) return;
   struct sigaction sa;

@@ -18,5 +18,6 @@ void ptmem_track_realloc_end(void* p, uint64_t old_record, void* q, size_t n);
 void ptmem_tracking_finish(void);           /* at exit: leak scan, then the trace */
 void ptmem_tracking_fork_child(void);
 void ptmem_tracking_install_signal(int signo); /* PTMEM_SNAPSHOT_SIGNAL, from the constructor */
+void ptmem_tracking_load_unwinder(void);          /* dlopen libunwind, from the constructor */
 
 #endif

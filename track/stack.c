@@ -2,14 +2,31 @@
  * with its per-thread cache, against 2.4 us for glibc's backtrace) by default; a frame-pointer walk
  * (about 25 ns, but blind inside code built without frame pointers, such as Debian's libc) on
  * request. The frames of the embedding library (malloc itself, the tracker) are dropped, so the
- * first frame is the caller of malloc or operator new. */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
+ * first frame is the caller of malloc or operator new.
+ *
+ * libunwind is loaded with dlopen when tracking starts, not linked: with tracking off, a process
+ * under the preload should not carry libunwind and liblzma. Until it is loaded (allocations made
+ * before the preload's constructor), and if it cannot be, frame pointers are walked instead. */
+#include <dlfcn.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "track.h"
 
 static pt_track_config_t config = {.depth = 32};
+typedef int (*backtrace_fn)(void**, int);
+static backtrace_fn unwinder; /* libunwind's unw_backtrace once loaded */
+
+bool pt_track_stack_load_libunwind(void) {
+  if (unwinder) return true;
+  void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  void* sym = lib ? dlsym(lib, "unw_backtrace") : NULL;
+  if (!sym) return false;
+  memcpy(&unwinder, &sym, sizeof sym); /* POSIX's dlsym idiom for function pointers */
+  return true;
+}
+
+bool pt_track_stack_unwinder_loaded(void) { return unwinder != NULL; }
 
 void pt_track_stack_configure(const pt_track_config_t* c) {
   config = *c;
@@ -40,9 +57,11 @@ unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   unsigned want = (max < config.depth ? max : config.depth) + EXTRA;
   unsigned got;
-  if (config.frame_pointers) got = walk_frame_pointers((uintptr_t*)raw, want);
-  else {
-    int r = unw_backtrace(raw, (int)want);
+  backtrace_fn unwind = unwinder;
+  if (config.frame_pointers || !unwind) {
+    got = walk_frame_pointers((uintptr_t*)raw, want);
+  } else {
+    int r = unwind(raw, (int)want);
     got = r > 0 ? (unsigned)r : 0;
   }
   unsigned first = 0;

@@ -34,6 +34,10 @@ typedef struct pt_track_config_s {
 } pt_track_config_t;
 #define PT_TRACK_DEPTH_MAX 128
 void pt_track_stack_configure(const pt_track_config_t* config);
+/* Loads libunwind (dlopen: call it where dlopen is safe, not inside malloc); until then, or if it
+ * fails, stacks are captured by walking frame pointers. */
+bool pt_track_stack_load_libunwind(void);
+bool pt_track_stack_unwinder_loaded(void);
 /* Return addresses of the current stack, outermost last, the embedder's own frames removed. */
 unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max);
 

@@ -45,6 +45,7 @@ import sys
 import tempfile
 
 KINDS = ("definite", "indirect", "reachable")
+UNKNOWN_STACK = 1  # allocations made inside the tracker, or with no usable frame: no stack line
 FORMAT = "ptmem-trace"
 VERSION = 1
 
@@ -229,7 +230,7 @@ class Trace:
             if lo2 < hi1:
                 fail(f"{self.path}: loaded modules {m1.id} ({m1.path}) and {m2.id} ({m2.path}) overlap")
         for leak in self.leaks:
-            if leak["stack"] not in self.stacks:
+            if leak["stack"] != UNKNOWN_STACK and leak["stack"] not in self.stacks:
                 fail(f"{self.path}:{leak['line']}: leak of stack {leak['stack']} which has no stack line")
         for sid, frames in self.stacks.items():
             for a in frames:
@@ -257,7 +258,7 @@ class Trace:
     def symbolize(self, addr2line):
         """Names the first frame of every leak stack; one addr2line run per module."""
         want = {}  # module -> [(stack id, offset)]
-        for sid in sorted({l["stack"] for l in self.leaks}):
+        for sid in sorted({l["stack"] for l in self.leaks} - {UNKNOWN_STACK}):
             frame = self.stacks[sid][0]
             m = self.module_of(frame)
             want.setdefault(m, []).append((sid, frame - m.base - 1))

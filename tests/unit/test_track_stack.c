@@ -82,6 +82,8 @@ static void* intern_in_thread(void* arg) {
 }
 
 int main(void) {
+  CHECK(pt_track_stack_load_libunwind());
+  CHECK(pt_track_stack_unwinder_loaded());
   check_capture(false);
   check_capture(true);
   puts("track_stack: capture (libunwind and frame pointers)");
