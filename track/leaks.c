@@ -129,6 +129,24 @@ __attribute__((noinline)) static bool guarded_scan(scan_t* s, uintptr_t lo, uint
   return ok;
 }
 
+static void scan_leaked(void* block, size_t size, uint64_t* rec, void* arg) {
+  (void)size;
+  if (!(*rec & PT_REC_MARK_REACHABLE)) scan_block_contents(arg, block, PT_REC_MARK_INDIRECT);
+}
+
+/* The indirect pass: every unreachable block's contents. Guarded like the roots: a thread still
+ * running at exit may free (and unmap) a block while we read it. */
+__attribute__((noinline)) static bool guarded_indirect_pass(scan_t* s) {
+  volatile bool ok = false;
+  in_range = 1;
+  if (sigsetjmp(fault_jump, 1) == 0) {
+    s->heap->foreach(scan_leaked, s);
+    ok = true;
+  }
+  in_range = 0;
+  return ok;
+}
+
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
 static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete) {
   const char* p = line;
@@ -182,10 +200,6 @@ static void clear_and_count(void* block, size_t size, uint64_t* rec, void* arg) 
   ((scan_t*)arg)->live++;
 }
 
-static void scan_leaked(void* block, size_t size, uint64_t* rec, void* arg) {
-  (void)size;
-  if (!(*rec & PT_REC_MARK_REACHABLE)) scan_block_contents(arg, block, PT_REC_MARK_INDIRECT);
-}
 
 static void classify(void* block, size_t size, uint64_t* rec, void* arg) {
   (void)size;
@@ -228,7 +242,7 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   sigaction(SIGSEGV, &sa, &old_segv);
   sigaction(SIGBUS, &sa, &old_bus);
   scan_roots(&s, &out->complete);
-  heap->foreach(scan_leaked, &s);
+  if (!guarded_indirect_pass(&s)) out->complete = false;
   sigaction(SIGSEGV, &old_segv, NULL);
   sigaction(SIGBUS, &old_bus, NULL);
   heap->foreach(classify, out);
