@@ -4,6 +4,7 @@
   signal     PTMEM_SNAPSHOT_SIGNAL makes the next allocation write a snapshot
   kill       a program killed with SIGKILL after its first periodic snapshot leaves a complete trace
   sample     PTMEM_SAMPLE: the trace says it is sampled, counts are estimates within 15%
+  busy_exit  exit while another thread allocates and frees: no crash, a final trace
   unwritable a trace that cannot be written: the program's output and exit status are unchanged and
              there is exactly one warning on stderr
 usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR CASE"""
@@ -87,6 +88,15 @@ def main():
         if not 0.85 * 100000 <= allocs - 2 <= 1.15 * 100000:
             fail(f"estimated {allocs} allocations for 100002 made")
         print(f"sampled estimate: {allocs} allocations (100002 made)")
+    elif a.case == "busy_exit":
+        for _ in range(5):  # a race: try it a few times
+            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("busy_exit",)), capture_output=True,
+                               text=True, timeout=60)
+            if r.returncode != 0 or "done" not in r.stdout:
+                fail(f"exit with a busy thread: status {r.returncode}, stderr {r.stderr[-500:]}")
+        for path in glob.glob(os.path.join(a.outdir, "ptmem.*.json")):
+            if summary(path).get("final") is not True:
+                fail(f"{path}: no final trace")
     elif a.case == "unwritable":
         plain = subprocess.run([a.exe, "plain"], capture_output=True, text=True, timeout=60)
         r = subprocess.run(env_cmd(a, "PTMEM_OUT=/nonexistent-dir/ptmem.%p.json", args=("plain",)),

@@ -3,8 +3,11 @@
  *   signal      raise(PTMEM_SNAPSHOT_SIGNAL's signal), then allocate (the snapshot is written then)
  *   long        allocate and free for argv[2] seconds (killed with SIGKILL by the checker)
  *   sample      100000 allocations of 1000 bytes from sampled_site, all freed
- *   plain       a few allocations, for the unwritable-trace case */
+ *   plain       a few allocations, for the unwritable-trace case
+ *   busy_exit   exit while another thread keeps allocating and freeing (huge blocks included):
+ *               the exit-time scan must not crash on memory that vanishes under it */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,16 @@ __attribute__((noinline)) void sampled_site(void) {
   }
 }
 
+static void* churn_forever(void* arg) {
+  (void)arg;
+  for (unsigned i = 0;; i++) {
+    char* volatile p = malloc(i % 4 == 0 ? 8u << 20 : 100 + i % 5000);
+    p[0] = 1;
+    free(p);
+  }
+  return NULL;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "plain";
   void* keep = malloc(4321);
@@ -44,6 +57,11 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "long") == 0) {
     double end = now_s() + atof(argv[2]);
     while (now_s() < end) free(malloc(128));
+  } else if (strcmp(mode, "busy_exit") == 0) {
+    pthread_t t;
+    pthread_create(&t, NULL, churn_forever, NULL);
+    struct timespec nap = {0, 50 * 1000000L};
+    nanosleep(&nap, NULL);
   } else if (strcmp(mode, "sample") == 0) {
     sampled_site();
   }
