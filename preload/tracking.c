@@ -26,7 +26,7 @@ bool ptmem_tracking;
 static _Atomic int writing; /* one trace write at a time: the writer has one static buffer */
 static pt_trace_info_t trace_info;
 static pthread_key_t thread_key;
-static _Atomic int thread_key_state; /* 0 none, 1 ready, 2 failed */
+static _Atomic int thread_key_state; /* 0 none, 3 being created, 1 ready, 2 failed */
 static _Atomic int self_range_ready;
 static _Atomic uint32_t modules_seen_stacks;
 static __thread bool tls_in_tracker __attribute__((tls_model("initial-exec")));
