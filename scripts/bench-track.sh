@@ -35,40 +35,9 @@
 # number of allocations.
 set -uo pipefail
 
-usage() {
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-}
-
-build=""
-runs=5
-quick=0
-markdown=""
-only=""
-timeout=""
-keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) runs=${2:?}; shift 2 ;;
-    --runs=*) runs=${1#*=}; shift ;;
-    --quick) quick=1; shift ;;
-    --markdown) markdown=${2:?}; shift 2 ;;
-    --markdown=*) markdown=${1#*=}; shift ;;
-    --only) only=${2:?}; shift 2 ;;
-    --only=*) only=${1#*=}; shift ;;
-    --timeout) timeout=${2:?}; shift 2 ;;
-    --timeout=*) timeout=${1#*=}; shift ;;
-    --keep) keep=1; shift ;;
-    -h | --help) usage ;;
-    -*) echo "bench-track.sh: unknown option $1" >&2; usage ;;
-    *) [ -z "$build" ] || usage; build=$1; shift ;;
-  esac
-done
-[ -n "$build" ] || build=./build
-case "$runs" in '' | *[!0-9]* | 0) echo "bench-track.sh: --runs needs a positive number" >&2; exit 2 ;; esac
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "bench-track.sh: no build directory '$build'" >&2; exit 2; }
+. "$(dirname "$0")/bench-common.sh"
+bench_parse_args bench-track.sh 2,7 "$@"
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ -z "$markdown" ] || markdown=$(realpath -m "$markdown")
 runner=$build/tests/bench/bench_run
 bindir=$build/tests/bench
 if [ ! -x "$runner" ] || [ ! -f "$build/preload/libptmem.so" ]; then
@@ -103,8 +72,7 @@ if ! command -v heaptrack >/dev/null; then
 fi
 ht_version=$( ( [ "$have_ht" = 1 ] && heaptrack --version 2>/dev/null) | head -1)
 
-# ---- inputs of the real programs: scripts/bench-inputs.sh (the same as bench.sh) -------------------
-. "$(dirname "$0")/bench-inputs.sh"
+# ---- inputs of the real programs: scripts/bench-common.sh (the same as bench.sh) -------------------
 bench_write_inputs "$work" "$quick"
 if [ "$quick" = 1 ]; then sc_small=10000 sc_big=100000; else sc_small=100000 sc_big=1000000; fi
 

@@ -17,41 +17,9 @@
 # prints output different from glibc's makes its cell FAIL; the rest of the run goes on.
 set -uo pipefail
 
-usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-}
-
-build=""
-runs=5
-quick=0
-markdown=""
-only=""
-timeout=""
-keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) runs=${2:?}; shift 2 ;;
-    --runs=*) runs=${1#*=}; shift ;;
-    --quick) quick=1; shift ;;
-    --markdown) markdown=${2:?}; shift 2 ;;
-    --markdown=*) markdown=${1#*=}; shift ;;
-    --only) only=${2:?}; shift 2 ;;
-    --only=*) only=${1#*=}; shift ;;
-    --timeout) timeout=${2:?}; shift 2 ;;
-    --timeout=*) timeout=${1#*=}; shift ;;
-    --keep) keep=1; shift ;;
-    -h | --help) usage ;;
-    -*) echo "bench.sh: unknown option $1" >&2; usage ;;
-    *) [ -z "$build" ] || usage; build=$1; shift ;;
-  esac
-done
-[ -n "$build" ] || build=./build
-case "$runs" in '' | *[!0-9]* | 0) echo "bench.sh: --runs needs a positive number" >&2; exit 2 ;; esac
-# Absolute paths: the runner changes nothing, but programs are run from a scratch directory.
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "bench.sh: no build directory '$build'" >&2; exit 2; }
+. "$(dirname "$0")/bench-common.sh"
+bench_parse_args bench.sh 2,9 "$@"
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ -z "$markdown" ] || markdown=$(realpath -m "$markdown") # we cd to a scratch directory below
 runner=$build/tests/bench/bench_run
 bindir=$build/tests/bench
 if [ ! -x "$runner" ]; then
@@ -102,8 +70,7 @@ cleanup() { [ "$keep" = 1 ] && echo "bench.sh: kept $work" >&2 || rm -rf "$work"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Inputs of the real programs: scripts/bench-inputs.sh (shared with bench-track.sh).
-. "$(dirname "$0")/bench-inputs.sh"
+# Inputs of the real programs: scripts/bench-common.sh (shared with bench-track.sh).
 bench_write_inputs "$work" "$quick"
 
 # ---- workloads ---------------------------------------------------------------------------------------

@@ -1,7 +1,43 @@
-# bench-inputs.sh - the inputs of the real-program workloads, shared by scripts/bench.sh and
-# scripts/bench-track.sh so both measure the same programs. Source it, then call
-#   bench_write_inputs DIR QUICK     (QUICK 1: small sizes for a smoke run)
-# which writes objs.py, db.sql, gen.c and hash.pl into DIR and sets py_n, sql_n, gcc_fns, perl_n.
+# bench-common.sh - what scripts/bench.sh and scripts/bench-track.sh share, so that both take the
+# same options and measure the same programs. Source it, then call
+#   bench_parse_args NAME USAGE_LINES "$@"   sets build (absolute), runs, quick, markdown (absolute),
+#                                            only, timeout, keep; prints usage and exits 2 on errors
+#   bench_write_inputs DIR QUICK             writes objs.py, db.sql, gen.c and hash.pl into DIR and
+#                                            sets py_n, sql_n, gcc_fns, perl_n (QUICK 1: small sizes)
+
+# NAME: the script's name for messages; USAGE_LINES: the sed range of its header that is the usage.
+bench_parse_args() {
+  local name=$1 usage_lines=$2
+  shift 2
+  build="" runs=5 quick=0 markdown="" only="" timeout="" keep=0
+  bench_usage() {
+    sed -n "${usage_lines}p" "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+  }
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --runs) runs=${2:?}; shift 2 ;;
+      --runs=*) runs=${1#*=}; shift ;;
+      --quick) quick=1; shift ;;
+      --markdown) markdown=${2:?}; shift 2 ;;
+      --markdown=*) markdown=${1#*=}; shift ;;
+      --only) only=${2:?}; shift 2 ;;
+      --only=*) only=${1#*=}; shift ;;
+      --timeout) timeout=${2:?}; shift 2 ;;
+      --timeout=*) timeout=${1#*=}; shift ;;
+      --keep) keep=1; shift ;;
+      -h | --help) bench_usage ;;
+      -*) echo "$name: unknown option $1" >&2; bench_usage ;;
+      *) [ -z "$build" ] || bench_usage; build=$1; shift ;;
+    esac
+  done
+  [ -n "$build" ] || build=./build
+  case "$runs" in '' | *[!0-9]* | 0) echo "$name: --runs needs a positive number" >&2; exit 2 ;; esac
+  # Absolute paths: programs are run from a scratch directory.
+  build=$(cd "$build" 2>/dev/null && pwd) || { echo "$name: no build directory '$build'" >&2; exit 2; }
+  [ -z "$markdown" ] || markdown=$(realpath -m "$markdown")
+}
+
 # (The body is not indented: it holds here-documents.)
 
 bench_write_inputs() {
