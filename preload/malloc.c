@@ -24,10 +24,21 @@ static inline void untrack(void* p) {
   if (pt_unlikely(ptmem_tracking)) ptmem_track_free(p);
 }
 
-PT_EXPORT void* malloc(size_t n) { return tracked(pt__alloc(n), n); }
+/* malloc and free decide first and tail-call the tracked variants: untracked, they need no stack
+ * frame at all (this file keeps frame pointers for the tracker's sake, these two opt out); tracked,
+ * the jump leaves no frame of theirs between the caller and the tracker's frame-pointer walk. */
+#define PT_NO_FRAME __attribute__((optimize("omit-frame-pointer")))
 
-PT_EXPORT void free(void* p) {
-  untrack(p);
+PT_EXPORT PT_NO_FRAME void* malloc(size_t n) {
+  if (pt_unlikely(ptmem_tracking)) return ptmem_tracked_malloc(n);
+  return pt__alloc(n);
+}
+
+PT_EXPORT PT_NO_FRAME void free(void* p) {
+  if (pt_unlikely(ptmem_tracking)) {
+    ptmem_tracked_free(p);
+    return;
+  }
   if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
 }
 

@@ -158,6 +158,17 @@ void ptmem_track_free(void* p) {
   pt_track_free(p, pt_rec_stack(rec), pt_rec_size(rec));
 }
 
+void* ptmem_tracked_malloc(size_t n) {
+  void* p = pt__alloc(n);
+  ptmem_track_alloc(p, n);
+  return p;
+}
+
+void ptmem_tracked_free(void* p) {
+  ptmem_track_free(p);
+  if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
+}
+
 uint64_t ptmem_track_realloc_begin(void* p) {
   uint64_t* m = p ? record_of(p) : NULL;
   if (!m) return 0;
