@@ -33,7 +33,8 @@ for prog in sqlite3 python3; do
   echo "=== $prog"
   if [ "$prog" = sqlite3 ]; then cmd=(sqlite3 :memory: ".read $work/demo.sql"); else cmd=(/usr/bin/python3 -c "$py"); fi
   measure "glibc malloc" "${cmd[@]}" >"$work/plain.out" 2>"$work/plain.err"
-  PTMEM_STATS=1 LD_PRELOAD="$lib" measure "ptmem       " "${cmd[@]}" >"$work/ptmem.out" 2>"$work/ptmem.err"
+  # time(1) itself runs on glibc; env puts only the program under ptmem.
+  measure "ptmem       " env PTMEM_STATS=1 LD_PRELOAD="$lib" "${cmd[@]}" >"$work/ptmem.out" 2>"$work/ptmem.err"
   cat "$work/ptmem.out"
   if cmp -s "$work/plain.out" "$work/ptmem.out"; then echo "output identical with and without ptmem"; else
     echo "OUTPUT DIFFERS:"; diff "$work/plain.out" "$work/ptmem.out" || true; exit 1; fi
