@@ -14,14 +14,11 @@
 #include "preload.h"
 #include "tracking.h"
 
-/* Every allocating entry point ends in tracked(); every freeing one starts with untrack(). With
- * PTMEM_TRACK=0 each costs one predictable branch. */
+/* Every allocating entry point other than malloc ends in tracked(); every freeing one goes through
+ * free(). With PTMEM_TRACK=0 each costs one predictable branch. */
 static inline void* tracked(void* p, size_t n) {
   if (pt_unlikely(ptmem_tracking)) ptmem_track_alloc(p, n);
   return p;
-}
-static inline void untrack(void* p) {
-  if (pt_unlikely(ptmem_tracking)) ptmem_track_free(p);
 }
 
 /* malloc and free decide first and tail-call the tracked variants: untracked, they need no stack

@@ -2,6 +2,7 @@
 # same options and measure the same programs. Source it, then call
 #   bench_parse_args NAME USAGE_LINES "$@"   sets build (absolute), runs, quick, markdown (absolute),
 #                                            only, timeout, keep; prints usage and exits 2 on errors
+#   $BENCH_AWK_LIB                          awk functions median, row, sep for the reports
 #   bench_write_inputs DIR QUICK             writes objs.py, db.sql, gen.c and hash.pl into DIR and
 #                                            sets py_n, sql_n, gcc_fns, perl_n (QUICK 1: small sizes)
 
@@ -37,6 +38,25 @@ bench_parse_args() {
   build=$(cd "$build" 2>/dev/null && pwd) || { echo "$name: no build directory '$build'" >&2; exit 2; }
   [ -z "$markdown" ] || markdown=$(realpath -m "$markdown")
 }
+
+# awk functions of both reports: the median of val[key, 1..cnt[key]], and table rows and separators
+# as Markdown (fmt == "md") or as aligned text (first column w1 characters wide, the others wc).
+BENCH_AWK_LIB='
+  function median(key,   n, i, j, t, v) {
+    n = cnt[key]
+    for (i = 1; i <= n; i++) v[i] = val[key, i]
+    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+  function row(cells, n,   i, s) {
+    if (fmt == "md") { s = "|"; for (i = 1; i <= n; i++) s = s " " cells[i] " |"; print s; return }
+    s = sprintf("%-" w1 "s", cells[1]); for (i = 2; i <= n; i++) s = s sprintf(" %" wc "s", cells[i]); print s
+  }
+  function sep(n,   i, s) {
+    if (fmt == "md") { s = "|---|"; for (i = 2; i <= n; i++) s = s "---:|"; print s }
+    else { s = ""; for (i = 1; i <= w1 + (wc + 1) * (n - 1); i++) s = s "-"; print s }
+  }
+'
 
 # (The body is not indented: it holds here-documents.)
 

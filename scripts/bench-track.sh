@@ -266,21 +266,7 @@ for w in "${selected[@]}"; do
 done
 
 report() { # $1 = text | md
-  awk -F'\t' -v fmt="$1" -v classes="$classes" -v have_ht="$have_ht" -v scalefile="$scale_results" '
-  function median(key,   n, i, j, t, v) {
-    n = cnt[key]
-    for (i = 1; i <= n; i++) v[i] = val[key, i]
-    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
-  function row(cells, n,   i, s) {
-    if (fmt == "md") { s = "|"; for (i = 1; i <= n; i++) s = s " " cells[i] " |"; print s; return }
-    s = sprintf("%-16s", cells[1]); for (i = 2; i <= n; i++) s = s sprintf(" %11s", cells[i]); print s
-  }
-  function sep(n,   i, s) {
-    if (fmt == "md") { s = "|---|"; for (i = 2; i <= n; i++) s = s "---:|"; print s }
-    else { s = ""; for (i = 1; i <= 16 + 12 * (n - 1); i++) s = s "-"; print s }
-  }
+  awk -F'\t' -v fmt="$1" -v classes="$classes" -v have_ht="$have_ht" -v scalefile="$scale_results" -v w1=16 -v wc=11 "$BENCH_AWK_LIB"'
   function title(t) { print (fmt == "md" ? "### " t "\n" : "== " t " ==") }
   function human(b) {
     if (b == "") return "-"

@@ -174,21 +174,7 @@ avail_list=""
 for a in "${allocs[@]}"; do avail_list="$avail_list $a=${avail[$a]}"; done
 
 report() { # $1 = text | md
-  awk -F'\t' -v fmt="$1" -v names="$names" -v mts="$mts" -v allocs="${allocs[*]}" -v avail="$avail_list" '
-  function median(key,   n, i, j, t, v) {
-    n = cnt[key]
-    for (i = 1; i <= n; i++) v[i] = val[key, i]
-    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
-  function row(cells, n,   i, s) {
-    if (fmt == "md") { s = "|"; for (i = 1; i <= n; i++) s = s " " cells[i] " |"; print s; return }
-    s = sprintf("%-20s", cells[1]); for (i = 2; i <= n; i++) s = s sprintf(" %12s", cells[i]); print s
-  }
-  function sep(n,   i, s) {
-    if (fmt == "md") { s = "|---|"; for (i = 2; i <= n; i++) s = s "---:|"; print s }
-    else { s = ""; for (i = 1; i <= 20 + 13 * (n - 1); i++) s = s "-"; print s }
-  }
+  awk -F'\t' -v fmt="$1" -v names="$names" -v mts="$mts" -v allocs="${allocs[*]}" -v avail="$avail_list" -v w1=20 -v wc=12 "$BENCH_AWK_LIB"'
   {
     w = $1; a = $2
     if ($4 != "ok") { bad[w, a] = bad[w, a] ? bad[w, a] : $4; next }

@@ -100,18 +100,11 @@ static void *work(void *arg) {
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 1);
   worker *w = calloc((size_t)a.threads, sizeof *w);
-  void **args = bench_malloc(sizeof(void *) * (size_t)a.threads);
   long ln = bench_scaled(LIST_NODES, a.scale), tn = bench_scaled(TREE_NODES, a.scale);
-  for (int i = 0; i < a.threads; i++) {
-    w[i] = (worker){.id = i, .list_nodes = ln, .tree_nodes = tn};
-    args[i] = &w[i];
-  }
-  double t0 = bench_now();
-  bench_spawn_join(a.threads, work, args);
-  double secs = bench_now() - t0;
+  for (int i = 0; i < a.threads; i++) w[i] = (worker){.id = i, .list_nodes = ln, .tree_nodes = tn};
+  double secs = bench_run_workers(a.threads, w, sizeof *w, work);
   uint64_t sum = 0;
   for (int i = 0; i < a.threads; i++) sum += w[i].sum;
-  free(args);
   free(w);
   bench_report("alloc_small", a, sum, secs, (double)(ln + tn) * ROUNDS * a.threads);
   return 0;

@@ -122,6 +122,20 @@ static inline void bench_report(const char *name, bench_args a, uint64_t checksu
 }
 
 /* Runs fn(i) on `threads` threads and joins them; arg i is the worker index. */
+static inline void bench_spawn_join(int threads, void *(*fn)(void *), void **args);
+
+/* Runs fn once per worker (workers: an array of `threads` structs of `size` bytes, each passed to
+ * its thread), all at once, and returns the wall time in seconds. */
+static inline double bench_run_workers(int threads, void *workers, size_t size, void *(*fn)(void *)) {
+  void **args = bench_malloc(sizeof(void *) * (size_t)threads);
+  for (int i = 0; i < threads; i++) args[i] = (char *)workers + (size_t)i * size;
+  double t0 = bench_now();
+  bench_spawn_join(threads, fn, args);
+  double secs = bench_now() - t0;
+  free(args);
+  return secs;
+}
+
 static inline void bench_spawn_join(int threads, void *(*fn)(void *), void **args) {
   pthread_t *tid = bench_malloc(sizeof(pthread_t) * (size_t)threads);
   for (int i = 0; i < threads; i++)

@@ -43,19 +43,14 @@ int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 2);
   long iters = bench_scaled(ITERATIONS, a.scale);
   worker *w = calloc((size_t)a.threads, sizeof *w);
-  void **args = bench_malloc(sizeof(void *) * (size_t)a.threads);
   for (int i = 0; i < a.threads; i++) { /* consecutive small allocations: neighbours in memory */
     w[i].initial = bench_malloc(OBJ_SIZE);
     memset(w[i].initial, 0, OBJ_SIZE);
     w[i].iterations = iters;
-    args[i] = &w[i];
   }
-  double t0 = bench_now();
-  bench_spawn_join(a.threads, work, args);
-  double secs = bench_now() - t0;
+  double secs = bench_run_workers(a.threads, w, sizeof *w, work);
   uint64_t sum = 0;
   for (int i = 0; i < a.threads; i++) sum += w[i].sum;
-  free(args);
   free(w);
   bench_report("cache_scratch", a, sum, secs, (double)iters * a.threads * REPETITIONS * OBJ_SIZE);
   return 0;

@@ -71,17 +71,10 @@ static void *work(void *arg) {
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 1);
   worker *w = calloc((size_t)a.threads, sizeof *w);
-  void **args = bench_malloc(sizeof(void *) * (size_t)a.threads);
-  for (int i = 0; i < a.threads; i++) {
-    w[i] = (worker){.id = i, .ops = bench_scaled(OPS, a.scale)};
-    args[i] = &w[i];
-  }
-  double t0 = bench_now();
-  bench_spawn_join(a.threads, work, args);
-  double secs = bench_now() - t0;
+  for (int i = 0; i < a.threads; i++) w[i] = (worker){.id = i, .ops = bench_scaled(OPS, a.scale)};
+  double secs = bench_run_workers(a.threads, w, sizeof *w, work);
   uint64_t sum = 0;
   for (int i = 0; i < a.threads; i++) sum += w[i].sum;
-  free(args);
   free(w);
   bench_report("mixed", a, sum, secs, (double)bench_scaled(OPS, a.scale) * a.threads);
   return 0;
