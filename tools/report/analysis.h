@@ -51,6 +51,8 @@ typedef struct rp_report_s {
   uint64_t peak_rss;               /* highest RSS sample of any process */
   bool approximate;                /* some trace is sampled */
   RP_VEC(char*) notes;             /* incomplete traces, modules without symbols, ... */
+  rp_stack_t** stacks_owned;       /* every symbolized stack, freed with the report */
+  uint32_t nstacks;
 } rp_report_t;
 
 /* Symbolizes and groups; `supp` may be NULL. Takes ownership of the traces array. */
@@ -58,8 +60,9 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
                 struct rp_suppressions_s* supp);
 void rp_report_free(rp_report_t* r);
 
-/* Views sorted for output: indices into r->sites, biggest first by the given cost, entries with a
- * cost of 0 left out. Caller frees. */
+/* Views sorted for output: indices into r->sites (for RP_COST_LEAKED: into r->leaks, definite and
+ * indirect ones not suppressed), biggest first by the given cost, entries with a cost of 0 left
+ * out; ties in stack key order, so output is deterministic. Caller frees. */
 typedef enum rp_cost_e { RP_COST_LEAKED, RP_COST_PEAK, RP_COST_ALLOCS, RP_COST_TEMPORARY } rp_cost_t;
 uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t* count);
 uint64_t rp_site_cost(const rp_entry_t* e, rp_cost_t cost);

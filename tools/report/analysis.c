@@ -1,0 +1,304 @@
+/* analysis.c - see analysis.h. Three hash tables: symbolized stacks by their key (so equal stacks
+ * of different processes become one), leak groups by (stack, kind), sites by stack. Each trace's
+ * stack ids are mapped to the shared stacks once; symbolization is cached per address by the
+ * symbolizer, so the cost follows the number of distinct frames, not of findings. */
+#include "analysis.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suppress.h"
+
+typedef struct table_s { /* open addressing; slots hold index + 1, 0 is empty */
+  uint32_t* slot;
+  size_t mask;
+} table_t;
+
+static void table_init(table_t* t, size_t expected) {
+  size_t size = 64;
+  while (size < expected * 2) size *= 2;
+  t->slot = rp_xcalloc(size, sizeof *t->slot);
+  t->mask = size - 1;
+}
+
+typedef struct stacks_s {
+  table_t table;
+  RP_VEC(rp_stack_t*) all;
+} stacks_t;
+
+typedef struct builder_s {
+  rp_report_t* r;
+  rp_symbolizer_t* sym;
+  stacks_t stacks;
+  table_t leak_table, site_table;
+  rp_str_t key, fn_key;
+} builder_t;
+
+static void add_frame_keys(builder_t* b, const rp_frame_t* f) {
+  if (b->key.n) rp_str_add(&b->key, "|");
+  if (b->fn_key.n) rp_str_add(&b->fn_key, ";");
+  if (f->function) {
+    rp_str_addf(&b->key, "%s@%s:%" PRIu32, f->function, f->file ? f->file : "", f->line);
+    rp_str_add(&b->fn_key, f->function);
+  } else {
+    rp_str_addf(&b->key, "%s+0x%" PRIx64, f->module, f->offset);
+    rp_str_addf(&b->fn_key, "?%s", rp_basename(f->module));
+  }
+}
+
+/* The shared stack for stack id `id` of trace `t`, made and interned on first use. */
+static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id) {
+  uint32_t nodes[256];
+  unsigned n = rp_trace_stack_nodes(t, id, nodes, 256);
+  RP_VEC(rp_frame_t) frames = {0};
+  for (unsigned i = 0; i < n; i++) {
+    const rp_node_t* node = &t->nodes.v[nodes[i]];
+    const rp_location_t* loc = rp_symbolize(b->sym, t, nodes[i]);
+    const char* module = node->module >= 0 ? t->modules.v[node->module].path : "";
+    if (!loc || loc->nframes == 0) {
+      RP_PUSH(frames, ((rp_frame_t){NULL, NULL, 0, module, node->offset, false}));
+      continue;
+    }
+    for (uint32_t k = 0; k < loc->nframes; k++) {
+      const rp_symframe_t* s = &loc->frames[k];
+      RP_PUSH(frames, ((rp_frame_t){s->function, s->file, s->line, module, node->offset, s->inlined}));
+    }
+  }
+  rp_str_clear(&b->key);
+  rp_str_clear(&b->fn_key);
+  for (size_t i = 0; i < frames.n; i++) add_frame_keys(b, &frames.v[i]);
+  if (!frames.n) {
+    rp_str_add(&b->key, id == 1 ? "(unknown stack)" : "(no frames)");
+    rp_str_add(&b->fn_key, id == 1 ? "(unknown stack)" : "(no frames)");
+  }
+  uint64_t h = rp_hash_bytes(b->key.s, b->key.n, 0);
+  table_t* tab = &b->stacks.table;
+  size_t i = h & tab->mask;
+  for (; tab->slot[i]; i = (i + 1) & tab->mask) {
+    rp_stack_t* s = b->stacks.all.v[tab->slot[i] - 1];
+    if (strcmp(s->key, b->key.s) == 0) {
+      free(frames.v);
+      return s;
+    }
+  }
+  rp_stack_t* s = rp_xcalloc(1, sizeof *s);
+  s->frames = frames.v;
+  s->nframes = (uint32_t)frames.n;
+  s->key = rp_xstrdup(b->key.s);
+  s->fn_key = rp_xstrdup(b->fn_key.s);
+  RP_PUSH(b->stacks.all, s);
+  tab->slot[i] = (uint32_t)b->stacks.all.n;
+  if (b->stacks.all.n * 2 > tab->mask) { /* grow: rehash every stack */
+    table_t bigger;
+    table_init(&bigger, b->stacks.all.n * 2);
+    for (size_t k = 0; k < b->stacks.all.n; k++) {
+      rp_stack_t* e = b->stacks.all.v[k];
+      size_t j = rp_hash_bytes(e->key, strlen(e->key), 0) & bigger.mask;
+      while (bigger.slot[j]) j = (j + 1) & bigger.mask;
+      bigger.slot[j] = (uint32_t)k + 1;
+    }
+    free(tab->slot);
+    *tab = bigger;
+  }
+  return s;
+}
+
+/* The entry of `vec` for (stack, kind), found through `tab` (which grows with the vector). */
+static rp_entry_t* entry_for(table_t* tab, void* vec_ptr, const rp_stack_t* stack, rp_kind_t kind) {
+  RP_VEC(rp_entry_t)* vec = vec_ptr;
+  uint64_t h = ((uint64_t)(uintptr_t)stack * 0x9e3779b97f4a7c15ull) ^ (uint64_t)kind;
+  size_t i = (h >> 7) & tab->mask;
+  for (; tab->slot[i]; i = (i + 1) & tab->mask) {
+    rp_entry_t* e = &vec->v[tab->slot[i] - 1];
+    if (e->stack == stack && e->kind == kind) return e;
+  }
+  RP_PUSH(*vec, ((rp_entry_t){.stack = stack, .kind = kind, .suppressed_by = -1}));
+  tab->slot[i] = (uint32_t)vec->n;
+  if (vec->n * 2 > tab->mask) {
+    table_t bigger;
+    table_init(&bigger, vec->n * 2);
+    for (size_t k = 0; k < vec->n; k++) {
+      uint64_t hk = ((uint64_t)(uintptr_t)vec->v[k].stack * 0x9e3779b97f4a7c15ull) ^ (uint64_t)vec->v[k].kind;
+      size_t j = (hk >> 7) & bigger.mask;
+      while (bigger.slot[j]) j = (j + 1) & bigger.mask;
+      bigger.slot[j] = (uint32_t)k + 1;
+    }
+    free(tab->slot);
+    *tab = bigger;
+  }
+  return &vec->v[vec->n - 1];
+}
+
+static void note_trace(rp_entry_t* e, uint32_t trace) {
+  if (e->traces.n && e->traces.v[e->traces.n - 1] == trace) return; /* traces are added in order */
+  RP_PUSH(e->traces, trace);
+}
+
+static void add_trace(builder_t* b, uint32_t ti) {
+  rp_report_t* r = b->r;
+  const rp_trace_t* t = &r->traces[ti];
+  const rp_stack_t** map = rp_xcalloc(t->stacks.n + 1, sizeof *map);
+  for (size_t i = 0; i < t->leaks.n; i++) {
+    const rp_leak_t* l = &t->leaks.v[i];
+    if (!map[l->stack]) map[l->stack] = stack_of(b, t, l->stack);
+    rp_entry_t* e = entry_for(&b->leak_table, &r->leaks, map[l->stack], l->kind);
+    e->count += l->count;
+    e->bytes += l->bytes;
+    note_trace(e, ti);
+  }
+  for (size_t i = 0; i < t->sites.n; i++) {
+    const rp_site_t* s = &t->sites.v[i];
+    if (!map[s->stack]) map[s->stack] = stack_of(b, t, s->stack);
+    rp_entry_t* e = entry_for(&b->site_table, &r->sites, map[s->stack], RP_DEFINITE);
+    e->allocs += s->allocs;
+    e->frees += s->frees;
+    e->alloc_bytes += s->alloc_bytes;
+    e->live_bytes += s->live_bytes;
+    e->peak_bytes += s->peak_bytes;
+    e->temporary += s->temporary;
+    note_trace(e, ti);
+  }
+  free(map);
+}
+
+static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
+  for (uint32_t ti = 0; ti < r->ntraces; ti++) {
+    const rp_trace_t* t = &r->traces[ti];
+    const char* prog = rp_trace_program(t);
+    if (t->incomplete)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ", %s) is incomplete: %s", prog, t->pid, t->path, t->incomplete));
+    else if (!t->summary.final)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") is a snapshot taken while it ran, not its final trace", prog, t->pid));
+    if (t->summary.present && !t->summary.leak_scan && t->summary.final)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): no leak scan ran", prog, t->pid));
+    if (t->summary.leak_scan && !t->summary.leak_scan_complete)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): part of memory vanished during the leak scan", prog, t->pid));
+    if (t->summary.approximate || t->sample_bytes)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") was sampled every %" PRIu64
+                                   " bytes: counts are estimates and leaks approximate", prog, t->pid, t->sample_bytes));
+    if (t->summary.dropped_lines)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): the writer dropped %" PRIu64 " over-long lines", prog, t->pid, t->summary.dropped_lines));
+    for (size_t m = 0; m < t->modules.n; m++) {
+      rp_symstatus_t st = rp_symbolize_module_status(sym, t, (int32_t)m);
+      if (st == RP_SYM_BUILD_ID_CHANGED || (st == RP_SYM_FILE_MISSING && m == 0))
+        RP_PUSH(r->notes, rp_xprintf("%s: %s: stacks in it show module+offset", t->modules.v[m].path, rp_symstatus_text(st)));
+    }
+  }
+}
+
+static int by_leak(const void* a, const void* b) {
+  const rp_entry_t *x = a, *y = b;
+  if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+  return strcmp(x->stack->key, y->stack->key);
+}
+
+void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symbolizer_t* sym, rp_suppressions_t* supp) {
+  memset(r, 0, sizeof *r);
+  r->traces = traces;
+  r->ntraces = ntraces;
+  builder_t b = {.r = r, .sym = sym};
+  table_init(&b.stacks.table, 1024);
+  table_init(&b.leak_table, 256);
+  table_init(&b.site_table, 1024);
+  for (uint32_t i = 0; i < ntraces; i++) {
+    const rp_trace_t* t = &traces[i];
+    add_trace(&b, i);
+    r->allocs += t->summary.allocs;
+    r->frees += t->summary.frees;
+    if (t->summary.peak_bytes > r->peak_bytes || i == 0) {
+      r->peak_bytes = t->summary.peak_bytes;
+      r->peak_trace = i;
+    }
+    for (size_t k = 0; k < t->timeline.n; k++)
+      if (t->timeline.v[k].rss_bytes > r->peak_rss) r->peak_rss = t->timeline.v[k].rss_bytes;
+    r->approximate |= t->summary.approximate || t->sample_bytes;
+  }
+  qsort(r->leaks.v, r->leaks.n, sizeof *r->leaks.v, by_leak);
+  for (size_t i = 0; i < r->leaks.n; i++) {
+    rp_entry_t* e = &r->leaks.v[i];
+    e->suppressed_by = supp ? rp_suppressions_match(supp, e->stack) : -1;
+    rp_count_t* c = e->suppressed_by >= 0 ? &r->suppressed[e->kind] : &r->leaked[e->kind];
+    c->count += e->count;
+    c->bytes += e->bytes;
+    if (e->suppressed_by >= 0) {
+      supp->rules.v[e->suppressed_by].matched.count += e->count;
+      supp->rules.v[e->suppressed_by].matched.bytes += e->bytes;
+    }
+  }
+  add_notes(r, sym);
+  r->stacks_owned = b.stacks.all.v;
+  r->nstacks = (uint32_t)b.stacks.all.n;
+  free(b.stacks.table.slot);
+  free(b.leak_table.slot);
+  free(b.site_table.slot);
+  rp_str_free(&b.key);
+  rp_str_free(&b.fn_key);
+}
+
+void rp_report_free(rp_report_t* r) {
+  for (uint32_t i = 0; i < r->nstacks; i++) {
+    rp_stack_t* s = r->stacks_owned[i];
+    free(s->frames);
+    free(s->key);
+    free(s->fn_key);
+    free(s);
+  }
+  free(r->stacks_owned);
+  for (size_t i = 0; i < r->leaks.n; i++) free(r->leaks.v[i].traces.v);
+  for (size_t i = 0; i < r->sites.n; i++) free(r->sites.v[i].traces.v);
+  free(r->leaks.v);
+  free(r->sites.v);
+  for (size_t i = 0; i < r->notes.n; i++) free(r->notes.v[i]);
+  free(r->notes.v);
+  for (uint32_t i = 0; i < r->ntraces; i++) rp_trace_free(&r->traces[i]);
+  free(r->traces);
+  memset(r, 0, sizeof *r);
+}
+
+uint64_t rp_site_cost(const rp_entry_t* e, rp_cost_t cost) {
+  switch (cost) {
+    case RP_COST_LEAKED: return e->suppressed_by < 0 && e->kind != RP_REACHABLE ? e->bytes : 0;
+    case RP_COST_PEAK: return e->peak_bytes;
+    case RP_COST_ALLOCS: return e->allocs;
+    case RP_COST_TEMPORARY: return e->temporary;
+  }
+  return 0;
+}
+
+static const rp_entry_t* sort_base;
+static rp_cost_t sort_cost;
+static int by_cost(const void* a, const void* b) {
+  const rp_entry_t* x = &sort_base[*(const uint32_t*)a];
+  const rp_entry_t* y = &sort_base[*(const uint32_t*)b];
+  uint64_t cx = rp_site_cost(x, sort_cost), cy = rp_site_cost(y, sort_cost);
+  if (cx != cy) return cx > cy ? -1 : 1;
+  return strcmp(x->stack->key, y->stack->key);
+}
+
+uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t* count) {
+  const rp_entry_t* base = cost == RP_COST_LEAKED ? r->leaks.v : r->sites.v;
+  size_t n = cost == RP_COST_LEAKED ? r->leaks.n : r->sites.n;
+  uint32_t* idx = rp_xmalloc((n + 1) * sizeof *idx);
+  uint32_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (rp_site_cost(&base[i], cost)) idx[k++] = (uint32_t)i;
+  sort_base = base;
+  sort_cost = cost;
+  qsort(idx, k, sizeof *idx, by_cost);
+  *count = k;
+  return idx;
+}
+
+bool rp_cost_parse(const char* name, rp_cost_t* out) {
+  static const struct { const char* name; rp_cost_t cost; } names[] = {
+      {"leaked", RP_COST_LEAKED}, {"peak", RP_COST_PEAK}, {"allocations", RP_COST_ALLOCS}, {"temporary", RP_COST_TEMPORARY}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(name, names[i].name) == 0) {
+      *out = names[i].cost;
+      return true;
+    }
+  return false;
+}
