@@ -228,6 +228,7 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
       supp->rules.v[e->suppressed_by].matched.bytes += e->bytes;
     }
   }
+  r->suppressions = supp;
   add_notes(r, sym);
   r->stacks_owned = b.stacks.all.v;
   r->nstacks = (uint32_t)b.stacks.all.n;

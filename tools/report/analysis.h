@@ -51,6 +51,7 @@ typedef struct rp_report_s {
   uint64_t peak_rss;               /* highest RSS sample of any process */
   bool approximate;                /* some trace is sampled */
   RP_VEC(char*) notes;             /* incomplete traces, modules without symbols, ... */
+  const struct rp_suppressions_s* suppressions; /* the rules used, or NULL */
   rp_stack_t** stacks_owned;       /* every symbolized stack, freed with the report */
   uint32_t nstacks;
 } rp_report_t;
