@@ -189,6 +189,8 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
 
 static int by_leak(const void* a, const void* b) {
   const rp_entry_t *x = a, *y = b;
+  bool xr = x->kind == RP_REACHABLE, yr = y->kind == RP_REACHABLE; /* leaks first, then what is still referenced */
+  if (xr != yr) return xr ? 1 : -1;
   if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
   if (x->count != y->count) return x->count > y->count ? -1 : 1;
   if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;

@@ -41,7 +41,8 @@ struct rp_suppressions_s;
 typedef struct rp_report_s {
   rp_trace_t* traces;
   uint32_t ntraces;
-  RP_VEC(rp_entry_t) leaks; /* by (stack, kind), biggest bytes first, suppressed ones included */
+  RP_VEC(rp_entry_t) leaks; /* by (stack, kind): definite and indirect, then reachable, each
+                                biggest first; suppressed ones included */
   RP_VEC(rp_entry_t) sites; /* by stack, in no order: renderers sort views */
   rp_count_t leaked[RP_KINDS];     /* not suppressed */
   rp_count_t suppressed[RP_KINDS]; /* suppressed */

@@ -10,6 +10,7 @@
 
 typedef struct rp_render_options_s {
   unsigned top;            /* entries per section (peak, hot, temporary; leaks of kind reachable) */
+  unsigned frames;         /* text: frames printed per stack, 0 for all */
   bool color;              /* ANSI colour (text only) */
   rp_cost_t folded_cost;   /* folded: which cost the stacks carry */
   const char* title;       /* html */
