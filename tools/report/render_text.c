@@ -123,14 +123,15 @@ static void sites(const text_t* x, rp_cost_t cost, const char* title) {
   uint32_t n;
   uint32_t* idx = rp_sites_by(r, cost, &n);
   heading(x, title);
-  uint64_t total = 0;
+  uint64_t total = 0, peaks = 0; /* several processes: a site's share is of the sum of their peaks */
   for (uint32_t i = 0; i < n; i++) total += rp_site_cost(&r->sites.v[idx[i]], cost);
+  for (uint32_t i = 0; i < r->ntraces; i++) peaks += r->traces[i].summary.peak_bytes;
   for (uint32_t i = 0; i < n && i < x->o->top; i++) {
     const rp_entry_t* e = &r->sites.v[idx[i]];
     char a[32], b[32];
     if (cost == RP_COST_PEAK)
-      fprintf(x->out, "\n%s (%.1f%% of the peak) from a site of %" PRIu64 " allocation%s (%s in all)\n", rp_fmt_bytes(e->peak_bytes, a),
-              r->peak_bytes ? 100.0 * (double)e->peak_bytes / (double)r->peak_bytes : 0.0, e->allocs, e->allocs == 1 ? "" : "s",
+      fprintf(x->out, "\n%s (%.1f%% of the peak%s) from a site of %" PRIu64 " allocation%s (%s in all)\n", rp_fmt_bytes(e->peak_bytes, a),
+              peaks ? 100.0 * (double)e->peak_bytes / (double)peaks : 0.0, r->ntraces > 1 ? "s" : "", e->allocs, e->allocs == 1 ? "" : "s",
               rp_fmt_bytes(e->alloc_bytes, b));
     else if (cost == RP_COST_ALLOCS)
       fprintf(x->out, "\n%" PRIu64 " allocation%s (%.1f%%), %s in all, %" PRIu64 " temporary, from\n", e->allocs,
