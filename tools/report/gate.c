@@ -57,7 +57,9 @@ static char* frame_label(const rp_frame_t* f) {
 static char* where_label(const rp_report_t* r, const rp_entry_t* e) {
   if (r->ntraces < 2 || e->traces.n == 0 || e->traces.v[0] >= r->ntraces) return rp_xstrdup("");
   char* who = process_label(&r->traces[e->traces.v[0]]);
-  char* s = e->traces.n > 1 ? rp_xprintf(" in %s and %zu more", who, e->traces.n - 1) : rp_xprintf(" in %s", who);
+  size_t others = e->traces.n - 1;
+  char* s = others ? rp_xprintf(" in %s and %zu other %s", who, others, others == 1 ? "process" : "processes")
+                   : rp_xprintf(" in %s", who);
   free(who);
   return s;
 }
@@ -231,7 +233,7 @@ static void check_new_leak_sites(const rp_report_t* r, const rp_gate_options_t* 
     if (e->suppressed_by >= 0) continue;
     char* key = entry_key(e);
     if (counts_against(e, o) && !has_key(&before, key)) {
-      char* stack = stack_label(e->stack, 4);
+      char* stack = stack_label(e->stack, 3);
       char* where = where_label(r, e);
       FAIL(out, "new %s leak: %" PRIu64 " %s, %" PRIu64 " bytes from %s%s (not in the baseline)",
                 rp_kind_name(e->kind), e->count, plural(e->count, "block", "blocks"), e->bytes, stack, where);
