@@ -94,6 +94,7 @@ PROBE = r"""(() => {
     rendered: document.body.dataset.rendered === 'true',
     title: document.title,
     heading: text('#title'),
+    subtitle: text('#subtitle'),
     gate: text('#gate'),
     gateClass: document.querySelector('#gate .gate').className,
     cards: q('.card').map((c) => c.textContent),
@@ -115,6 +116,7 @@ PROBE = r"""(() => {
       top: q('.top-frames code', tr).map((c) => c.textContent),
       stack: q('ol.stack code', tr).map((c) => c.textContent),
     })),
+    showAll: text('#leak-table button.show-all'),
     injected: q('img').length + q('script').length - 2 + (window.pwned ? 1 : 0),
   };
 })()"""
@@ -194,17 +196,18 @@ def check_flame(page):
 
 def check_leaks(page):
     rows = page["leaks"]
-    expect(len(rows) == 4, "four leak rows", len(rows))
+    expect(len(rows) == 4, "four leak rows (one reachable, as --top is 1)", len(rows))
     if len(rows) != 4:
         return
     want = [
-        (["definite", "2", "96 B", 'srv<&>"q" (pid 101)', ""], ['a<b>&"c"</script> (leak.c:12)',
-                                                              "std::vector<int>::push_back(int const&) (vec.h:50)"]),
+        (["definite", "2", "96 B", 'srv<&>"q" (pid 101)', ""],
+         ['a<b>&"c"</script> (leak.c:12)', "std::vector<int>::push_back(int const&) (vec.h:50)", "main (main.c:30)"]),
         (["definite", "1", "40 B", 'srv<&>"q" (pid 101), worker (pid 102)', ""],
-         ["operator< (cmp.cc:7)", "build_index (index.c:88)"]),
-        (["indirect", "4", "128 B", 'srv<&>"q" (pid 101)', ""], ["make_node (list.c:20)", "build_list (list.c:40)"]),
+         ["operator< (cmp.cc:7)", "build_index (index.c:88)", "main (main.c:31)"]),
+        (["indirect", "4", "128 B", 'srv<&>"q" (pid 101)', ""],
+         ["make_node (list.c:20)", "build_list (list.c:40)", "main (main.c:32)"]),
         (["reachable", "1", "4.00 KiB", 'srv<&>"q" (pid 101)', "libplugin.so"],
-         ["cache_init (cache.c:5)", "libplugin.so+0x4f2a"]),
+         ["cache_init (cache.c:5)", "libplugin.so+0x4f2a", "main (main.c:33)"]),
     ]
     for row, (cells, top) in zip(rows, want):
         expect(row["cells"][:5] == cells, "leak row cells", row["cells"][:5])
@@ -213,12 +216,25 @@ def check_leaks(page):
     expect(rows[0]["stack"][:1] == ['a<b>&"c"</script> (src/leak.c:12)'], "full stack with paths", rows[0]["stack"])
     expect([r["suppressed"] for r in rows] == [False, False, False, True], "the suppressed row flagged",
            [r["suppressed"] for r in rows])
+    expect(page["showAll"] == "Show 1 more reachable leak", "a button for the reachable leaks beyond --top",
+           page["showAll"])
+
+
+def check_show_all(browser):
+    evaluate(browser, "document.querySelector('#leak-table button.show-all').click()")
+    page = evaluate(browser, PROBE)
+    rows = page["leaks"]
+    expect(page["injected"] == 0, "no element or script made from trace text", page["injected"])
+    expect(len(rows) == 5 and rows[4]["top"][0] == '<img src=x onerror="window.pwned=1"> (req.c:9)',
+           "the button shows the other reachable leak", [r["top"][:1] for r in rows])
 
 
 def check_page(page):
     expect(page["rendered"], "the script ran to the end")
     expect(page["title"] == 'ptmem report: srv<&>"q", worker', "document title", page["title"])
     expect(page["heading"] == 'ptmem report: srv<&>"q", worker', "page heading", page["heading"])
+    expect(page["subtitle"] == 'srv<&>"q", worker \u2014 from trace.101.json, trace.102.json', "subtitle",
+           page["subtitle"])
     expect("failed" in page["gateClass"] and 'in a<b>&"c"</script> (limit 0 B)' in page["gate"],
            "the failed gate with its rule", page["gate"])
     cards = " | ".join(page["cards"])
@@ -226,7 +242,8 @@ def check_page(page):
                  "Leaked, definite136 B3 blocks", "Suppressed4.00 KiB1 block"]:
         expect(part in cards, "summary card " + part, cards)
     expect(len(page["processes"]) == 2 and page["processes"][1][1] == "worker", "process table", page["processes"])
-    expect(page["kinds"][0] == ["definite", "3", "136 B", "0", "0 B"], "leaks by kind", page["kinds"])
+    expect(page["kinds"] == [["definite", "3", "136 B", "0", "0 B"], ["indirect", "4", "128 B", "0", "0 B"],
+                             ["reachable", "1", "64 B", "1", "4.00 KiB"]], "leaks by kind", page["kinds"])
     expect(page["injected"] == 0, "no element or script made from trace text", page["injected"])
     check_plots(page)
     check_flame(page)
@@ -287,6 +304,7 @@ def main():
             page = evaluate(browser, PROBE)
             check_page(page)
             check_zoom(browser)
+            check_show_all(browser)
             height = evaluate(browser, "document.documentElement.scrollHeight")
             shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                                            "clip": {"x": 0, "y": 0, "width": 1280,

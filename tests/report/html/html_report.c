@@ -95,9 +95,11 @@ int main(int argc, char** argv) {
   RP_PUSH(r.leaks, leak(S_OPERATOR, RP_DEFINITE, 1, 40, -1));
   RP_PUSH(r.leaks, leak(S_NODE, RP_INDIRECT, 4, 128, -1));
   RP_PUSH(r.leaks, leak(S_CACHE, RP_REACHABLE, 1, 4096, 0));
+  RP_PUSH(r.leaks, leak(S_REQUEST, RP_REACHABLE, 1, 64, -1)); /* beyond --top 1: behind a button */
   add_process(&r.leaks.v[1], 1); /* the same leak in the worker too */
   r.leaked[RP_DEFINITE] = (rp_count_t){3, 136};
   r.leaked[RP_INDIRECT] = (rp_count_t){4, 128};
+  r.leaked[RP_REACHABLE] = (rp_count_t){1, 64};
   r.suppressed[RP_REACHABLE] = (rp_count_t){1, 4096};
 
   RP_PUSH(r.sites, peak_site(S_MARKUP, 2 * MIB, 0));
@@ -115,7 +117,7 @@ int main(int argc, char** argv) {
   RP_PUSH(gate.failures, rp_xstrdup("definite leaks: 3 blocks, 136 B in a<b>&\"c\"</script> (limit 0 B)"));
   RP_PUSH(gate.notes, rp_xstrdup("reachable leaks are not gated (--fail-on=definite,indirect)"));
 
-  rp_render_options_t options = {.top = 10};
+  rp_render_options_t options = {.top = 1};
   FILE* out = fopen(argv[1], "w");
   CHECK(out != NULL);
   rp_render_html(out, &r, &gate, &options);
