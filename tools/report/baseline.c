@@ -1,8 +1,9 @@
 /* baseline.c - see baseline.h. The report is read whole with jansson (it is the size of a report,
- * not of a trace). jansson knows line and column only while parsing, so a syntax error names
- * FILE:LINE:COLUMN and a value of the wrong type names its JSON path ("leaks[3].stack[0].module"),
- * which finds it as surely in an indented report. Only the fields the gate compares are read;
- * others may be added within a version (docs/report-format.md) and are ignored. */
+ * not of a trace). Every error names FILE:LINE:COLUMN. jansson knows positions only while parsing,
+ * so a value of the wrong type is found again in the text by its JSON path (locate(), a scanner
+ * that only skips strings and nested values), and the message names the path too
+ * ("leaks[3].stack[0].module"). Only the fields the gate compares are read; others may be added
+ * within a version (docs/report-format.md) and are ignored. */
 #include "baseline.h"
 
 #include <errno.h>
@@ -31,14 +32,128 @@ char* rp_frames_fn_key(const rp_frame_t* frames, uint32_t nframes) {
 
 typedef struct reader_s {
   const char* file;
+  const char* text; /* the whole file */
+  size_t len;
   char* err;
   size_t errsize;
 } reader_t;
 
-/* "FILE: PATH: message"; always returns false. */
+/* ---- where a value is in the text ------------------------------------------------------------ */
+
+/* The text is valid JSON here (jansson parsed it), so the scanner only guards the end. */
+typedef struct scan_s {
+  const char* p;
+  const char* end;
+} scan_t;
+
+static void skip_space(scan_t* s) {
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+}
+
+static void skip_string(scan_t* s) { /* at the opening quote */
+  for (s->p++; s->p < s->end && *s->p != '"'; s->p++)
+    if (*s->p == '\\' && s->p + 1 < s->end) s->p++;
+  if (s->p < s->end) s->p++;
+}
+
+static void skip_value(scan_t* s) {
+  skip_space(s);
+  if (s->p >= s->end) return;
+  if (*s->p == '"') {
+    skip_string(s);
+    return;
+  }
+  if (*s->p != '{' && *s->p != '[') { /* number, true, false, null: up to a delimiter */
+    while (s->p < s->end && !memchr(",}] \t\r\n", *s->p, 7)) s->p++;
+    return;
+  }
+  int depth = 0;
+  do {
+    if (*s->p == '"') {
+      skip_string(s);
+      continue;
+    }
+    if (*s->p == '{' || *s->p == '[') depth++;
+    if (*s->p == '}' || *s->p == ']') depth--;
+    s->p++;
+  } while (s->p < s->end && depth > 0);
+}
+
+/* Moves to the value of member `key` of the object at s->p. Keys are compared as written; the
+ * ones the reader asks for have no escapes. */
+static bool enter_member(scan_t* s, const char* key, size_t len) {
+  skip_space(s);
+  if (s->p >= s->end || *s->p != '{') return false;
+  s->p++;
+  for (;;) {
+    skip_space(s);
+    if (s->p >= s->end || *s->p != '"') return false;
+    const char* name = s->p + 1;
+    skip_string(s);
+    bool match = (size_t)(s->p - 1 - name) == len && memcmp(name, key, len) == 0;
+    skip_space(s);
+    s->p++; /* ':' */
+    skip_space(s);
+    if (match) return true;
+    skip_value(s);
+    skip_space(s);
+    if (s->p >= s->end || *s->p != ',') return false;
+    s->p++;
+  }
+}
+
+static bool enter_element(scan_t* s, size_t index) {
+  skip_space(s);
+  if (s->p >= s->end || *s->p != '[') return false;
+  s->p++;
+  for (size_t i = 0;; i++) {
+    skip_space(s);
+    if (s->p >= s->end || *s->p == ']') return false;
+    if (i == index) return true;
+    skip_value(s);
+    skip_space(s);
+    if (s->p >= s->end || *s->p != ',') return false;
+    s->p++;
+  }
+}
+
+/* The value at `path` ("leaks[3].stack[0].module"), or the deepest part of the path that exists:
+ * for a missing field, the object it belongs in. */
+static const char* locate(const reader_t* rd, const char* path) {
+  scan_t s = {rd->text, rd->text + rd->len};
+  skip_space(&s);
+  const char* found = s.p;
+  for (const char* q = path; *q && *q != '(';) { /* "(top level)" is the root */
+    size_t n = strcspn(q, ".[");
+    if (n && !enter_member(&s, q, n)) break;
+    q += n;
+    if (n) found = s.p;
+    bool lost = false;
+    while (*q == '[' && !lost) {
+      char* close;
+      size_t index = strtoul(q + 1, &close, 10);
+      lost = !enter_element(&s, index);
+      if (!lost) found = s.p;
+      q = *close == ']' ? close + 1 : close;
+    }
+    if (lost) break;
+    if (*q == '.') q++;
+  }
+  return found;
+}
+
+/* "FILE:LINE:COLUMN: PATH: message"; always returns false. */
 static bool fail(reader_t* rd, const char* path, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 static bool fail(reader_t* rd, const char* path, const char* fmt, ...) {
-  int n = snprintf(rd->err, rd->errsize, "%s: %s: ", rd->file, path);
+  const char* at = locate(rd, path);
+  unsigned line = 1;
+  const char* line_start = rd->text;
+  for (const char* c = rd->text; c < at; c++)
+    if (*c == '\n') {
+      line++;
+      line_start = c + 1;
+    }
+  int n = snprintf(rd->err, rd->errsize, "%s:%u:%u: %s: ", rd->file, line, (unsigned)(at - line_start) + 1, path);
   if (n < 0 || (size_t)n >= rd->errsize) return false;
   va_list ap;
   va_start(ap, fmt);
@@ -161,31 +276,46 @@ static bool trace_not_report(reader_t* rd) {
 
 /* A ptmem trace is JSON Lines: the parser stops at its second line. Its first line says what it
  * is, which makes a better message than "end of file expected". */
-static bool is_trace(FILE* f) {
-  rewind(f);
+static bool is_trace(const reader_t* rd) {
   json_error_t e;
-  json_t* first = json_loadf(f, JSON_DISABLE_EOF_CHECK, &e);
+  json_t* first = json_loadb(rd->text, rd->len, JSON_DISABLE_EOF_CHECK, &e);
   const char* format = json_string_value(json_object_get(first, "format"));
   bool trace = format && strcmp(format, "ptmem-trace") == 0;
   json_decref(first);
   return trace;
 }
 
-static json_t* parse_file(reader_t* rd) {
+static bool read_whole_file(reader_t* rd, rp_str_t* data) {
   FILE* f = fopen(rd->file, "rb");
   if (!f) {
     snprintf(rd->err, rd->errsize, "%s: cannot open: %s", rd->file, strerror(errno));
-    return NULL;
+    return false;
   }
+  char buf[65536];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0) rp_str_addn(data, buf, got);
+  int failed = ferror(f);
+  int saved = errno;
+  fclose(f);
+  if (failed) {
+    snprintf(rd->err, rd->errsize, "%s: read error: %s", rd->file, strerror(saved));
+    return false;
+  }
+  rp_str_add(data, ""); /* an empty file still gets a buffer */
+  rd->text = data->s;
+  rd->len = data->n;
+  return true;
+}
+
+static json_t* parse_text(reader_t* rd) {
   json_error_t e;
-  json_t* root = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+  json_t* root = json_loadb(rd->text, rd->len, JSON_REJECT_DUPLICATES, &e);
   if (!root) {
-    if (is_trace(f))
+    if (is_trace(rd))
       trace_not_report(rd);
     else
       snprintf(rd->err, rd->errsize, "%s:%d:%d: %s", rd->file, e.line, e.column, e.text);
   }
-  fclose(f);
   return root;
 }
 
@@ -215,10 +345,11 @@ static bool read_report(reader_t* rd, const json_t* root, rp_baseline_t* b) {
 bool rp_baseline_load(rp_baseline_t* b, const char* path, char* err, size_t errsize) {
   memset(b, 0, sizeof *b);
   reader_t rd = {.file = path, .err = err, .errsize = errsize};
-  json_t* root = parse_file(&rd);
-  if (!root) return false;
-  bool ok = read_report(&rd, root, b);
+  rp_str_t data = {0};
+  json_t* root = read_whole_file(&rd, &data) ? parse_text(&rd) : NULL;
+  bool ok = root && read_report(&rd, root, b);
   json_decref(root);
+  rp_str_free(&data);
   if (!ok) rp_baseline_free(b);
   return ok;
 }
