@@ -20,7 +20,7 @@ TIMEOUT_S = 60
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--remote-debugging-pipe"]
+                  "--disable-dev-shm-usage", "--hide-scrollbars", "--remote-debugging-pipe"]
 
 
 class Browser:
@@ -229,6 +229,17 @@ def check_show_all(browser):
            "the button shows the other reachable leak", [r["top"][:1] for r in rows])
 
 
+def check_source(html):
+    """The data block holds no '<' at all, so trace text cannot close the script or open a comment."""
+    with open(html, encoding="utf-8") as f:
+        source = f.read()
+    opening = '<script type="application/json" id="ptmem-data">'
+    start = source.index(opening) + len(opening)
+    block = source[start:source.index("</script>", start)]
+    expect("<" not in block, "no '<' inside the data block")
+    expect('a\\u003cb>&\\"c\\"\\u003c/script>' in block, "markup in names escaped in the data block")
+
+
 def check_page(page):
     expect(page["rendered"], "the script ran to the end")
     expect(page["title"] == 'ptmem report: srv<&>"q", worker', "document title", page["title"])
@@ -289,6 +300,7 @@ def main():
     os.makedirs(args.outdir, exist_ok=True)
     html = os.path.abspath(os.path.join(args.outdir, "report.html"))
     subprocess.run([args.render, html], check=True)
+    check_source(html)
     url = "file://" + html
     with tempfile.TemporaryDirectory(prefix="ptmem-chromium-") as profile:
         browser = Browser(chromium, profile)
