@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -142,6 +143,36 @@ def case_app_signal(a, wd):
     # --allow-incomplete keeps the gate out of it), so the status is the program's, 128+6.
     Run([a.ptmem, "run", "--out", "t", "--allow-incomplete", "--", a.app, "abort"], wd).expect(
         134, b"", err_has=[r"^ptmem: .*run_app failed with status 134 \(signal SIGABRT\)$"])
+
+
+def interrupted(a, wd, mode):
+    """Runs `ptmem run` in its own session, waits for the program's "ready", then sends SIGINT to
+    the whole process group, as Ctrl-C in a terminal does."""
+    cmd = [a.ptmem, "run", "--out", "t", "--", a.app, mode]
+    print("check_run: $ " + " ".join(cmd) + "   (then Ctrl-C)", flush=True)
+    p = subprocess.Popen(cmd, cwd=wd, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    ready = p.stdout.readline()
+    check(ready == b"ready\n", "the program started", ready)
+    os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=TIMEOUT)
+    err = err.decode(errors="replace")
+    print(f"  exit {p.returncode}; " + " | ".join(l for l in err.splitlines() if l.startswith("ptmem")), flush=True)
+    return p.returncode, err
+
+
+def case_interrupt(a, wd):
+    # The program catches Ctrl-C and exits normally: ptmem is still there to report its leak.
+    rc, err = interrupted(a, wd, "wait-int")
+    check(rc == 1, "exit status 1 (the leak after Ctrl-C)", rc)
+    check(re.search(r"^ptmem-report: FAIL definite leaks: .*from leak_in_parent", err, re.M),
+          "the report of the interrupted run", err[-2000:])
+    # The program dies of Ctrl-C: ptmem survives it and says so (128+2), with no trace to report.
+    shutil.rmtree(os.path.join(wd, "t"))
+    rc, err = interrupted(a, wd, "die-int")
+    check(rc == 130, "exit status 130", rc)
+    check(re.search(r"^ptmem: .*run_app failed with status 130 \(signal SIGINT\)$", err, re.M) and
+          re.search(r"^ptmem: no trace was written", err, re.M), "ptmem says what happened", err[-2000:])
 
 
 def case_static(a, wd):

@@ -8,8 +8,11 @@
  *   peak BYTES   holds BYTES for a moment, then frees them
  *   env          prints LD_PRELOAD, PTMEM_TRACK, PTMEM_OUT and PTMEM_DEPTH as it sees them
  *   abort        abort()s
+ *   wait-int     prints "ready", waits for SIGINT, catches it, then leaks like `leak` and exits 0
+ *   die-int      prints "ready", waits for SIGINT and dies of it (the default action)
  * The leaks lose many blocks so that a stale copy of one pointer on the stack, which makes that
  * block look reachable to the exit scan, cannot hide the leak: the report must name the function. */
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,23 @@ static int wait_ok(pid_t pid) {
     return 0;
   }
   return 1;
+}
+
+static void on_sigint(int sig) { (void)sig; }
+
+/* SIGINT is blocked before "ready" is printed and unblocked only inside sigsuspend, so a signal sent
+ * as soon as the line is read cannot be lost between the two. */
+static void wait_for_sigint(int catch_it) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  if (catch_it) signal(SIGINT, on_sigint);
+  puts("ready");
+  fflush(stdout);
+  sigdelset(&old, SIGINT);
+  sigsuspend(&old);
+  sigprocmask(SIG_UNBLOCK, &block, NULL);
 }
 
 static int run_mode(const char* mode, int argc, char** argv) {
@@ -84,6 +104,11 @@ static int run_mode(const char* mode, int argc, char** argv) {
       const char* v = getenv(names[i]);
       printf("%s=%s\n", names[i], v ? v : "(unset)");
     }
+  } else if (strcmp(mode, "wait-int") == 0) {
+    wait_for_sigint(1);
+    leak_in_parent();
+  } else if (strcmp(mode, "die-int") == 0) {
+    wait_for_sigint(0);
   } else if (strcmp(mode, "abort") == 0) {
     abort();
   } else {
