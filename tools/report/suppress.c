@@ -173,6 +173,7 @@ bool rp_suppressions_load(rp_suppressions_t* s, const char* path, char* err, siz
   bool ok = true;
   const char* cur = data.s;
   const char* stop = data.s + data.n;
+  if (data.n >= 3 && memcmp(cur, "\xEF\xBB\xBF", 3) == 0) cur += 3; /* a UTF-8 byte order mark, as editors show it */
   for (unsigned lineno = 1; ok && cur < stop; lineno++) {
     const char* nl = memchr(cur, '\n', (size_t)(stop - cur));
     const char* eol = nl ? nl : stop;

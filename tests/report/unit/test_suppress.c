@@ -154,6 +154,15 @@ static void test_load_good_file(void) {
   free(where);
   CHECK_UEQ(s.rules.v[0].matched.count, 0);
 
+  /* A byte order mark (an editor on Windows) is not part of the first line. */
+  char* bom = write_text("bom.supp", "\xEF\xBB\xBFleak:after_bom\r\n");
+  rp_suppressions_t with_bom = {0};
+  CHECK(rp_suppressions_load(&with_bom, bom, err, sizeof err));
+  CHECK_UEQ(with_bom.rules.n, 1);
+  CHECK_STR(with_bom.rules.v[0].pattern, "after_bom");
+  rp_suppressions_free(&with_bom);
+  free(bom);
+
   /* A second file appends; rule indices continue. */
   char* more = write_text("more.supp", "leak:^main$\n");
   CHECK(rp_suppressions_load(&s, more, err, sizeof err));
@@ -197,6 +206,7 @@ static void test_malformed_files(void) {
   EXPECT_ERROR("leak:foo # known leak\n",
                "1:10: `#` inside a pattern (comments go on their own line) (leak:foo # known leak)");
   EXPECT_ERROR("leak:ok\nleak:f\0oo\n", "2:7: NUL byte: not a text file (leak:f)");
+  EXPECT_ERROR("\xEF\xBB\xBFrace:x\n", "1:1: not a leak: suppression, only leak:PATTERN applies to leaks (race:x)");
 
   /* A long line is cut in the message. */
   char long_line[200];
