@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RP_REPORT_FORMAT "ptmem-report"
+#define RP_REPORT_FORMAT      "ptmem-report"
 #define RP_REPORT_MAX_VERSION 1
 
 char* rp_frames_fn_key(const rp_frame_t* frames, uint32_t nframes) {
@@ -47,7 +47,8 @@ typedef struct scan_s {
 } scan_t;
 
 static void skip_space(scan_t* s) {
-  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
 }
 
 static void skip_string(scan_t* s) { /* at the opening quote */
@@ -64,7 +65,8 @@ static void skip_value(scan_t* s) {
     return;
   }
   if (*s->p != '{' && *s->p != '[') { /* number, true, false, null: up to a delimiter */
-    while (s->p < s->end && !memchr(",}] \t\r\n", *s->p, 7)) s->p++;
+    while (s->p < s->end && !memchr(",}] \t\r\n", *s->p, 7))
+      s->p++;
     return;
   }
   int depth = 0;
@@ -153,7 +155,8 @@ static bool fail(reader_t* rd, const char* path, const char* fmt, ...) {
       line++;
       line_start = c + 1;
     }
-  int n = snprintf(rd->err, rd->errsize, "%s:%u:%u: %s: ", rd->file, line, (unsigned)(at - line_start) + 1, path);
+  int n =
+      snprintf(rd->err, rd->errsize, "%s:%u:%u: %s: ", rd->file, line, (unsigned)(at - line_start) + 1, path);
   if (n < 0 || (size_t)n >= rd->errsize) return false;
   va_list ap;
   va_start(ap, fmt);
@@ -199,7 +202,8 @@ static bool get_count(reader_t* rd, const json_t* v, const char* path, rp_count_
 
 static bool read_summary(reader_t* rd, const json_t* summary, rp_baseline_t* b) {
   if (!json_is_object(summary)) return wrong_type(rd, "summary", summary, "an object");
-  if (!get_u64(rd, json_object_get(summary, "peak_bytes"), "summary.peak_bytes", &b->peak_bytes)) return false;
+  if (!get_u64(rd, json_object_get(summary, "peak_bytes"), "summary.peak_bytes", &b->peak_bytes))
+    return false;
   const json_t* approx = json_object_get(summary, "approximate");
   if (!json_is_boolean(approx)) return wrong_type(rd, "summary.approximate", approx, "true or false");
   b->approximate = json_is_true(approx);
@@ -254,7 +258,8 @@ static bool read_leak(reader_t* rd, const json_t* leak, size_t i, rp_baseline_t*
   snprintf(path, sizeof path, "leaks[%zu].kind", i);
   if (!json_is_string(kind)) return wrong_type(rd, path, kind, "a string");
   if (!rp_kind_parse(json_string_value(kind), json_string_length(kind), &l.kind))
-    return fail(rd, path, "\"%s\" is not a leak kind (definite, indirect, reachable)", json_string_value(kind));
+    return fail(rd, path, "\"%s\" is not a leak kind (definite, indirect, reachable)",
+                json_string_value(kind));
   snprintf(path, sizeof path, "leaks[%zu].count", i);
   if (!get_u64(rd, json_object_get(leak, "count"), path, &l.count)) return false;
   snprintf(path, sizeof path, "leaks[%zu].bytes", i);
@@ -269,8 +274,8 @@ static bool read_leak(reader_t* rd, const json_t* leak, size_t i, rp_baseline_t*
 }
 
 static bool trace_not_report(reader_t* rd) {
-  snprintf(rd->err, rd->errsize, "%s: a ptmem trace, not a report: make the baseline with ptmem-report --format json",
-           rd->file);
+  snprintf(rd->err, rd->errsize,
+           "%s: a ptmem trace, not a report: make the baseline with ptmem-report --format json", rd->file);
   return false;
 }
 
@@ -293,7 +298,8 @@ static bool read_whole_file(reader_t* rd, rp_str_t* data) {
   }
   char buf[65536];
   size_t got;
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0) rp_str_addn(data, buf, got);
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+    rp_str_addn(data, buf, got);
   int failed = ferror(f);
   int saved = errno;
   fclose(f);
@@ -326,11 +332,14 @@ static bool read_report(reader_t* rd, const json_t* root, rp_baseline_t* b) {
   if (name && strcmp(name, "ptmem-trace") == 0) return trace_not_report(rd);
   if (!name || strcmp(name, RP_REPORT_FORMAT) != 0) {
     char buf[48];
-    return fail(rd, "format", "expected \"%s\", got %s: not a ptmem-report JSON report (make one with ptmem-report "
-                "--format json)", RP_REPORT_FORMAT, shown(format, buf));
+    return fail(rd, "format",
+                "expected \"%s\", got %s: not a ptmem-report JSON report (make one with ptmem-report "
+                "--format json)",
+                RP_REPORT_FORMAT, shown(format, buf));
   }
   const json_t* version = json_object_get(root, "version");
-  if (!json_is_integer(version) || json_integer_value(version) < 1) return wrong_type(rd, "version", version, "an integer >= 1");
+  if (!json_is_integer(version) || json_integer_value(version) < 1)
+    return wrong_type(rd, "version", version, "an integer >= 1");
   if (json_integer_value(version) > RP_REPORT_MAX_VERSION)
     return fail(rd, "version", "%" JSON_INTEGER_FORMAT " is newer than this ptmem-report reads (%d)",
                 json_integer_value(version), RP_REPORT_MAX_VERSION);
@@ -355,7 +364,8 @@ bool rp_baseline_load(rp_baseline_t* b, const char* path, char* err, size_t errs
 }
 
 void rp_baseline_free(rp_baseline_t* b) {
-  for (size_t i = 0; i < b->leaks.n; i++) free(b->leaks.v[i].fn_key);
+  for (size_t i = 0; i < b->leaks.n; i++)
+    free(b->leaks.v[i].fn_key);
   free(b->leaks.v);
   memset(b, 0, sizeof *b);
 }

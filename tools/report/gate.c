@@ -28,8 +28,10 @@ void rp_gate_defaults(rp_gate_options_t* o) {
 }
 
 void rp_gate_result_free(rp_gate_result_t* g) {
-  for (size_t i = 0; i < g->failures.n; i++) free(g->failures.v[i]);
-  for (size_t i = 0; i < g->notes.n; i++) free(g->notes.v[i]);
+  for (size_t i = 0; i < g->failures.n; i++)
+    free(g->failures.v[i]);
+  for (size_t i = 0; i < g->notes.n; i++)
+    free(g->notes.v[i]);
   free(g->failures.v);
   free(g->notes.v);
   memset(g, 0, sizeof *g);
@@ -37,9 +39,11 @@ void rp_gate_result_free(rp_gate_result_t* g) {
 
 /* Every failure line starts with "FAIL ", so the reason stands out in a CI log. */
 #define FAIL(out, fmt, ...) RP_PUSH((out)->failures, rp_xprintf("FAIL " fmt, __VA_ARGS__))
-#define NOTE(out, ...) RP_PUSH((out)->notes, rp_xprintf(__VA_ARGS__))
+#define NOTE(out, ...)      RP_PUSH((out)->notes, rp_xprintf(__VA_ARGS__))
 
-static const char* plural(uint64_t n, const char* one, const char* many) { return n == 1 ? one : many; }
+static const char* plural(uint64_t n, const char* one, const char* many) {
+  return n == 1 ? one : many;
+}
 
 /* "python3 (pid 1234)" */
 static char* process_label(const rp_trace_t* t) {
@@ -48,7 +52,8 @@ static char* process_label(const rp_trace_t* t) {
 
 /* A frame for a human: "make_list (leaky.c:8)", or "?? (libfoo.so+0x1a2b)" without a function. */
 static char* frame_label(const rp_frame_t* f) {
-  if (!f->function) return rp_xprintf("?? (%s+0x%" PRIx64 ")", rp_basename(f->module ? f->module : ""), f->offset);
+  if (!f->function)
+    return rp_xprintf("?? (%s+0x%" PRIx64 ")", rp_basename(f->module ? f->module : ""), f->offset);
   if (f->file) return rp_xprintf("%s (%s:%" PRIu32 ")", f->function, rp_basename(f->file), f->line);
   return rp_xstrdup(f->function);
 }
@@ -92,7 +97,8 @@ static bool counts_against(const rp_entry_t* e, const rp_gate_options_t* o) {
  * failure or note of every process whose leaks are unknown. */
 static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, rp_gate_result_t* out) {
   bool any_kind = false;
-  for (int k = 0; k < RP_KINDS; k++) any_kind |= o->fail_on[k];
+  for (int k = 0; k < RP_KINDS; k++)
+    any_kind |= o->fail_on[k];
   if (!any_kind) return false;
   if (r->approximate) {
     NOTE(out, "leak rules skipped: the run was sampled (PTMEM_SAMPLE), so leak counts are estimates");
@@ -120,7 +126,7 @@ static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, r
   return true;
 }
 
-/* ---- 2a. leak budget, without a baseline ----------------------------------------------------- */
+/* ---- 2a. leak budget: without a baseline, or an explicit --max-leak-bytes ------------------- */
 
 static void check_leak_budget(const rp_report_t* r, const rp_gate_options_t* o, rp_gate_result_t* out) {
   uint64_t bytes = 0, blocks = 0;
@@ -141,15 +147,17 @@ static void check_leak_budget(const rp_report_t* r, const rp_gate_options_t* o, 
     const rp_entry_t* biggest = NULL;
     for (size_t i = 0; i < r->leaks.n; i++) {
       const rp_entry_t* e = &r->leaks.v[i];
-      if (e->kind == (rp_kind_t)k && counts_against(e, o) && (!biggest || e->bytes > biggest->bytes)) biggest = e;
+      if (e->kind == (rp_kind_t)k && counts_against(e, o) && (!biggest || e->bytes > biggest->bytes))
+        biggest = e;
     }
     char* total = kinds_leaking > 1 ? rp_xprintf("%s: %" PRIu64 " bytes, ", names.s, bytes) : rp_xstrdup("");
-    char* clue = biggest && biggest->stack && biggest->stack->nframes ? frame_label(&biggest->stack->frames[0])
-                                                                        : rp_xstrdup("(no frames)");
+    char* clue = biggest && biggest->stack && biggest->stack->nframes
+                     ? frame_label(&biggest->stack->frames[0])
+                     : rp_xstrdup("(no frames)");
     char* where = biggest ? where_label(r, biggest) : rp_xstrdup("");
     FAIL(out, "%s leaks: %" PRIu64 " %s, %" PRIu64 " bytes (%sallowed %" PRIu64 " bytes); biggest from %s%s",
-              rp_kind_name((rp_kind_t)k), r->leaked[k].count, plural(r->leaked[k].count, "block", "blocks"),
-              r->leaked[k].bytes, total, allowed, clue, where);
+         rp_kind_name((rp_kind_t)k), r->leaked[k].count, plural(r->leaked[k].count, "block", "blocks"),
+         r->leaked[k].bytes, total, allowed, clue, where);
     free(total);
     free(clue);
     free(where);
@@ -162,18 +170,23 @@ static void check_leak_budget(const rp_report_t* r, const rp_gate_options_t* o, 
 /* Leak sites as "kind<TAB>function key", sorted, for lookups both ways. */
 typedef RP_VEC(char*) keys_t;
 
-static int compare_keys(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
+static int compare_keys(const void* a, const void* b) {
+  return strcmp(*(char* const*)a, *(char* const*)b);
+}
 
 static bool has_key(const keys_t* keys, const char* key) {
   return bsearch(&key, keys->v, keys->n, sizeof *keys->v, compare_keys) != NULL;
 }
 
 static void free_keys(keys_t* keys) {
-  for (size_t i = 0; i < keys->n; i++) free(keys->v[i]);
+  for (size_t i = 0; i < keys->n; i++)
+    free(keys->v[i]);
   free(keys->v);
 }
 
-static char* site_key(rp_kind_t kind, const char* fn_key) { return rp_xprintf("%s\t%s", rp_kind_name(kind), fn_key); }
+static char* site_key(rp_kind_t kind, const char* fn_key) {
+  return rp_xprintf("%s\t%s", rp_kind_name(kind), fn_key);
+}
 
 static char* entry_key(const rp_entry_t* e) {
   char* fn = e->stack ? rp_frames_fn_key(e->stack->frames, e->stack->nframes) : rp_frames_fn_key(NULL, 0);
@@ -197,8 +210,8 @@ static char* change_text(uint64_t before, uint64_t now, bool as_size) {
   if (before == 0) return rp_xprintf("grew from %s to %s", a, b);
   double pct = 100.0 * ((double)now - (double)before) / (double)before;
   if (pct < 0) pct = -pct;
-  return rp_xprintf(pct >= 0.1 ? "%s %.1f%%: %s -> %s" : "%s %.2g%%: %s -> %s", now > before ? "grew" : "shrank", pct, a,
-                    b);
+  return rp_xprintf(pct >= 0.1 ? "%s %.1f%%: %s -> %s" : "%s %.2g%%: %s -> %s",
+                    now > before ? "grew" : "shrank", pct, a, b);
 }
 
 /* Whether `now` exceeds `before` by more than pct percent; exact at the boundary for whole
@@ -236,7 +249,7 @@ static void check_new_leak_sites(const rp_report_t* r, const rp_gate_options_t* 
       char* stack = stack_label(e->stack, 3);
       char* where = where_label(r, e);
       FAIL(out, "new %s leak: %" PRIu64 " %s, %" PRIu64 " bytes from %s%s (not in the baseline)",
-                rp_kind_name(e->kind), e->count, plural(e->count, "block", "blocks"), e->bytes, stack, where);
+           rp_kind_name(e->kind), e->count, plural(e->count, "block", "blocks"), e->bytes, stack, where);
       free(stack);
       free(where);
     }
@@ -263,7 +276,8 @@ static void check_new_leak_sites(const rp_report_t* r, const rp_gate_options_t* 
   free_keys(&now);
 }
 
-static void check_baseline(const rp_report_t* r, const rp_gate_options_t* o, bool leak_rules, rp_gate_result_t* out) {
+static void check_baseline(const rp_report_t* r, const rp_gate_options_t* o, bool leak_rules,
+                           rp_gate_result_t* out) {
   rp_baseline_t b;
   char err[1024];
   if (!rp_baseline_load(&b, o->baseline, err, sizeof err)) rp_die("--baseline: %s", err);

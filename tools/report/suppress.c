@@ -46,7 +46,8 @@ static bool glob_match(const char* pattern, size_t pn, const char* text, bool an
       return false;
     }
   }
-  while (p < pn && pattern[p] == '*') p++;
+  while (p < pn && pattern[p] == '*')
+    p++;
   return p == pn;
 }
 
@@ -89,14 +90,16 @@ typedef struct line_s {
   size_t len;
 } line_t;
 
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+static bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
 
 /* Writes "FILE:LINE:COLUMN: problem (line)"; `at` points into the line. Long lines are cut so the
  * message stays one readable line. */
 static bool line_error(const line_t* l, const char* at, const char* problem, char* err, size_t errsize) {
   int shown = l->len > 80 ? 77 : (int)l->len;
-  snprintf(err, errsize, "%s:%u:%u: %s (%.*s%s)", l->path, l->lineno, (unsigned)(at - l->start) + 1, problem, shown,
-           l->text, l->len > 80 ? "..." : "");
+  snprintf(err, errsize, "%s:%u:%u: %s (%.*s%s)", l->path, l->lineno, (unsigned)(at - l->start) + 1, problem,
+           shown, l->text, l->len > 80 ? "..." : "");
   return false;
 }
 
@@ -106,10 +109,12 @@ static bool parse_rule(rp_suppressions_t* s, const line_t* l, char* err, size_t 
   const char* colon = memchr(l->text, ':', l->len);
   if (!colon) return line_error(l, l->text, "not a suppression, expected leak:PATTERN", err, errsize);
   if ((size_t)(colon - l->text) != 4 || memcmp(l->text, "leak", 4) != 0)
-    return line_error(l, l->text, "not a leak: suppression, only leak:PATTERN applies to leaks", err, errsize);
+    return line_error(l, l->text, "not a leak: suppression, only leak:PATTERN applies to leaks", err,
+                      errsize);
 
   const char* p = colon + 1;
-  while (p < end && is_blank(*p)) p++;
+  while (p < end && is_blank(*p))
+    p++;
   size_t n = (size_t)(end - p);
   if (n == 0) return line_error(l, colon + 1, "empty pattern, it would match every leak", err, errsize);
 
@@ -122,10 +127,10 @@ static bool parse_rule(rp_suppressions_t* s, const line_t* l, char* err, size_t 
   if (body_len > 0 && body[body_len - 1] == '$') body_len--;
   if (body_len == 0) return line_error(l, p, "pattern has only anchors, nothing to match", err, errsize);
   const char* dollar = memchr(body, '$', body_len);
-  if (dollar) return line_error(l, dollar, "`$` anchors the end and must be the last character", err, errsize);
+  if (dollar)
+    return line_error(l, dollar, "`$` anchors the end and must be the last character", err, errsize);
   const char* hash = memchr(body, '#', body_len);
-  if (hash)
-    return line_error(l, hash, "`#` inside a pattern (comments go on their own line)", err, errsize);
+  if (hash) return line_error(l, hash, "`#` inside a pattern (comments go on their own line)", err, errsize);
 
   rp_suppression_t rule = {
       .pattern = rp_xstrndup(p, n),
@@ -143,7 +148,8 @@ static bool read_file(const char* path, rp_str_t* out, char* err, size_t errsize
   }
   char buf[8192];
   size_t got;
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0) rp_str_addn(out, buf, got);
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+    rp_str_addn(out, buf, got);
   int failed = ferror(f);
   int saved = errno;
   fclose(f);
@@ -173,15 +179,18 @@ bool rp_suppressions_load(rp_suppressions_t* s, const char* path, char* err, siz
   bool ok = true;
   const char* cur = data.s;
   const char* stop = data.s + data.n;
-  if (data.n >= 3 && memcmp(cur, "\xEF\xBB\xBF", 3) == 0) cur += 3; /* a UTF-8 byte order mark, as editors show it */
+  if (data.n >= 3 && memcmp(cur, "\xEF\xBB\xBF", 3) == 0)
+    cur += 3; /* a UTF-8 byte order mark, as editors show it */
   for (unsigned lineno = 1; ok && cur < stop; lineno++) {
     const char* nl = memchr(cur, '\n', (size_t)(stop - cur));
     const char* eol = nl ? nl : stop;
     line_t l = {.path = path, .lineno = lineno, .start = cur, .text = cur};
     const char* nul = memchr(cur, '\0', (size_t)(eol - cur));
-    while (l.text < eol && is_blank(*l.text)) l.text++;
+    while (l.text < eol && is_blank(*l.text))
+      l.text++;
     const char* end = eol;
-    while (end > l.text && is_blank(end[-1])) end--;
+    while (end > l.text && is_blank(end[-1]))
+      end--;
     l.len = (size_t)(end - l.text);
     if (nul) {
       l.len = (size_t)(nul > l.text ? nul - l.text : 0);

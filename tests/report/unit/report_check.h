@@ -8,27 +8,27 @@
 
 #include "check.h"
 
-#define CHECK_STR(a, b)                                                                              \
-  do {                                                                                               \
-    const char* check_a_ = (a);                                                                      \
-    const char* check_b_ = (b);                                                                      \
-    if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                                 \
-      fprintf(stderr, "%s:%d: CHECK_STR(%s, %s) failed:\n  got:  %s\n  want: %s\n", __FILE__,        \
-              __LINE__, #a, #b, check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)");    \
-      exit(1);                                                                                       \
-    }                                                                                                \
+#define CHECK_STR(a, b)                                                                                      \
+  do {                                                                                                       \
+    const char* check_a_ = (a);                                                                              \
+    const char* check_b_ = (b);                                                                              \
+    if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                                         \
+      fprintf(stderr, "%s:%d: CHECK_STR(%s, %s) failed:\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, #a,  \
+              #b, check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)");                           \
+      exit(1);                                                                                               \
+    }                                                                                                        \
   } while (0)
 
 /* CHECK that `haystack` contains `needle`. */
-#define CHECK_CONTAINS(haystack, needle)                                                             \
-  do {                                                                                               \
-    const char* check_h_ = (haystack);                                                               \
-    const char* check_n_ = (needle);                                                                 \
-    if (!check_h_ || !strstr(check_h_, check_n_)) {                                                  \
-      fprintf(stderr, "%s:%d: CHECK_CONTAINS(%s, %s) failed:\n  text:   %s\n  wanted: %s\n",         \
-              __FILE__, __LINE__, #haystack, #needle, check_h_ ? check_h_ : "(null)", check_n_);     \
-      exit(1);                                                                                       \
-    }                                                                                                \
+#define CHECK_CONTAINS(haystack, needle)                                                                     \
+  do {                                                                                                       \
+    const char* check_h_ = (haystack);                                                                       \
+    const char* check_n_ = (needle);                                                                         \
+    if (!check_h_ || !strstr(check_h_, check_n_)) {                                                          \
+      fprintf(stderr, "%s:%d: CHECK_CONTAINS(%s, %s) failed:\n  text:   %s\n  wanted: %s\n", __FILE__,       \
+              __LINE__, #haystack, #needle, check_h_ ? check_h_ : "(null)", check_n_);                       \
+      exit(1);                                                                                               \
+    }                                                                                                        \
   } while (0)
 
 /* A fresh directory for the test's input files; test_remove_tmpdir() deletes it at the end. */

@@ -19,23 +19,55 @@
 static rp_frame_t list_frames[] = {
     {.function = "make_list", .file = "/src/leaky.c", .line = 8, .module = "/build/leaky", .offset = 0x1189},
     {.function = "main", .file = "/src/leaky.c", .line = 20, .module = "/build/leaky", .offset = 0x1230},
-    {.function = NULL, .file = NULL, .line = 0, .module = "/lib/x86_64-linux-gnu/libc.so.6", .offset = 0x271ca},
+    {.function = NULL,
+     .file = NULL,
+     .line = 0,
+     .module = "/lib/x86_64-linux-gnu/libc.so.6",
+     .offset = 0x271ca},
 };
 /* The same code rebuilt elsewhere: other module path, source path, lines and offsets. */
 static rp_frame_t list_moved_frames[] = {
-    {.function = "make_list", .file = "/home/ci/w/leaky.c", .line = 9, .module = "/tmp/ci/out/leaky", .offset = 0x11a9},
-    {.function = "main", .file = "/home/ci/w/leaky.c", .line = 23, .module = "/tmp/ci/out/leaky", .offset = 0x1250},
-    {.function = NULL, .file = NULL, .line = 0, .module = "/usr/lib/x86_64-linux-gnu/libc.so.6", .offset = 0x27000},
+    {.function = "make_list",
+     .file = "/home/ci/w/leaky.c",
+     .line = 9,
+     .module = "/tmp/ci/out/leaky",
+     .offset = 0x11a9},
+    {.function = "main",
+     .file = "/home/ci/w/leaky.c",
+     .line = 23,
+     .module = "/tmp/ci/out/leaky",
+     .offset = 0x1250},
+    {.function = NULL,
+     .file = NULL,
+     .line = 0,
+     .module = "/usr/lib/x86_64-linux-gnu/libc.so.6",
+     .offset = 0x27000},
 };
 static rp_frame_t direct_frames[] = {
-    {.function = "leak_direct", .file = "/src/leaky.c", .line = 11, .module = "/build/leaky", .offset = 0x11c0},
+    {.function = "leak_direct",
+     .file = "/src/leaky.c",
+     .line = 11,
+     .module = "/build/leaky",
+     .offset = 0x11c0},
     {.function = "main", .file = "/src/leaky.c", .line = 19, .module = "/build/leaky", .offset = 0x1220},
-    {.function = NULL, .file = NULL, .line = 0, .module = "/lib/x86_64-linux-gnu/libc.so.6", .offset = 0x271ca},
+    {.function = NULL,
+     .file = NULL,
+     .line = 0,
+     .module = "/lib/x86_64-linux-gnu/libc.so.6",
+     .offset = 0x271ca},
 };
 static rp_frame_t cache_frames[] = {
-    {.function = "cache_insert", .file = "/src/cache.c", .line = 5, .module = "/build/leaky", .offset = 0x1300},
+    {.function = "cache_insert",
+     .file = "/src/cache.c",
+     .line = 5,
+     .module = "/build/leaky",
+     .offset = 0x1300},
     {.function = "main", .file = "/src/leaky.c", .line = 22, .module = "/build/leaky", .offset = 0x1240},
-    {.function = NULL, .file = NULL, .line = 0, .module = "/lib/x86_64-linux-gnu/libc.so.6", .offset = 0x271ca},
+    {.function = NULL,
+     .file = NULL,
+     .line = 0,
+     .module = "/lib/x86_64-linux-gnu/libc.so.6",
+     .offset = 0x271ca},
 };
 /* No symbols at all: only module+offset. */
 static rp_frame_t stripped_frames[] = {
@@ -43,7 +75,11 @@ static rp_frame_t stripped_frames[] = {
 };
 /* Deeper than a failure line shows. */
 static rp_frame_t deep_frames[] = {
-    {.function = "parse_token", .file = "/src/parse.c", .line = 31, .module = "/build/leaky", .offset = 0x1400},
+    {.function = "parse_token",
+     .file = "/src/parse.c",
+     .line = 31,
+     .module = "/build/leaky",
+     .offset = 0x1400},
     {.function = "parse_expr", .module = "/build/leaky", .offset = 0x1480},
     {.function = "parse_file", .module = "/build/leaky", .offset = 0x1500},
     {.function = "main", .module = "/build/leaky", .offset = 0x1250},
@@ -69,7 +105,8 @@ static void report_init(rp_report_t* r, uint32_t ntraces) {
     t->exe = exes[i];
     t->path = paths[i];
     t->pid = 1000 + i;
-    t->summary = (rp_summary_t){.present = true, .leak_scan = true, .leak_scan_complete = true, .final = true};
+    t->summary =
+        (rp_summary_t){.present = true, .leak_scan = true, .leak_scan_complete = true, .final = true};
   }
 }
 
@@ -96,9 +133,11 @@ static void set_peak(rp_report_t* r, uint32_t trace, uint64_t bytes) {
 }
 
 static void report_free(rp_report_t* r) {
-  for (size_t i = 0; i < r->leaks.n; i++) free(r->leaks.v[i].traces.v);
+  for (size_t i = 0; i < r->leaks.n; i++)
+    free(r->leaks.v[i].traces.v);
   free(r->leaks.v);
-  for (uint32_t i = 0; i < r->ntraces; i++) free(r->traces[i].timeline.v);
+  for (uint32_t i = 0; i < r->ntraces; i++)
+    free(r->traces[i].timeline.v);
   free(r->traces);
   memset(r, 0, sizeof *r);
 }
@@ -117,24 +156,26 @@ static bool has_note(const rp_gate_result_t* g, const char* text) {
   return false;
 }
 
-#define CHECK_NOTE(g, text)                                                                          \
-  do {                                                                                               \
-    if (!has_note(g, text)) {                                                                        \
-      fprintf(stderr, "%s:%d: no note \"%s\"; notes:\n", __FILE__, __LINE__, text);                  \
-      for (size_t i_ = 0; i_ < (g)->notes.n; i_++) fprintf(stderr, "  %s\n", (g)->notes.v[i_]);      \
-      exit(1);                                                                                       \
-    }                                                                                                \
+#define CHECK_NOTE(g, text)                                                                                  \
+  do {                                                                                                       \
+    if (!has_note(g, text)) {                                                                                \
+      fprintf(stderr, "%s:%d: no note \"%s\"; notes:\n", __FILE__, __LINE__, text);                          \
+      for (size_t i_ = 0; i_ < (g)->notes.n; i_++)                                                           \
+        fprintf(stderr, "  %s\n", (g)->notes.v[i_]);                                                         \
+      exit(1);                                                                                               \
+    }                                                                                                        \
   } while (0)
 
-#define CHECK_FAILURES(g, want)                                                                      \
-  do {                                                                                               \
-    const rp_gate_result_t* g_ = (g);                                                                \
-    if (g_->failures.n != (size_t)(want)) {                                                          \
-      fprintf(stderr, "%s:%d: %zu failure lines, wanted %d:\n", __FILE__, __LINE__, g_->failures.n,   \
-              (int)(want));                                                                          \
-      for (size_t i_ = 0; i_ < g_->failures.n; i_++) fprintf(stderr, "  %s\n", g_->failures.v[i_]);   \
-      exit(1);                                                                                       \
-    }                                                                                                \
+#define CHECK_FAILURES(g, want)                                                                              \
+  do {                                                                                                       \
+    const rp_gate_result_t* g_ = (g);                                                                        \
+    if (g_->failures.n != (size_t)(want)) {                                                                  \
+      fprintf(stderr, "%s:%d: %zu failure lines, wanted %d:\n", __FILE__, __LINE__, g_->failures.n,          \
+              (int)(want));                                                                                  \
+      for (size_t i_ = 0; i_ < g_->failures.n; i_++)                                                         \
+        fprintf(stderr, "  %s\n", g_->failures.v[i_]);                                                       \
+      exit(1);                                                                                               \
+    }                                                                                                        \
   } while (0)
 
 /* ---- without a baseline ----------------------------------------------------------------------- */
@@ -162,8 +203,9 @@ static void test_leak_budget(void) {
   add_leak(&r, &direct_stack, RP_DEFINITE, 1, 1000);
   add_leak(&r, &list_stack, RP_DEFINITE, 1, 48);
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0],
-            "FAIL definite leaks: 2 blocks, 1048 bytes (allowed 0 bytes); biggest from leak_direct (leaky.c:11)");
+  CHECK_STR(
+      result.failures.v[0],
+      "FAIL definite leaks: 2 blocks, 1048 bytes (allowed 0 bytes); biggest from leak_direct (leaky.c:11)");
 
   /* N bytes allowed: N passes, N + 1 fails. */
   o.max_leak_set = true;
@@ -171,8 +213,8 @@ static void test_leak_budget(void) {
   CHECK_FAILURES(gate(&r, &o), 0);
   o.max_leak_bytes = 1047;
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0],
-            "FAIL definite leaks: 2 blocks, 1048 bytes (allowed 1047 bytes); biggest from leak_direct (leaky.c:11)");
+  CHECK_STR(result.failures.v[0], "FAIL definite leaks: 2 blocks, 1048 bytes (allowed 1047 bytes); biggest "
+                                  "from leak_direct (leaky.c:11)");
   report_free(&r);
 
   /* malloc(0) never freed: no bytes, still a leak when none is allowed. */
@@ -198,10 +240,12 @@ static void test_fail_on_kinds(void) {
 
   /* definite+indirect (default): one line per kind, the budget is their sum. */
   CHECK_FAILURES(gate(&r, &o), 2);
-  CHECK_STR(result.failures.v[0], "FAIL definite leaks: 1 block, 48 bytes (definite+indirect: 240 bytes, allowed 0 "
-                                  "bytes); biggest from make_list (leaky.c:8)");
-  CHECK_STR(result.failures.v[1], "FAIL indirect leaks: 4 blocks, 192 bytes (definite+indirect: 240 bytes, allowed 0 "
-                                  "bytes); biggest from make_list (leaky.c:8)");
+  CHECK_STR(result.failures.v[0],
+            "FAIL definite leaks: 1 block, 48 bytes (definite+indirect: 240 bytes, allowed 0 "
+            "bytes); biggest from make_list (leaky.c:8)");
+  CHECK_STR(result.failures.v[1],
+            "FAIL indirect leaks: 4 blocks, 192 bytes (definite+indirect: 240 bytes, allowed 0 "
+            "bytes); biggest from make_list (leaky.c:8)");
   o.max_leak_set = true;
   o.max_leak_bytes = 240;
   CHECK_FAILURES(gate(&r, &o), 0);
@@ -213,8 +257,8 @@ static void test_fail_on_kinds(void) {
   o.fail_on[RP_REACHABLE] = true;
   o.max_leak_bytes = 4095;
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0],
-            "FAIL reachable leaks: 2 blocks, 4096 bytes (allowed 4095 bytes); biggest from cache_insert (cache.c:5)");
+  CHECK_STR(result.failures.v[0], "FAIL reachable leaks: 2 blocks, 4096 bytes (allowed 4095 bytes); biggest "
+                                  "from cache_insert (cache.c:5)");
   o.max_leak_bytes = 4096;
   CHECK_FAILURES(gate(&r, &o), 0);
 
@@ -247,12 +291,14 @@ static void test_suppressed_leaks_pass(void) {
    * two processes the line says which one. */
   add_leak_in(&r, &direct_stack, RP_DEFINITE, 1, 16, -1, 1);
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0], "FAIL definite leaks: 1 block, 16 bytes (allowed 0 bytes); biggest from leak_direct "
-                                  "(leaky.c:11) in python3 (pid 1001)");
+  CHECK_STR(result.failures.v[0],
+            "FAIL definite leaks: 1 block, 16 bytes (allowed 0 bytes); biggest from leak_direct "
+            "(leaky.c:11) in python3 (pid 1001)");
   RP_PUSH(r.leaks.v[1].traces, 0u); /* found in both processes */
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0], "FAIL definite leaks: 1 block, 16 bytes (allowed 0 bytes); biggest from leak_direct "
-                                  "(leaky.c:11) in python3 (pid 1001) and 1 other process");
+  CHECK_STR(result.failures.v[0],
+            "FAIL definite leaks: 1 block, 16 bytes (allowed 0 bytes); biggest from leak_direct "
+            "(leaky.c:11) in python3 (pid 1001) and 1 other process");
   report_free(&r);
 }
 
@@ -299,28 +345,33 @@ static void test_incomplete_traces(void) {
   r.traces[0].summary = (rp_summary_t){0};
   r.traces[0].incomplete = "ends inside a line";
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0], "FAIL leaks of leaky (pid 1000) unknown: the trace is incomplete (ends inside a "
-                                  "line) and has no leak scan (run/ptmem.1000.json)");
+  CHECK_STR(result.failures.v[0],
+            "FAIL leaks of leaky (pid 1000) unknown: the trace is incomplete (ends inside a "
+            "line) and has no leak scan (run/ptmem.1000.json)");
   r.traces[0].incomplete = NULL;
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0], "FAIL leaks of leaky (pid 1000) unknown: the trace is incomplete (it has no "
-                                  "summary) and has no leak scan (run/ptmem.1000.json)");
+  CHECK_STR(result.failures.v[0],
+            "FAIL leaks of leaky (pid 1000) unknown: the trace is incomplete (it has no "
+            "summary) and has no leak scan (run/ptmem.1000.json)");
 
   /* A snapshot, and a final trace whose scan did not run. */
   r.traces[0].summary = (rp_summary_t){.present = true, .final = false};
   r.traces[1].summary.leak_scan = false;
   CHECK_FAILURES(gate(&r, &o), 2);
-  CHECK_STR(result.failures.v[0], "FAIL leaks of leaky (pid 1000) unknown: the trace is a snapshot, which has no leak "
-                                  "scan (run/ptmem.1000.json)");
+  CHECK_STR(result.failures.v[0],
+            "FAIL leaks of leaky (pid 1000) unknown: the trace is a snapshot, which has no leak "
+            "scan (run/ptmem.1000.json)");
   CHECK_STR(result.failures.v[1],
             "FAIL leaks of python3 (pid 1001) unknown: the trace has no leak scan (run/ptmem.1001.json)");
 
   /* --allow-incomplete turns them into notes; the other rules still apply. */
   o.allow_incomplete = true;
   CHECK_FAILURES(gate(&r, &o), 0);
-  CHECK_NOTE(&result, "leaks of leaky (pid 1000) not checked: the trace is a snapshot, which has no leak scan "
-                      "(--allow-incomplete)");
-  CHECK_NOTE(&result, "leaks of python3 (pid 1001) not checked: the trace has no leak scan (--allow-incomplete)");
+  CHECK_NOTE(&result,
+             "leaks of leaky (pid 1000) not checked: the trace is a snapshot, which has no leak scan "
+             "(--allow-incomplete)");
+  CHECK_NOTE(&result,
+             "leaks of python3 (pid 1001) not checked: the trace has no leak scan (--allow-incomplete)");
   add_leak_in(&r, &list_stack, RP_DEFINITE, 1, 48, -1, 1);
   CHECK_FAILURES(gate(&r, &o), 1);
 
@@ -330,7 +381,8 @@ static void test_incomplete_traces(void) {
   r.traces[1].summary.leak_scan_complete = true;
   o.allow_incomplete = false;
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_NOTE(&result, "the leak scan of leaky (pid 1000) is incomplete: part of its memory vanished during the scan");
+  CHECK_NOTE(&result,
+             "the leak scan of leaky (pid 1000) is incomplete: part of its memory vanished during the scan");
   report_free(&r);
 }
 
@@ -399,7 +451,8 @@ static char* write_baseline(const char* name, uint64_t direct_bytes, bool with_l
 }
 
 /* Today's run as yesterday's, with `list` as the stack of the lost list. */
-static void report_like_baseline(rp_report_t* r, const rp_stack_t* list, uint64_t direct_bytes, uint64_t peak) {
+static void report_like_baseline(rp_report_t* r, const rp_stack_t* list, uint64_t direct_bytes,
+                                 uint64_t peak) {
   report_init(r, 1);
   add_leak(r, &direct_stack, RP_DEFINITE, 1, direct_bytes);
   add_leak(r, list, RP_DEFINITE, 1, 48);
@@ -449,8 +502,9 @@ static void test_baseline_regressions(void) {
   /* A new leak site fails, with its stack; its bytes (+64 of 1048: 6.1%) are within tolerance. */
   add_leak(&r, &cache_stack, RP_DEFINITE, 2, 64);
   CHECK_FAILURES(gate(&r, &o), 1);
-  CHECK_STR(result.failures.v[0], "FAIL new definite leak: 2 blocks, 64 bytes from cache_insert (cache.c:5) < main < "
-                                  "?libc.so.6 (not in the baseline)");
+  CHECK_STR(result.failures.v[0],
+            "FAIL new definite leak: 2 blocks, 64 bytes from cache_insert (cache.c:5) < main < "
+            "?libc.so.6 (not in the baseline)");
   CHECK_NOTE(&result, "definite leaks grew 6.1%: 1048 -> 1112 bytes, within +10%");
   report_free(&r);
 
@@ -469,8 +523,9 @@ static void test_baseline_regressions(void) {
             "FAIL new definite leak: 1 block, 8 bytes from ?? (libblob.so+0x4410) (not in the baseline)");
   add_leak(&r, &deep_stack, RP_INDIRECT, 3, 16); /* +8.3% indirect bytes: within */
   CHECK_FAILURES(gate(&r, &o), 2);
-  CHECK_STR(result.failures.v[1], "FAIL new indirect leak: 3 blocks, 16 bytes from parse_token (parse.c:31) < "
-                                  "parse_expr < parse_file < ... (not in the baseline)");
+  CHECK_STR(result.failures.v[1],
+            "FAIL new indirect leak: 3 blocks, 16 bytes from parse_token (parse.c:31) < "
+            "parse_expr < parse_file < ... (not in the baseline)");
   report_free(&r);
 
   /* A leak the baseline had suppressed, no longer suppressed today, is new. */
@@ -501,7 +556,8 @@ static void test_baseline_regressions(void) {
   o.max_leak_set = true;
   o.max_leak_bytes = 1000;
   CHECK_FAILURES(gate(&r, &o), 2);
-  CHECK_CONTAINS(result.failures.v[0], "FAIL definite leaks: 2 blocks, 1048 bytes (definite+indirect: 1240 bytes");
+  CHECK_CONTAINS(result.failures.v[0],
+                 "FAIL definite leaks: 2 blocks, 1048 bytes (definite+indirect: 1240 bytes");
   o.max_leak_set = false;
   report_free(&r);
   free(compared);
@@ -583,15 +639,15 @@ static char* load_error(const char* text) {
   return msg;
 }
 
-#define CHECK_LOAD_ERROR(text, want)                                                                 \
-  do {                                                                                               \
-    char* got_ = load_error(text);                                                                   \
-    CHECK_STR(got_, want);                                                                           \
-    free(got_);                                                                                      \
+#define CHECK_LOAD_ERROR(text, want)                                                                         \
+  do {                                                                                                       \
+    char* got_ = load_error(text);                                                                           \
+    CHECK_STR(got_, want);                                                                                   \
+    free(got_);                                                                                              \
   } while (0)
 
-#define SUMMARY                                                                                      \
-  "\"summary\": {\"peak_bytes\": 5, \"approximate\": false, \"leaks\": {\"definite\": {\"count\": 0, " \
+#define SUMMARY                                                                                              \
+  "\"summary\": {\"peak_bytes\": 5, \"approximate\": false, \"leaks\": {\"definite\": {\"count\": 0, "       \
   "\"bytes\": 0}, \"indirect\": {\"count\": 0, \"bytes\": 0}, \"reachable\": {\"count\": 0, \"bytes\": 0}}}"
 
 static void test_baseline_errors(void) {
@@ -600,41 +656,50 @@ static void test_baseline_errors(void) {
   CHECK_LOAD_ERROR("", "F:1:0: '[' or '{' expected near end of file");
   CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1", "F:1:39: '}' expected near end of file");
   CHECK_LOAD_ERROR("[1, 2]", "F:1:1: (top level): expected a report object, got [1,2]");
-  CHECK_LOAD_ERROR("{\"version\": 1}",
-                   "F:1:1: format: expected \"ptmem-report\", got nothing: not a ptmem-report JSON report (make one with "
-                   "ptmem-report --format json)");
+  CHECK_LOAD_ERROR(
+      "{\"version\": 1}",
+      "F:1:1: format: expected \"ptmem-report\", got nothing: not a ptmem-report JSON report (make one with "
+      "ptmem-report --format json)");
   CHECK_LOAD_ERROR("{\"type\":\"header\",\"format\":\"ptmem-trace\",\"version\":1}\n{\"type\":\"summary\"}\n",
                    "F: a ptmem trace, not a report: make the baseline with ptmem-report --format json");
   CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 2}",
                    "F:1:39: version: 2 is newer than this ptmem-report reads (1)");
   CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": \"1\"}",
                    "F:1:39: version: expected an integer >= 1, got \"1\"");
-  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1}", "F:1:1: summary: missing (expected an object)");
+  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1}",
+                   "F:1:1: summary: missing (expected an object)");
   CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, \"summary\": {\"peak_bytes\": -1}}",
                    "F:1:68: summary.peak_bytes: expected an integer >= 0, got -1");
-  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, \"summary\": {\"peak_bytes\": 5, \"approximate\": "
-                   "false, \"leaks\": {\"definite\": {\"count\": 0, \"bytes\": 0}, \"indirect\": {\"count\": 0}}}}",
-                   "F:1:153: summary.leaks.indirect.bytes: missing (expected an integer >= 0)");
-  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY "}", "F:1:1: leaks: missing (expected an array)");
-  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY ", \"leaks\": [{\"kind\": \"possible\"}]}",
+  CHECK_LOAD_ERROR(
+      "{\"format\": \"ptmem-report\", \"version\": 1, \"summary\": {\"peak_bytes\": 5, \"approximate\": "
+      "false, \"leaks\": {\"definite\": {\"count\": 0, \"bytes\": 0}, \"indirect\": {\"count\": 0}}}}",
+      "F:1:153: summary.leaks.indirect.bytes: missing (expected an integer >= 0)");
+  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY "}",
+                   "F:1:1: leaks: missing (expected an array)");
+  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY
+                   ", \"leaks\": [{\"kind\": \"possible\"}]}",
                    "F:1:239: leaks[0].kind: \"possible\" is not a leak kind (definite, indirect, reachable)");
-  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY ", \"leaks\": [{\"kind\": \"definite\", "
-                   "\"count\": 1, \"bytes\": 8, \"suppressed_by\": null, \"stack\": [{\"function\": \"f\", \"module\": "
-                   "\"m\"}, {\"function\": 7, \"module\": \"m\"}]}]}",
-                   "F:1:355: leaks[0].stack[1].function: expected a string or null, got 7");
-  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY ", \"leaks\": [{\"kind\": \"definite\", "
+  CHECK_LOAD_ERROR(
+      "{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY ", \"leaks\": [{\"kind\": \"definite\", "
+      "\"count\": 1, \"bytes\": 8, \"suppressed_by\": null, \"stack\": [{\"function\": \"f\", \"module\": "
+      "\"m\"}, {\"function\": 7, \"module\": \"m\"}]}]}",
+      "F:1:355: leaks[0].stack[1].function: expected a string or null, got 7");
+  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY
+                   ", \"leaks\": [{\"kind\": \"definite\", "
                    "\"count\": 1, \"bytes\": 8, \"suppressed_by\": false, \"stack\": []}]}",
                    "F:1:292: leaks[0].suppressed_by: expected a pattern string or null, got false");
-  CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY ", \"leaks\": [{\"kind\": \"definite\", "
-                   "\"count\": 1, \"bytes\": 8, \"suppressed_by\": null, \"stack\": [{\"function\": null}]}]}",
-                   "F:1:308: leaks[0].stack[0].module: missing (expected a string)");
+  CHECK_LOAD_ERROR(
+      "{\"format\": \"ptmem-report\", \"version\": 1, " SUMMARY ", \"leaks\": [{\"kind\": \"definite\", "
+      "\"count\": 1, \"bytes\": 8, \"suppressed_by\": null, \"stack\": [{\"function\": null}]}]}",
+      "F:1:308: leaks[0].stack[0].module: missing (expected a string)");
   CHECK_LOAD_ERROR("{\"format\": \"ptmem-report\", \"version\": 1, \"version\": 1}",
                    "F:1:50: duplicate object key near '\"version\"'");
 
   /* A minimal valid report loads: unknown fields are ignored. */
-  const char* min = "{\"format\": \"ptmem-report\", \"version\": 1, \"added_later\": [], " SUMMARY
-                    ", \"leaks\": [{\"kind\": \"definite\", \"count\": 1, \"bytes\": 8, \"suppressed_by\": null, "
-                    "\"stack\": [{\"function\": null, \"module\": \"/x/liba.so\"}]}]}";
+  const char* min =
+      "{\"format\": \"ptmem-report\", \"version\": 1, \"added_later\": [], " SUMMARY
+      ", \"leaks\": [{\"kind\": \"definite\", \"count\": 1, \"bytes\": 8, \"suppressed_by\": null, "
+      "\"stack\": [{\"function\": null, \"module\": \"/x/liba.so\"}]}]}";
   char* path = test_write_file("min.json", min, strlen(min));
   rp_baseline_t b;
   char err[512];
@@ -711,7 +776,8 @@ static void test_bad_baseline_exits_2(void) {
   char out[1024];
   size_t got = 0;
   ssize_t n;
-  while ((n = read(fds[0], out + got, sizeof out - 1 - got)) > 0) got += (size_t)n;
+  while ((n = read(fds[0], out + got, sizeof out - 1 - got)) > 0)
+    got += (size_t)n;
   out[got] = 0;
   close(fds[0]);
   int status;

@@ -68,11 +68,28 @@ static void test_pattern_semantics(void) {
 
 /* A three-frame stack: malloc's caller inlined into helper, helper called from main, then libc. */
 static rp_frame_t frames[] = {
-    {.function = "fill_buffer", .file = "/src/app/buffer.h", .line = 12, .module = "/opt/app/bin/app", .offset = 0x1234, .inlined = true},
-    {.function = "helper", .file = "/src/app/helper.c", .line = 40, .module = "/opt/app/bin/app", .offset = 0x1234},
+    {.function = "fill_buffer",
+     .file = "/src/app/buffer.h",
+     .line = 12,
+     .module = "/opt/app/bin/app",
+     .offset = 0x1234,
+     .inlined = true},
+    {.function = "helper",
+     .file = "/src/app/helper.c",
+     .line = 40,
+     .module = "/opt/app/bin/app",
+     .offset = 0x1234},
     {.function = NULL, .file = NULL, .line = 0, .module = "/opt/app/lib/libplugin.so", .offset = 0x99},
-    {.function = "main", .file = "/src/app/main.c", .line = 7, .module = "/opt/app/bin/app", .offset = 0x2000},
-    {.function = "__libc_start_call_main", .file = NULL, .line = 0, .module = "/lib/x86_64-linux-gnu/libc.so.6", .offset = 0x271ca},
+    {.function = "main",
+     .file = "/src/app/main.c",
+     .line = 7,
+     .module = "/opt/app/bin/app",
+     .offset = 0x2000},
+    {.function = "__libc_start_call_main",
+     .file = NULL,
+     .line = 0,
+     .module = "/lib/x86_64-linux-gnu/libc.so.6",
+     .offset = 0x271ca},
 };
 static const rp_stack_t stack = {.frames = frames, .nframes = 5};
 
@@ -90,16 +107,16 @@ static int match_one(const char* pattern) {
 }
 
 static void test_stack_matching(void) {
-  CHECK_EQ(match_one("fill_buffer"), 0);     /* an inlined frame's function */
-  CHECK_EQ(match_one("^helper$"), 0);        /* an outer frame's function */
-  CHECK_EQ(match_one("^main$"), 0);          /* the outermost application frame */
-  CHECK_EQ(match_one("buffer.h"), 0);        /* a file */
-  CHECK_EQ(match_one("^/src/app/*.c$"), 0);  /* a file by path */
-  CHECK_EQ(match_one("libplugin.so"), 0);    /* a module, on a frame with no function or file */
-  CHECK_EQ(match_one("libc.so"), 0);         /* a module */
+  CHECK_EQ(match_one("fill_buffer"), 0);    /* an inlined frame's function */
+  CHECK_EQ(match_one("^helper$"), 0);       /* an outer frame's function */
+  CHECK_EQ(match_one("^main$"), 0);         /* the outermost application frame */
+  CHECK_EQ(match_one("buffer.h"), 0);       /* a file */
+  CHECK_EQ(match_one("^/src/app/*.c$"), 0); /* a file by path */
+  CHECK_EQ(match_one("libplugin.so"), 0);   /* a module, on a frame with no function or file */
+  CHECK_EQ(match_one("libc.so"), 0);        /* a module */
   CHECK_EQ(match_one("^/opt/app/bin/app$"), 0);
   CHECK_EQ(match_one("nothing_like_it"), -1);
-  CHECK_EQ(match_one("^buffer.h"), -1);      /* anchored at the start of the file's full path */
+  CHECK_EQ(match_one("^buffer.h"), -1); /* anchored at the start of the file's full path */
   CHECK_EQ(match_one("^elper"), -1);
 
   /* The first rule in file order that matches takes the leak, even if a later rule matches an
@@ -122,19 +139,20 @@ static void test_stack_matching(void) {
   CHECK_EQ(rp_suppressions_match(NULL, &stack), -1);
 }
 
-static char* write_text(const char* name, const char* text) { return test_write_file(name, text, strlen(text)); }
+static char* write_text(const char* name, const char* text) {
+  return test_write_file(name, text, strlen(text));
+}
 
 static void test_load_good_file(void) {
-  char* path = write_text("good.supp",
-                          "# third-party noise\n"
-                          "\n"
-                          "leak:libfontconfig.so\n"
-                          "   leak:^g_main_context_new$   \n"
-                          "\t# indented comment\n"
-                          "leak:operator new(unsigned long)\r\n"
-                          "leak:  spaced_*_pattern\t\n"
-                          "leak:ns::Cache::instance\n"
-                          "leak:last_line_without_newline");
+  char* path = write_text("good.supp", "# third-party noise\n"
+                                       "\n"
+                                       "leak:libfontconfig.so\n"
+                                       "   leak:^g_main_context_new$   \n"
+                                       "\t# indented comment\n"
+                                       "leak:operator new(unsigned long)\r\n"
+                                       "leak:  spaced_*_pattern\t\n"
+                                       "leak:ns::Cache::instance\n"
+                                       "leak:last_line_without_newline");
   rp_suppressions_t s = {0};
   char err[512] = "";
   CHECK(rp_suppressions_load(&s, path, err, sizeof err));
@@ -206,7 +224,8 @@ static void test_malformed_files(void) {
   EXPECT_ERROR("leak:foo # known leak\n",
                "1:10: `#` inside a pattern (comments go on their own line) (leak:foo # known leak)");
   EXPECT_ERROR("leak:ok\nleak:f\0oo\n", "2:7: NUL byte: not a text file (leak:f)");
-  EXPECT_ERROR("\xEF\xBB\xBFrace:x\n", "1:1: not a leak: suppression, only leak:PATTERN applies to leaks (race:x)");
+  EXPECT_ERROR("\xEF\xBB\xBFrace:x\n",
+               "1:1: not a leak: suppression, only leak:PATTERN applies to leaks (race:x)");
 
   /* A long line is cut in the message. */
   char long_line[200];
