@@ -7,7 +7,9 @@
   3. moves the prefix elsewhere (the wrapper and the CMake package must not depend on where it was
      installed), configures and builds tests/install/example/ with CMAKE_PREFIX_PATH=<moved prefix>
      and runs its ctest, twice (the second run replaces the first run's traces): greeter_clean must
-     pass; greeter_leaky must fail with the gate's line naming remember_greeting, exit status 1.
+     pass; greeter_leaky must fail with the gate's line naming remember_greeting, exit status 1;
+     greeter_leaky_suppressed (SUPPRESSIONS) must pass; greeter_peak_budget (MAX_PEAK 1K) must fail
+     on the peak.
 Exit: 0 pass, 1 fail.
 """
 import argparse
@@ -85,27 +87,40 @@ def check_example(a, prefix, work):
     # What ptmem_add_leak_test generated: the installed wrapper, --replace, the label.
     shown = json.loads(must(run([a.ctest, "--show-only=json-v1"], cwd=build), "ctest --show-only").stdout)
     tests = {t["name"]: t for t in shown.get("tests", [])}
-    check(sorted(tests) == ["greeter_clean", "greeter_leaky"], "the example has its two tests", sorted(tests))
+    expected = {"greeter_clean": 0, "greeter_leaky": 1, "greeter_leaky_suppressed": 0, "greeter_peak_budget": 1}
+    check(sorted(tests) == sorted(expected), "the example has its four tests", sorted(tests))
     for name, test in tests.items():
         cmd = test.get("command", [])
         check(cmd[:2] == [os.path.join(prefix, a.bindir, "ptmem"), "run"], f"{name} runs the installed ptmem", cmd)
         labels = [p["value"] for p in test.get("properties", []) if p.get("name") == "LABELS"]
         check(labels == [["ptmem"]], f"{name} has the label ptmem", labels)
+    options = tests.get("greeter_peak_budget", {}).get("command", [])
+    check("--fail-on=definite" in options and options[options.index("--max-peak") + 1:][:1] == ["1K"]
+          if "--max-peak" in options else False, "FAIL_ON and MAX_PEAK become --fail-on= and --max-peak", options)
+    suppressed = tests.get("greeter_leaky_suppressed", {})
+    options = suppressed.get("command", [])
+    check(os.path.join(a.example, "greeter.supp") in options, "SUPPRESSIONS becomes an absolute --suppressions", options)
+    wd = [p["value"] for p in suppressed.get("properties", []) if p.get("name") == "WORKING_DIRECTORY"]
+    check(wd == [a.example], "WORKING_DIRECTORY is the test's", wd)
 
     for attempt in (1, 2):  # the second run must replace the first run's traces, not refuse them
         res = run([a.ctest, "--output-on-failure"], cwd=build)
         out = res.stdout + res.stderr
         print(out[-6000:])
         check(res.returncode != 0, f"run {attempt}: the example's ctest fails (its leaky test)", res.returncode)
-        check(re.search(r"greeter_clean \.+ +Passed", out), f"run {attempt}: greeter_clean passed", out[-2000:])
-        check(re.search(r"greeter_leaky \.+\*+Failed", out), f"run {attempt}: greeter_leaky failed", out[-2000:])
+        for name, status in expected.items():
+            verdict = r" +Passed" if status == 0 else r"\*+Failed"
+            check(re.search(name + r" \.+" + verdict, out), f"run {attempt}: {name} " + ("passed" if status == 0 else "failed"),
+                  out[-2000:])
         check(re.search(r"^ptmem-report: FAIL definite leaks: .*from remember_greeting \(greeter\.c:\d+\)", out, re.M),
               f"run {attempt}: the failure line names remember_greeting", out[-3000:])
+        check(re.search(r"^ptmem-report: FAIL peak heap of greeter", out, re.M), f"run {attempt}: the peak budget's line",
+              out[-3000:])
         check(re.search(r"^hello, Grace$", out, re.M), f"run {attempt}: the program's own output is there")
         check("already holds" not in out, f"run {attempt}: traces of an earlier run are replaced")
 
     # The exit statuses behind Passed/Failed: the gate's 0 and 1, not a crash.
-    for name, status in (("greeter_clean", 0), ("greeter_leaky", 1)):
+    for name, status in expected.items():
         test = tests.get(name, {})
         wd = next((p["value"] for p in test.get("properties", []) if p.get("name") == "WORKING_DIRECTORY"), build)
         res = run(test.get("command", ["false"]), cwd=wd)
