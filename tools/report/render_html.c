@@ -143,8 +143,7 @@ static json_t* flame_json(const rp_report_t* r) {
   free(id);
   free(f.nodes.v);
   free(f.slots);
-  return json_pack("{s:o, s:o, s:o, s:o}", "name", names, "parent", parents, "bytes", bytes, "min_share",
-                   json_real(1.0 / FLAME_MIN_SHARE));
+  return json_pack("{s:o, s:o, s:o}", "name", names, "parent", parents, "bytes", bytes);
 }
 
 static json_t* page_data(const rp_report_t* r, const rp_gate_result_t* g, const rp_render_options_t* o) {

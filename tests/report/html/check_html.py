@@ -238,6 +238,8 @@ def check_source(html):
     block = source[start:source.index("</script>", start)]
     expect("<" not in block, "no '<' inside the data block")
     expect('a\\u003cb>&\\"c\\"\\u003c/script>' in block, "markup in names escaped in the data block")
+    flame = json.loads(block)["flame"]["name"]
+    expect("main" in flame and "tiny_alloc" not in flame, "call paths under 1/100000 of the peak left out", flame)
 
 
 def check_page(page):

@@ -26,13 +26,14 @@ static rp_frame_t leak_node[] = {FRAME("make_node", "src/list.c", 20), FRAME("bu
 static rp_frame_t leak_cache[] = {FRAME("cache_init", "src/cache.c", 5),
                                   {NULL, NULL, 0, "/usr/lib/libplugin.so", 0x4f2a, false},
                                   FRAME("main", "src/main.c", 33)};
+static rp_frame_t site_tiny[] = {FRAME("tiny_alloc", "src/tiny.c", 3), FRAME("main", "src/main.c", 35)};
 static rp_frame_t site_request[] = {FRAME("<img src=x onerror=\"window.pwned=1\">", "src/req.c", 9),
                                     FRAME("handle", "src/req.c", 60), FRAME("main", "src/main.c", 34)};
 
 #define STACK(frames) {(frames), sizeof(frames) / sizeof((frames)[0]), #frames, #frames}
 static rp_stack_t stacks[] = {STACK(leak_markup), STACK(leak_operator), STACK(leak_node), STACK(leak_cache),
-                              STACK(site_request)};
-enum { S_MARKUP, S_OPERATOR, S_NODE, S_CACHE, S_REQUEST };
+                              STACK(site_request), STACK(site_tiny)};
+enum { S_MARKUP, S_OPERATOR, S_NODE, S_CACHE, S_REQUEST, S_TINY };
 
 static void add_process(rp_entry_t* e, uint32_t trace) { RP_PUSH(e->traces, trace); }
 
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
   RP_PUSH(r.sites, peak_site(S_REQUEST, 512 * KIB, 0));
   RP_PUSH(r.sites, peak_site(S_NODE, 512 * KIB, 1));
   RP_PUSH(r.sites, peak_site(S_REQUEST, 256 * KIB, 1));
+  RP_PUSH(r.sites, peak_site(S_TINY, 16, 0)); /* under 1/100000 of the peak: not in the flame graph */
   r.allocs = 5700;
   r.frees = 5690;
   r.peak_bytes = 3 * MIB;
