@@ -3,19 +3,19 @@
  * bias 0, so the trace's offsets are ELF virtual addresses and modules never overlap. Frames are
  * return addresses, so offset - 1 is looked up: the call instruction, not the one after it.
  * Function names come from the ELF symbol table, kept sorted per module because
- * dwfl_module_addrinfo scans every symbol (0.6 ms per lookup in cc1plus). Inlined frames follow
- * eu-addr2line: dwarf_getscopes finds the innermost scope, but it follows abstract origins and
- * skips the enclosing subprogram, so dwarf_getscopes_die on that scope gives the physical nesting;
- * each DW_TAG_inlined_subroutine is a logical frame whose caller's line is its DW_AT_call_line.
+ * dwfl_module_addrinfo scans every symbol (0.6 ms per lookup in cc1plus); lines and inlined
+ * frames come from symbolize_dwarf.c, and the physical frame keeps the ELF symbol's name (it also
+ * names clones such as "f() [clone .cold]"). Names are demangled with libstdc++'s demangler.
  * Strings, frames and results live in an arena, strings interned; results are cached per
  * (module, offset) in an open-addressing table. */
 #include "symbolize.h"
 
 #include <ctype.h>
-#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "symbolize_dwarf.h"
 
 /* libstdc++'s demangler (linked into ptmem_report_core); C has no header for it. */
 char* __cxa_demangle(const char* mangled, char* out, size_t* length, int* status);
@@ -33,6 +33,7 @@ typedef struct rp_symmod_s {
   rp_symstatus_t status;
   Dwfl* dwfl; /* NULL unless status is RP_SYM_OK or RP_SYM_NO_DEBUG_INFO */
   Dwfl_Module* mod;
+  rp_dwarf_t* dwarf;        /* with RP_SYM_OK */
   RP_VEC(rp_elfsym_t) syms; /* function symbols by address, one per address */
 } rp_symmod_t;
 
@@ -72,7 +73,6 @@ struct rp_symbolizer_s {
   rp_table_t strings;   /* rp_string_t* by (demangled, key) */
   rp_block_t* arena;
   RP_VEC(rp_symframe_t) scratch; /* frames of the address being symbolized */
-  rp_str_t text;                 /* a qualified name being built */
 };
 
 #define NO_MODULE UINT32_MAX
@@ -192,6 +192,7 @@ void rp_symbolizer_destroy(rp_symbolizer_t* s) {
   if (!s) return;
   for (size_t i = 0; i < s->mods.n; i++) {
     rp_symmod_t* m = s->mods.v[i];
+    rp_dwarf_destroy(m->dwarf);
     if (m->dwfl) dwfl_end(m->dwfl);
     free(m->syms.v);
     free(m->path);
@@ -207,7 +208,6 @@ void rp_symbolizer_destroy(rp_symbolizer_t* s) {
     free(b);
   }
   free(s->scratch.v);
-  rp_str_free(&s->text);
   free(s->debuginfo_path);
   free(s);
 }
@@ -292,6 +292,7 @@ static void open_module(rp_symbolizer_t* s, rp_symmod_t* m) {
     return;
   }
   load_symbols(m);
+  if (m->status == RP_SYM_OK) m->dwarf = rp_dwarf_create(m->mod);
 }
 
 typedef struct rp_modkey_s {
@@ -331,91 +332,6 @@ static void add_frame(rp_symbolizer_t* s, const char* function, const char* file
   RP_PUSH(s->scratch, ((rp_symframe_t){function, file, function || file ? line : 0, inlined}));
 }
 
-/* An inlined function's name: its linkage name demangled (qualified, with parameters, like the
- * ELF symbols). GCC gives none to functions with internal linkage, which have no symbol: those get
- * their name qualified by the enclosing namespaces and classes, without parameters. */
-static const char* die_function(rp_symbolizer_t* s, Dwarf_Die* die) {
-  Dwarf_Attribute attr;
-  const char* name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
-  if (!name) name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
-  if (name) return intern(s, name, true);
-  /* The declaration that is named, through the abstract origin and the specification. */
-  Dwarf_Die named = *die;
-  for (int hops = 0; !dwarf_hasattr(&named, DW_AT_name); hops++) {
-    Dwarf_Attribute* ref = dwarf_attr(&named, DW_AT_abstract_origin, &attr);
-    if (!ref) ref = dwarf_attr(&named, DW_AT_specification, &attr);
-    if (hops == 8 || !ref || !dwarf_formref_die(ref, &named)) return NULL;
-  }
-  Dwarf_Die* scopes = NULL;
-  int n = dwarf_getscopes_die(&named, &scopes);
-  rp_str_clear(&s->text);
-  for (int i = n - 1; i > 0; i--) {
-    int tag = dwarf_tag(&scopes[i]);
-    const char* scope = dwarf_diename(&scopes[i]);
-    if (tag == DW_TAG_namespace) rp_str_add(&s->text, scope ? scope : "(anonymous namespace)");
-    else if ((tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
-              tag == DW_TAG_union_type) && scope)
-      rp_str_add(&s->text, scope);
-    else continue;
-    rp_str_add(&s->text, "::");
-  }
-  free(scopes);
-  rp_str_add(&s->text, dwarf_diename(&named));
-  return intern(s, s->text.s, true);
-}
-
-/* Where an inlined subroutine was called from: the next outer frame's file and line. */
-static void call_site(rp_symbolizer_t* s, Dwarf_Die* inlined, Dwarf_Files* files,
-                      const char** file, uint32_t* line) {
-  Dwarf_Attribute attr;
-  Dwarf_Word value;
-  *file = NULL;
-  *line = 0;
-  if (files && dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &value) == 0)
-    *file = intern(s, dwarf_filesrc(files, value, NULL, NULL), false);
-  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &value) == 0)
-    *line = value > UINT32_MAX ? 0 : (uint32_t)value;
-}
-
-/* Logical frames at pc, innermost first, from the scopes containing it; returns false when the
- * debug info does not cover pc. */
-static bool dwarf_frames(rp_symbolizer_t* s, rp_symmod_t* m, uint64_t pc, const char* symbol) {
-  Dwarf_Addr bias = 0;
-  Dwarf_Die* cudie = dwfl_module_addrdie(m->mod, pc, &bias);
-  if (!cudie) return false;
-  const char* file = NULL;
-  int lineno = 0;
-  Dwfl_Line* row = dwfl_module_getsrc(m->mod, pc);
-  if (row) file = intern(s, dwfl_lineinfo(row, NULL, &lineno, NULL, NULL, NULL), false);
-  uint32_t line = lineno > 0 ? (uint32_t)lineno : 0;
-
-  Dwarf_Die* scopes = NULL;
-  int n = dwarf_getscopes(cudie, pc - bias, &scopes);
-  if (n > 0) {
-    Dwarf_Die innermost = scopes[0];
-    free(scopes);
-    scopes = NULL;
-    n = dwarf_getscopes_die(&innermost, &scopes);
-  }
-  Dwarf_Files* files = NULL;
-  size_t nfiles;
-  if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = NULL;
-  bool physical = false;
-  for (int i = 0; i < n && !physical; i++) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag == DW_TAG_inlined_subroutine) {
-      add_frame(s, die_function(s, &scopes[i]), file, line, true);
-      call_site(s, &scopes[i], files, &file, &line);
-    } else if (tag == DW_TAG_subprogram) {
-      add_frame(s, symbol ? symbol : die_function(s, &scopes[i]), file, line, false);
-      physical = true;
-    }
-  }
-  free(scopes);
-  if (!physical) add_frame(s, symbol, file, line, false);
-  return true;
-}
-
 static rp_locrec_t* locate(rp_symbolizer_t* s, uint32_t mod, uint64_t offset) {
   rp_locrec_t* r = arena_alloc(s, sizeof *r);
   r->mod = mod;
@@ -429,9 +345,14 @@ static rp_locrec_t* locate(rp_symbolizer_t* s, uint32_t mod, uint64_t offset) {
    * line and the inline scopes are the call's even when the call ends a function or a block. */
   uint64_t pc = offset ? offset - 1 : 0;
   const char* symbol = intern(s, function_symbol(m, pc), true);
+  const rp_rawframe_t* raw;
+  unsigned n = m->dwarf ? rp_dwarf_frames(m->dwarf, pc, !symbol, &raw) : 0;
   s->scratch.n = 0;
-  if (m->status != RP_SYM_OK || !dwarf_frames(s, m, pc, symbol))
-    if (symbol) add_frame(s, symbol, NULL, 0, false);
+  for (unsigned i = 0; i < n; i++) {
+    const char* function = raw[i].inlined || !symbol ? intern(s, raw[i].function, true) : symbol;
+    add_frame(s, function, intern(s, raw[i].file, false), raw[i].line, raw[i].inlined);
+  }
+  if (!n && symbol) add_frame(s, symbol, NULL, 0, false);
   if (s->scratch.n) {
     rp_symframe_t* frames = arena_alloc(s, s->scratch.n * sizeof *frames);
     memcpy(frames, s->scratch.v, s->scratch.n * sizeof *frames);
