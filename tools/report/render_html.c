@@ -14,7 +14,7 @@
 #include "report_html_template.h" /* rp_report_html_template: html/report.html, NUL-terminated */
 
 #define TITLE_MARKER "@PTMEM_TITLE@"
-#define DATA_MARKER "@PTMEM_DATA@"
+#define DATA_MARKER  "@PTMEM_DATA@"
 
 /* A timeline longer than this is merged into as many buckets for drawing: an SVG path of 16384
  * points (the tracker's bound) per process makes the page slow for no visible gain. */
@@ -52,8 +52,8 @@ static json_t* timeline_json(uint32_t index, const rp_trace_t* t) {
     json_array_append_new(heap, json_integer((json_int_t)best.heap_bytes));
     json_array_append_new(rss, json_integer((json_int_t)rss_max));
   }
-  return json_pack("{s:I, s:o, s:o, s:o, s:b}", "trace", (json_int_t)index, "t_ns", times, "heap_bytes",
-                   heap, "rss_bytes", rss, "merged", n > buckets);
+  return json_pack("{s:I, s:o, s:o, s:o, s:b}", "trace", (json_int_t)index, "t_ns", times, "heap_bytes", heap,
+                   "rss_bytes", rss, "merged", n > buckets);
 }
 
 /* The flame graph's tree, built here rather than in the page: a real program's peak has thousands
@@ -82,7 +82,8 @@ static void flame_grow(flame_t* f) {
   for (size_t i = 1; i < f->nodes.n; i++) {
     const flame_node_t* node = &f->nodes.v[i];
     size_t k = child_hash(node->parent, node->name, strlen(node->name)) & (n - 1);
-    while (slots[k]) k = (k + 1) & (n - 1);
+    while (slots[k])
+      k = (k + 1) & (n - 1);
     slots[k] = (uint32_t)i;
   }
   free(f->slots);
@@ -95,7 +96,8 @@ static uint32_t flame_child(flame_t* f, uint32_t parent, const char* name, size_
   size_t k = child_hash(parent, name, len) & (f->nslots - 1);
   for (; f->slots[k]; k = (k + 1) & (f->nslots - 1)) {
     const flame_node_t* node = &f->nodes.v[f->slots[k]];
-    if (node->parent == parent && strncmp(node->name, name, len) == 0 && node->name[len] == 0) return f->slots[k];
+    if (node->parent == parent && strncmp(node->name, name, len) == 0 && node->name[len] == 0)
+      return f->slots[k];
   }
   flame_node_t node = {rp_xstrndup(name, len), parent, 0};
   f->slots[k] = (uint32_t)f->nodes.n;
@@ -131,7 +133,8 @@ static json_t* flame_json(const rp_report_t* r) {
   uint32_t kept = 0;
   for (size_t i = 0; i < f.nodes.n; i++) {
     const flame_node_t* node = &f.nodes.v[i];
-    bool visible = i == 0 || (id[node->parent] && node->bytes >= f.nodes.v[0].bytes / FLAME_MIN_SHARE && node->bytes);
+    bool visible =
+        i == 0 || (id[node->parent] && node->bytes >= f.nodes.v[0].bytes / FLAME_MIN_SHARE && node->bytes);
     if (visible) {
       id[i] = ++kept;
       json_array_append_new(names, text_json(node->name));
@@ -171,11 +174,20 @@ static int write_script_safe(const char* buffer, size_t size, void* out) {
 static void write_html_text(FILE* out, const char* s) {
   for (; *s; s++) {
     switch (*s) {
-      case '&': fputs("&amp;", out); break;
-      case '<': fputs("&lt;", out); break;
-      case '>': fputs("&gt;", out); break;
-      case '"': fputs("&quot;", out); break;
-      default: fputc(*s, out);
+    case '&':
+      fputs("&amp;", out);
+      break;
+    case '<':
+      fputs("&lt;", out);
+      break;
+    case '>':
+      fputs("&gt;", out);
+      break;
+    case '"':
+      fputs("&quot;", out);
+      break;
+    default:
+      fputc(*s, out);
     }
   }
 }
@@ -191,14 +203,16 @@ static void write_title(FILE* out, const rp_report_t* r, const rp_render_options
   for (uint32_t i = 0; i < r->ntraces; i++) {
     const char* name = rp_trace_program(&r->traces[i]);
     bool seen = false;
-    for (uint32_t k = 0; k < i && !seen; k++) seen = strcmp(name, rp_trace_program(&r->traces[k])) == 0;
+    for (uint32_t k = 0; k < i && !seen; k++)
+      seen = strcmp(name, rp_trace_program(&r->traces[k])) == 0;
     if (seen) continue;
     if (i) fputs(", ", out);
     write_html_text(out, name);
   }
 }
 
-void rp_render_html(FILE* out, const rp_report_t* r, const rp_gate_result_t* g, const rp_render_options_t* o) {
+void rp_render_html(FILE* out, const rp_report_t* r, const rp_gate_result_t* g,
+                    const rp_render_options_t* o) {
   const char* page = (const char*)rp_report_html_template;
   const char* title = strstr(page, TITLE_MARKER);
   const char* data = title ? strstr(title, DATA_MARKER) : NULL;

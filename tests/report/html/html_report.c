@@ -13,13 +13,15 @@
 #define MIB (1024u * 1024u)
 #define KIB 1024u
 
-#define FRAME(fn, file, line) {(fn), (file), (line), "/usr/bin/srv", 0x1000 + (line), false}
+#define FRAME(fn, file, line)                                                                                \
+  { (fn), (file), (line), "/usr/bin/srv", 0x1000 + (line), false }
 
 /* Innermost frame first, as analysis.c builds them. */
 static rp_frame_t leak_markup[] = {FRAME("a<b>&\"c\"</script>", "src/leak.c", 12),
                                    FRAME("std::vector<int>::push_back(int const&)", "include/vec.h", 50),
                                    FRAME("main", "src/main.c", 30)};
-static rp_frame_t leak_operator[] = {FRAME("operator<", "src/cmp.cc", 7), FRAME("build_index", "src/index.c", 88),
+static rp_frame_t leak_operator[] = {FRAME("operator<", "src/cmp.cc", 7),
+                                     FRAME("build_index", "src/index.c", 88),
                                      FRAME("main", "src/main.c", 31)};
 static rp_frame_t leak_node[] = {FRAME("make_node", "src/list.c", 20), FRAME("build_list", "src/list.c", 40),
                                  FRAME("main", "src/main.c", 32)};
@@ -30,31 +32,40 @@ static rp_frame_t site_tiny[] = {FRAME("tiny_alloc", "src/tiny.c", 3), FRAME("ma
 static rp_frame_t site_request[] = {FRAME("<img src=x onerror=\"window.pwned=1\">", "src/req.c", 9),
                                     FRAME("handle", "src/req.c", 60), FRAME("main", "src/main.c", 34)};
 
-#define STACK(frames) {(frames), sizeof(frames) / sizeof((frames)[0]), #frames, #frames}
-static rp_stack_t stacks[] = {STACK(leak_markup), STACK(leak_operator), STACK(leak_node), STACK(leak_cache),
-                              STACK(site_request), STACK(site_tiny)};
+#define STACK(frames)                                                                                        \
+  { (frames), sizeof(frames) / sizeof((frames)[0]), #frames, #frames }
+static rp_stack_t stacks[] = {STACK(leak_markup), STACK(leak_operator), STACK(leak_node),
+                              STACK(leak_cache),  STACK(site_request),  STACK(site_tiny)};
 enum { S_MARKUP, S_OPERATOR, S_NODE, S_CACHE, S_REQUEST, S_TINY };
 
-static void add_process(rp_entry_t* e, uint32_t trace) { RP_PUSH(e->traces, trace); }
+static void add_process(rp_entry_t* e, uint32_t trace) {
+  RP_PUSH(e->traces, trace);
+}
 
 static rp_entry_t leak(int stack, rp_kind_t kind, uint64_t count, uint64_t bytes, int suppressed_by) {
-  rp_entry_t e = {.stack = &stacks[stack], .kind = kind, .count = count, .bytes = bytes, .suppressed_by = suppressed_by};
+  rp_entry_t e = {
+      .stack = &stacks[stack], .kind = kind, .count = count, .bytes = bytes, .suppressed_by = suppressed_by};
   add_process(&e, 0);
   return e;
 }
 
 static rp_entry_t peak_site(int stack, uint64_t peak_bytes, uint32_t trace) {
-  rp_entry_t e = {.stack = &stacks[stack], .allocs = 100, .frees = 90, .alloc_bytes = peak_bytes * 3,
-                  .peak_bytes = peak_bytes, .suppressed_by = -1};
+  rp_entry_t e = {.stack = &stacks[stack],
+                  .allocs = 100,
+                  .frees = 90,
+                  .alloc_bytes = peak_bytes * 3,
+                  .peak_bytes = peak_bytes,
+                  .suppressed_by = -1};
   add_process(&e, trace);
   return e;
 }
 
 /* A flat heap with one sample at the peak: the plot must still reach it. */
-static void timeline(rp_trace_t* t, size_t samples, uint64_t step_ns, uint64_t base, size_t peak_at, uint64_t peak,
-                     uint64_t rss) {
+static void timeline(rp_trace_t* t, size_t samples, uint64_t step_ns, uint64_t base, size_t peak_at,
+                     uint64_t peak, uint64_t rss) {
   for (size_t i = 0; i < samples; i++) {
-    rp_sample_t s = {(i + 1) * step_ns, i == peak_at ? peak : base + (i % 7) * KIB, rss + (i / 100) * 4 * KIB};
+    rp_sample_t s = {(i + 1) * step_ns, i == peak_at ? peak : base + (i % 7) * KIB,
+                     rss + (i / 100) * 4 * KIB};
     RP_PUSH(t->timeline, s);
   }
   t->summary.peak_bytes = peak;
@@ -97,7 +108,7 @@ int main(int argc, char** argv) {
   RP_PUSH(r.leaks, leak(S_NODE, RP_INDIRECT, 4, 128, -1));
   RP_PUSH(r.leaks, leak(S_CACHE, RP_REACHABLE, 1, 4096, 0));
   RP_PUSH(r.leaks, leak(S_REQUEST, RP_REACHABLE, 1, 64, -1)); /* beyond --top 1: behind a button */
-  add_process(&r.leaks.v[1], 1); /* the same leak in the worker too */
+  add_process(&r.leaks.v[1], 1);                              /* the same leak in the worker too */
   r.leaked[RP_DEFINITE] = (rp_count_t){3, 136};
   r.leaked[RP_INDIRECT] = (rp_count_t){4, 128};
   r.leaked[RP_REACHABLE] = (rp_count_t){1, 64};
@@ -125,16 +136,21 @@ int main(int argc, char** argv) {
   rp_render_html(out, &r, &gate, &options);
   CHECK(fclose(out) == 0);
 
-  for (size_t i = 0; i < r.leaks.n; i++) free(r.leaks.v[i].traces.v);
-  for (size_t i = 0; i < r.sites.n; i++) free(r.sites.v[i].traces.v);
+  for (size_t i = 0; i < r.leaks.n; i++)
+    free(r.leaks.v[i].traces.v);
+  for (size_t i = 0; i < r.sites.n; i++)
+    free(r.sites.v[i].traces.v);
   free(r.leaks.v);
   free(r.sites.v);
-  for (int i = 0; i < 2; i++) rp_trace_free(&traces[i]);
+  for (int i = 0; i < 2; i++)
+    rp_trace_free(&traces[i]);
   free(rule.pattern);
   free(rule.where);
   free(supp.rules.v);
-  for (size_t i = 0; i < gate.failures.n; i++) free(gate.failures.v[i]);
-  for (size_t i = 0; i < gate.notes.n; i++) free(gate.notes.v[i]);
+  for (size_t i = 0; i < gate.failures.n; i++)
+    free(gate.failures.v[i]);
+  for (size_t i = 0; i < gate.notes.n; i++)
+    free(gate.notes.v[i]);
   free(gate.failures.v);
   free(gate.notes.v);
   return 0;
