@@ -21,9 +21,11 @@
 char* __cxa_demangle(const char* mangled, char* out, size_t* length, int* status);
 
 typedef struct rp_elfsym_s {
-  uint64_t addr, size;
+  uint64_t addr, size; /* size 0: unknown */
+  uint64_t end;        /* of the function: addr + size, or as far as a sizeless one may reach */
   const char* name; /* in the ELF string table: valid while the module's Dwfl is open */
   int rank;         /* of aliases at one address the lowest wins: global, weak, local */
+  int index;        /* in the symbol table */
 } rp_elfsym_t;
 
 typedef struct rp_symmod_s {
@@ -227,25 +229,42 @@ static bool build_id_matches(Dwfl_Module* mod, const char* want) {
   return true;
 }
 
+/* By address; of aliases, the one named first: sized, global, then first in the symbol table (as
+ * dwfl_module_addrinfo chooses, and the same on every run). */
 static int by_address_then_rank(const void* a, const void* b) {
   const rp_elfsym_t *x = a, *y = b;
   if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
   if ((x->size > 0) != (y->size > 0)) return x->size > 0 ? -1 : 1;
-  return x->rank - y->rank;
+  if (x->rank != y->rank) return x->rank - y->rank;
+  return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Function symbols (from .symtab, or .dynsym without one) sorted by address, one per address. */
+/* Where the section of a symbol ends, in module addresses; 0 if unknown. */
+static uint64_t section_end(Elf* elf, GElf_Word shndx, Dwarf_Addr bias) {
+  GElf_Shdr header;
+  Elf_Scn* section = elf ? elf_getscn(elf, shndx) : NULL;
+  if (!section || !gelf_getshdr(section, &header)) return 0;
+  return header.sh_addr + bias + header.sh_size;
+}
+
+/* Function symbols (from .symtab, or .dynsym without one) sorted by address, one per address. A
+ * symbol without a size (written in assembly) is taken to reach the next one or the end of its
+ * section, never beyond: the PLT after .init is not _init. */
 static void load_symbols(rp_symmod_t* m) {
   int n = dwfl_module_getsymtab(m->mod);
   for (int i = 0; i < n; i++) {
     GElf_Sym sym;
     GElf_Addr addr;
-    const char* name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, NULL, NULL, NULL);
+    GElf_Word shndx;
+    Elf* elf;
+    Dwarf_Addr bias;
+    const char* name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf, &bias);
     int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
     if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
       continue;
     int rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
-    RP_PUSH(m->syms, ((rp_elfsym_t){addr, sym.st_size, name, rank}));
+    uint64_t end = sym.st_size ? addr + sym.st_size : section_end(elf, shndx, bias);
+    RP_PUSH(m->syms, ((rp_elfsym_t){addr, sym.st_size, end, name, rank, i}));
   }
   if (!m->syms.n) return;
   qsort(m->syms.v, m->syms.n, sizeof *m->syms.v, by_address_then_rank);
@@ -253,10 +272,16 @@ static void load_symbols(rp_symmod_t* m) {
   for (size_t i = 1; i < m->syms.n; i++)
     if (m->syms.v[i].addr != m->syms.v[kept - 1].addr) m->syms.v[kept++] = m->syms.v[i];
   m->syms.n = kept;
+  for (size_t i = 0; i < kept; i++) {
+    rp_elfsym_t* e = &m->syms.v[i];
+    if (e->size) continue;
+    if (i + 1 < kept && m->syms.v[i + 1].addr < e->end) e->end = m->syms.v[i + 1].addr;
+    if (e->end < e->addr) e->end = e->addr;
+  }
 }
 
-/* The function symbol containing pc: the nearest one below it if it covers pc (or has no size),
- * else an enclosing bigger one a few entries back. */
+/* The function symbol containing pc: the nearest one below it, or an enclosing bigger one a few
+ * entries back. */
 static const char* function_symbol(const rp_symmod_t* m, uint64_t pc) {
   size_t lo = 0, hi = m->syms.n; /* first entry above pc */
   while (lo < hi) {
@@ -264,13 +289,8 @@ static const char* function_symbol(const rp_symmod_t* m, uint64_t pc) {
     if (m->syms.v[mid].addr <= pc) lo = mid + 1;
     else hi = mid;
   }
-  if (!lo) return NULL;
-  const rp_elfsym_t* nearest = &m->syms.v[lo - 1];
-  if (!nearest->size) return nearest->name;
-  for (size_t i = lo, back = 0; i > 0 && back < 8; i--, back++) {
-    const rp_elfsym_t* e = &m->syms.v[i - 1];
-    if (pc - e->addr < e->size) return e->name;
-  }
+  for (size_t i = lo, back = 0; i > 0 && back < 8; i--, back++)
+    if (pc < m->syms.v[i - 1].end) return m->syms.v[i - 1].name;
   return NULL;
 }
 

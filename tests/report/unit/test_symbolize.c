@@ -6,6 +6,7 @@
  * markers. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,42 @@ static void test_separate_debug_file(void) {
   free(dir);
 }
 
+/* The address of a section of the program (libelf), 0 if it has none. */
+static uint64_t section_address(const char* wanted) {
+  CHECK(elf_version(EV_CURRENT) != EV_NONE);
+  int fd = open(SYMBOLIZE_PROG, O_RDONLY);
+  CHECK(fd >= 0);
+  Elf* elf = elf_begin(fd, ELF_C_READ, NULL);
+  CHECK(elf != NULL);
+  size_t names;
+  CHECK_EQ(elf_getshdrstrndx(elf, &names), 0);
+  uint64_t address = 0;
+  for (Elf_Scn* scn = NULL; (scn = elf_nextscn(elf, scn));) {
+    GElf_Shdr header;
+    CHECK(gelf_getshdr(scn, &header) != NULL);
+    const char* name = elf_strptr(elf, names, header.sh_name);
+    if (name && strcmp(name, wanted) == 0) address = header.sh_addr;
+  }
+  elf_end(elf);
+  close(fd);
+  return address;
+}
+
+/* Code no function symbol covers (the PLT, after .init whose _init has no size) gets no name
+ * rather than the name of the symbol before it. */
+static void test_address_outside_functions(void) {
+  uint64_t plt = section_address(".plt");
+  CHECK(plt != 0);
+  rp_symbolizer_t* s = rp_symbolizer_create(NULL);
+  rp_trace_t t = make_trace(SYMBOLIZE_PROG, build_id);
+  RP_PUSH(t.nodes, ((rp_node_t){0, 0, plt + 0x11}));
+  const rp_location_t* loc = rp_symbolize(s, &t, (uint32_t)t.nodes.n - 1);
+  CHECK_EQ(loc->status, RP_SYM_OK);
+  CHECK_UEQ(loc->nframes, 0);
+  rp_trace_free(&t);
+  rp_symbolizer_destroy(s);
+}
+
 /* An address in no mapped object: the absolute address, nothing else. */
 static void test_no_module(void) {
   rp_symbolizer_t* s = rp_symbolizer_create(NULL);
@@ -254,6 +291,7 @@ int main(void) {
   test_file_missing_or_not_elf();
   test_stripped_copy();
   test_separate_debug_file();
+  test_address_outside_functions();
   test_no_module();
   test_status_text();
   test_remove_tmpdir();
