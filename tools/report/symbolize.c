@@ -14,6 +14,7 @@
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "symbolize_dwarf.h"
 
@@ -89,7 +90,7 @@ static void* arena_alloc(rp_symbolizer_t* s, size_t n) {
     b = rp_xmalloc(sizeof *b + size);
     *b = (rp_block_t){.size = size};
     /* A big request gets its own block behind the current one, so the current one keeps filling. */
-    if (size > ARENA_BLOCK && s->arena) {
+    if (size != ARENA_BLOCK && s->arena) {
       b->next = s->arena->next;
       s->arena->next = b;
     } else {
@@ -295,6 +296,12 @@ static const char* function_symbol(const rp_symmod_t* m, uint64_t pc) {
 }
 
 static void open_module(rp_symbolizer_t* s, rp_symmod_t* m) {
+  /* Only regular files: a trace naming a FIFO or a device must not block or read forever. */
+  struct stat st;
+  if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    m->status = RP_SYM_FILE_MISSING;
+    return;
+  }
   m->dwfl = dwfl_begin(&s->callbacks);
   if (!m->dwfl) rp_die("libdw: %s", dwfl_errmsg(-1));
   dwfl_report_begin(m->dwfl);

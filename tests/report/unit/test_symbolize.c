@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report_check.h"
@@ -154,6 +155,14 @@ static void test_file_missing_or_not_elf(void) {
   t = make_trace(SYMBOLIZE_PROG_SOURCE, build_id);
   check_nothing_known(s, &t, RP_SYM_FILE_MISSING);
   rp_trace_free(&t);
+
+  /* Not a regular file: opening a FIFO would wait for a writer forever. */
+  char* fifo = rp_xprintf("%s/fifo", test_tmpdir());
+  CHECK_EQ(mkfifo(fifo, 0600), 0);
+  t = make_trace(fifo, build_id);
+  check_nothing_known(s, &t, RP_SYM_FILE_MISSING);
+  rp_trace_free(&t);
+  free(fifo);
   rp_symbolizer_destroy(s);
 }
 
