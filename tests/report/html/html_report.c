@@ -1,7 +1,8 @@
 /* html_report.c - writes the HTML report of a hand-made report to argv[1], for check_html.py to
  * open in a real browser. Two processes (a server and the worker it forked), leaks of every kind
  * (one suppressed), timelines with a one-sample peak (the server's long enough to be merged for
- * drawing), and function and program names that are markup: the page must show them literally. */
+ * drawing; the worker's trace cut short, without a summary), and function and program names that
+ * are markup: the page must show them literally. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +96,9 @@ int main(int argc, char** argv) {
   traces[0].summary.allocs = 5000;
   traces[0].summary.frees = 4990;
   timeline(&traces[1], 300, 1000000, 256 * KIB, 150, 768 * KIB, 4 * MIB);
-  traces[1].summary.allocs = 700;
-  traces[1].summary.frees = 700;
+  /* The worker was killed while writing its trace: samples, but no summary, so no peak. */
+  traces[1].summary = (rp_summary_t){0};
+  traces[1].incomplete = rp_xstrdup("the file ends inside a line");
 
   rp_suppressions_t supp = {0};
   rp_suppression_t rule = {rp_xstrdup("libplugin.so"), rp_xstrdup("supp.txt:1"), {1, 4096}};
