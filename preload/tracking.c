@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -187,8 +188,16 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
   ptmem_track_alloc(q, n);
 }
 
-void ptmem_tracking_finish(void) {
-  if (ptmem_tracking) write_trace(NULL, true);
+/* The stack below this frame is the tracker's: its buffers are not initialised and hold words of
+ * the application's dead frames (a lost block's address, say), so the exit scan starts here. The
+ * registers of the code that called exit are spilled just below, into the scanned part. */
+__attribute__((noinline)) void ptmem_tracking_finish(void) {
+  if (!ptmem_tracking) return;
+  jmp_buf regs;
+  setjmp(regs);
+  pt_track_leaks_live_stack_from((uintptr_t)&regs);
+  write_trace(NULL, true);
+  __asm__ volatile("" : : "r"(&regs) : "memory");
 }
 
 PT_EXPORT int ptmem_tracking_enabled(void) { return ptmem_tracking; }

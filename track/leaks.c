@@ -163,10 +163,14 @@ static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete)
   }
 }
 
+static uintptr_t live_stack_from;
+void pt_track_leaks_live_stack_from(uintptr_t sp) { live_stack_from = sp; }
+
 __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
   uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  if (live_stack_from > sp) sp = live_stack_from;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *complete = false;

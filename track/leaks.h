@@ -32,6 +32,10 @@ typedef struct pt_leak_result_s {
 
 /* Runs the scan. Call it when no other thread allocates or frees (at exit). */
 void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out);
+/* The scanning thread's stack counts as a root from `sp` up (0: from the scan's own frame). The
+ * embedder passes the stack pointer where it entered the tracker: the tracker's frames below hold
+ * stale words of the application's dead frames (uninitialised buffers), which are not roots. */
+void pt_track_leaks_live_stack_from(uintptr_t sp);
 /* Memory of the tracker's own that holds heap addresses and must not count as a root. */
 void pt_track_leaks_exclude(const void* p, size_t size);
 const char* pt_leak_kind_name(int kind);
