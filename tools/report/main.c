@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   if (c.output && !(out = fopen(c.output, "w"))) rp_die("%s: cannot write the report: %s", c.output, strerror(errno));
   c.render.color = strcmp(c.color, "always") == 0 ||
                    (strcmp(c.color, "auto") == 0 && !c.output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-  c.render.title = c.inputs.n == 1 ? c.inputs.v[0] : "ptmem report";
+  c.render.title = NULL; /* html: "ptmem report: <programs>"; the traces are named below it */
 
   rp_symbolizer_t* sym = rp_symbolizer_create(c.debug_paths);
   rp_report_t report;
