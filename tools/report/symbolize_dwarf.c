@@ -21,6 +21,10 @@ typedef struct rp_fnrange_s {
   Dwarf_Die die;   /* the DW_TAG_subprogram */
 } rp_fnrange_t;
 
+typedef struct rp_span_s {
+  uint64_t lo, hi;
+} rp_span_t;
+
 typedef struct rp_qualname_s {
   void* die_addr; /* the named declaration */
   char* name;     /* "demo::grab" */
@@ -28,6 +32,7 @@ typedef struct rp_qualname_s {
 
 typedef struct rp_cuindex_s {
   void* cu_addr; /* the compile unit DIE's address, which identifies it */
+  RP_VEC(rp_span_t) spans;      /* the unit's own ranges, by lo */
   RP_VEC(rp_fnrange_t) ranges;  /* by lo */
   RP_VEC(rp_qualname_t) names;  /* computed as inlined functions without linkage names show up */
 } rp_cuindex_t;
@@ -55,6 +60,7 @@ void rp_dwarf_destroy(rp_dwarf_t* d) {
     for (size_t k = 0; k < cu->names.n; k++) free(cu->names.v[k].name);
     free(cu->names.v);
     free(cu->ranges.v);
+    free(cu->spans.v);
     free(cu);
   }
   free(d->cus.v);
@@ -87,6 +93,11 @@ static int by_lo(const void* a, const void* b) {
   return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+static int span_by_lo(const void* a, const void* b) {
+  const rp_span_t *x = a, *y = b;
+  return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
 static rp_cuindex_t* cu_index(rp_dwarf_t* d, Dwarf_Die* cudie) {
   size_t lo = 0, hi = d->cus.n;
   while (lo < hi) {
@@ -98,12 +109,29 @@ static rp_cuindex_t* cu_index(rp_dwarf_t* d, Dwarf_Die* cudie) {
   rp_cuindex_t* cu = rp_xcalloc(1, sizeof *cu);
   cu->cu_addr = cudie->addr;
   index_functions(cu, cudie, 0);
+  Dwarf_Addr base, lo_pc, hi_pc;
+  for (ptrdiff_t at = 0; (at = dwarf_ranges(cudie, at, &base, &lo_pc, &hi_pc)) > 0;)
+    if (lo_pc < hi_pc) RP_PUSH(cu->spans, ((rp_span_t){lo_pc, hi_pc}));
+  if (cu->spans.n) qsort(cu->spans.v, cu->spans.n, sizeof *cu->spans.v, span_by_lo);
   if (cu->ranges.n) qsort(cu->ranges.v, cu->ranges.n, sizeof *cu->ranges.v, by_lo);
   RP_RESERVE(d->cus, d->cus.n + 1);
   memmove(&d->cus.v[lo + 1], &d->cus.v[lo], (d->cus.n - lo) * sizeof *d->cus.v);
   d->cus.v[lo] = cu;
   d->cus.n++;
   return cu;
+}
+
+/* libdw 0.188's dwfl_module_addrdie returns the unit below an address that no unit covers (crt1's
+ * _start after main), and dwfl_module_getsrc then the last row of its last sequence: a wrong line.
+ * So the unit's own ranges decide. */
+static bool cu_covers(const rp_cuindex_t* cu, uint64_t addr) {
+  size_t lo = 0, hi = cu->spans.n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cu->spans.v[mid].lo <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && addr < cu->spans.v[lo - 1].hi;
 }
 
 /* The function whose ranges contain addr: the nearest one starting below it, or one a few back
@@ -226,6 +254,7 @@ unsigned rp_dwarf_frames(rp_dwarf_t* d, uint64_t pc, bool physical_name,
   Dwarf_Die* cudie = dwfl_module_addrdie(d->mod, pc, &bias);
   if (!cudie) return 0;
   rp_cuindex_t* cu = cu_index(d, cudie);
+  if (!cu_covers(cu, pc - bias)) return 0;
   if (!scopes_from_index(d, cu, pc - bias)) scopes_from_libdw(d, cudie, pc - bias);
 
   /* The innermost frame's line is the line table's; each inlined frame gives its caller's. */
@@ -248,6 +277,9 @@ unsigned rp_dwarf_frames(rp_dwarf_t* d, uint64_t pc, bool physical_name,
     RP_PUSH(d->frames, ((rp_rawframe_t){name, file, line, !physical}));
     if (!physical) call_site(scope, files, &file, &line);
   }
+  /* No function at all, from the caller or the debug info: padding between functions, whose row
+   * is the previous function's last, or nothing known. */
+  if (!physical && !d->frames.n && (physical_name || !file)) return 0;
   if (!physical) RP_PUSH(d->frames, ((rp_rawframe_t){NULL, file, line, false}));
   *frames = d->frames.v;
   return (unsigned)d->frames.n;

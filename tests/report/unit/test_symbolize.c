@@ -232,25 +232,62 @@ static void test_separate_debug_file(void) {
   free(dir);
 }
 
-/* The address of a section of the program (libelf), 0 if it has none. */
-static uint64_t section_address(const char* wanted) {
+/* The program's ELF file through libelf, for what the test needs to know besides the symbolizer. */
+typedef struct elf_file_s {
+  int fd;
+  Elf* elf;
+} elf_file_t;
+
+static elf_file_t elf_open(void) {
   CHECK(elf_version(EV_CURRENT) != EV_NONE);
-  int fd = open(SYMBOLIZE_PROG, O_RDONLY);
-  CHECK(fd >= 0);
-  Elf* elf = elf_begin(fd, ELF_C_READ, NULL);
-  CHECK(elf != NULL);
+  elf_file_t f = {open(SYMBOLIZE_PROG, O_RDONLY), NULL};
+  CHECK(f.fd >= 0);
+  f.elf = elf_begin(f.fd, ELF_C_READ, NULL);
+  CHECK(f.elf != NULL);
+  return f;
+}
+
+static void elf_close(elf_file_t f) {
+  elf_end(f.elf);
+  close(f.fd);
+}
+
+/* The address of a section of the program, 0 if it has none. */
+static uint64_t section_address(const char* wanted) {
+  elf_file_t f = elf_open();
   size_t names;
-  CHECK_EQ(elf_getshdrstrndx(elf, &names), 0);
+  CHECK_EQ(elf_getshdrstrndx(f.elf, &names), 0);
   uint64_t address = 0;
-  for (Elf_Scn* scn = NULL; (scn = elf_nextscn(elf, scn));) {
+  for (Elf_Scn* scn = NULL; (scn = elf_nextscn(f.elf, scn));) {
     GElf_Shdr header;
     CHECK(gelf_getshdr(scn, &header) != NULL);
-    const char* name = elf_strptr(elf, names, header.sh_name);
+    const char* name = elf_strptr(f.elf, names, header.sh_name);
     if (name && strcmp(name, wanted) == 0) address = header.sh_addr;
   }
-  elf_end(elf);
-  close(fd);
+  elf_close(f);
   return address;
+}
+
+/* The symbol table entry of a function of the program. */
+static GElf_Sym function_symbol(const char* wanted) {
+  elf_file_t f = elf_open();
+  GElf_Sym found = {0};
+  for (Elf_Scn* scn = NULL; (scn = elf_nextscn(f.elf, scn));) {
+    GElf_Shdr header;
+    CHECK(gelf_getshdr(scn, &header) != NULL);
+    if (header.sh_type != SHT_SYMTAB || !header.sh_entsize) continue;
+    Elf_Data* data = elf_getdata(scn, NULL);
+    CHECK(data != NULL);
+    for (size_t i = 0; i < header.sh_size / header.sh_entsize; i++) {
+      GElf_Sym sym;
+      CHECK(gelf_getsym(data, (int)i, &sym) != NULL);
+      const char* name = elf_strptr(f.elf, header.sh_link, sym.st_name);
+      if (name && strcmp(name, wanted) == 0) found = sym;
+    }
+  }
+  elf_close(f);
+  CHECK(found.st_value != 0);
+  return found;
 }
 
 /* Code no function symbol covers (the PLT, after .init whose _init has no size) gets no name
@@ -264,6 +301,25 @@ static void test_address_outside_functions(void) {
   const rp_location_t* loc = rp_symbolize(s, &t, (uint32_t)t.nodes.n - 1);
   CHECK_EQ(loc->status, RP_SYM_OK);
   CHECK_UEQ(loc->nframes, 0);
+  rp_trace_free(&t);
+  rp_symbolizer_destroy(s);
+}
+
+/* Code without debug info (crt1's _start, linked after main) in a file with debug info: its name,
+ * and no line, where the line table of the unit before it would give one that is wrong. */
+static void test_function_without_debug_info(void) {
+  GElf_Sym start = function_symbol("_start");
+  rp_symbolizer_t* s = rp_symbolizer_create(NULL);
+  rp_trace_t t = make_trace(SYMBOLIZE_PROG, build_id);
+  for (uint64_t offset = start.st_value + 1; offset <= start.st_value + start.st_size; offset++)
+    RP_PUSH(t.nodes, ((rp_node_t){0, 0, offset}));
+  for (uint32_t node = 1 + SITES; node < t.nodes.n; node++) {
+    const rp_location_t* loc = rp_symbolize(s, &t, node);
+    CHECK_UEQ(loc->nframes, 1);
+    CHECK_STR(loc->frames[0].function, "_start");
+    CHECK(loc->frames[0].file == NULL);
+    CHECK_UEQ(loc->frames[0].line, 0);
+  }
   rp_trace_free(&t);
   rp_symbolizer_destroy(s);
 }
@@ -301,6 +357,7 @@ int main(void) {
   test_stripped_copy();
   test_separate_debug_file();
   test_address_outside_functions();
+  test_function_without_debug_info();
   test_no_module();
   test_status_text();
   test_remove_tmpdir();
