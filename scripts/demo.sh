@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# The main job on a demo app: installs what is missing, builds libptmem.so, then runs a real program
-# (sqlite3 building and querying a 300k-row table, and python3 building and serialising 200k-entry dicts) with and
-# without LD_PRELOAD=libptmem.so, checks both give the same answer, and prints ptmem's report of the
-# run (PTMEM_STATS=1) with the wall time and peak memory of both runs.
+# The main job on a demo app: installs what is missing, builds libptmem.so, ptmem-report and the
+# demo program (tests/demo/demo.c: a word counter that forks a child and leaks on purpose), runs it
+# under `ptmem run` and prints the report: leaks by kind with their stacks, the heap peak and who
+# held it, hot and temporary allocations, and the CI gate (which fails: the leaks are real). Then
+# the same for a real program, sqlite3, whose output must be identical with and without ptmem, and
+# an HTML report of the demo (ptmem-demo.html).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/bootstrap.sh test
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target ptmem >/dev/null
-lib="$root/build/preload/libptmem.so"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target ptmem ptmem-report ptmem_demo >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+echo "=== build/ptmem run -- ptmem_demo 200000"
+status=0
+build/ptmem run --out "$work/demo" --frames 8 --top 3 -- build/tests/demo/ptmem_demo 200000 || status=$?
+if [ "$status" -ne 1 ]; then
+  echo "demo: expected the gate to fail (exit 1) on the demo's planted leaks, got exit $status" >&2
+  exit 1
+fi
+echo "=== the gate failed (exit 1) on the leaks the demo plants; --fail-on=none or suppressions would pass it"
+build/tools/ptmem-report --format html -o ptmem-demo.html "$work/demo" || true
+echo "=== HTML report of the demo: $root/ptmem-demo.html"
 
 cat >"$work/demo.sql" <<'SQL'
 CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, grp INTEGER);
@@ -21,23 +33,12 @@ CREATE INDEX t_name ON t(name);
 SELECT grp, count(*), min(name), max(name) FROM t GROUP BY grp ORDER BY grp LIMIT 5;
 SELECT count(DISTINCT name) FROM t;
 SQL
-py='import json; d = {str(i): [i, str(i) * 3] for i in range(200000)}; s = json.dumps(d); print(len(s), len(json.loads(s)))'
-
-measure() { # label, then the command; prints "label: seconds, peak KiB" from getrusage of the child
-  local label=$1
-  shift
-  /usr/bin/env time -f "$label: %e s wall, %M KiB peak RSS" "$@"
-}
-
-for prog in sqlite3 python3; do
-  echo "=== $prog"
-  if [ "$prog" = sqlite3 ]; then cmd=(sqlite3 :memory: ".read $work/demo.sql"); else cmd=(/usr/bin/python3 -c "$py"); fi
-  measure "glibc malloc" "${cmd[@]}" >"$work/plain.out" 2>"$work/plain.err"
-  # time(1) itself runs on glibc; env puts only the program under ptmem.
-  measure "ptmem       " env PTMEM_STATS=1 LD_PRELOAD="$lib" "${cmd[@]}" >"$work/ptmem.out" 2>"$work/ptmem.err"
-  cat "$work/ptmem.out"
-  if cmp -s "$work/plain.out" "$work/ptmem.out"; then echo "output identical with and without ptmem"; else
-    echo "OUTPUT DIFFERS:"; diff "$work/plain.out" "$work/ptmem.out" || true; exit 1; fi
-  tail -n1 "$work/plain.err"
-  cat "$work/ptmem.err"
-done
+echo
+echo "=== build/ptmem run -- sqlite3 (300k rows, an index, grouped queries)"
+sqlite3 :memory: ".read $work/demo.sql" >"$work/plain.out"
+status=0
+build/ptmem run --out "$work/sqlite3" --frames 6 --top 3 -- sqlite3 :memory: ".read $work/demo.sql" \
+  >"$work/ptmem.out" || status=$?
+if cmp -s "$work/plain.out" "$work/ptmem.out"; then echo "=== sqlite3's output is identical with and without ptmem"; else
+  echo "OUTPUT DIFFERS:"; diff "$work/plain.out" "$work/ptmem.out" || true; exit 1; fi
+echo "=== sqlite3 under ptmem: gate exit status $status"
