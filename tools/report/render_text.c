@@ -86,7 +86,7 @@ static void summary(const text_t* x) {
     sc += r->suppressed[k].count;
     sb += r->suppressed[k].bytes;
   }
-  if (sc) fprintf(x->out, "  suppressed     %" PRIu64 " blocks (%s)\n", sc, rp_fmt_bytes(sb, a));
+  if (sc) fprintf(x->out, "  suppressed     %" PRIu64 " block%s (%s)\n", sc, sc == 1 ? "" : "s", rp_fmt_bytes(sb, a));
 }
 
 static void leaks(const text_t* x) {
@@ -137,8 +137,8 @@ static void sites(const text_t* x, rp_cost_t cost, const char* title) {
       fprintf(x->out, "\n%" PRIu64 " allocation%s (%.1f%%), %s in all, %" PRIu64 " temporary, from\n", e->allocs,
               e->allocs == 1 ? "" : "s", total ? 100.0 * (double)e->allocs / (double)total : 0.0, rp_fmt_bytes(e->alloc_bytes, a), e->temporary);
     else
-      fprintf(x->out, "\n%" PRIu64 " temporary allocations of %" PRIu64 " (freed before the next allocation) from\n", e->temporary,
-              e->allocs);
+      fprintf(x->out, "\n%" PRIu64 " temporary allocation%s of %" PRIu64 " (freed before the next allocation) from\n", e->temporary,
+              e->temporary == 1 ? "" : "s", e->allocs);
     print_stack(x, e->stack);
     print_processes(x, e);
   }
