@@ -162,6 +162,17 @@ static const char* intern(rp_symbolizer_t* s, const char* text, bool function) {
   return e->value;
 }
 
+/* An ELF symbol's name without its version ("__libc_start_main@@GLIBC_2.34" in a separate debug
+ * file's .symtab), which would also keep a C++ name from being demangled. */
+static const char* intern_symbol(rp_symbolizer_t* s, const char* name) {
+  const char* at = name ? strchr(name, '@') : NULL;
+  if (!at || at == name) return intern(s, name, true);
+  char* bare = rp_xstrndup(name, (size_t)(at - name));
+  const char* interned = intern(s, bare, true);
+  free(bare);
+  return interned;
+}
+
 /* ---- lifetime ---------------------------------------------------------------------------------- */
 
 const char* rp_symstatus_text(rp_symstatus_t s) {
@@ -371,7 +382,7 @@ static rp_locrec_t* locate(rp_symbolizer_t* s, uint32_t mod, uint64_t offset) {
   /* A return address follows its call: one byte back is inside the call instruction, so the
    * line and the inline scopes are the call's even when the call ends a function or a block. */
   uint64_t pc = offset ? offset - 1 : 0;
-  const char* symbol = intern(s, function_symbol(m, pc), true);
+  const char* symbol = intern_symbol(s, function_symbol(m, pc));
   const rp_rawframe_t* raw;
   unsigned n = m->dwarf ? rp_dwarf_frames(m->dwarf, pc, !symbol, &raw) : 0;
   s->scratch.n = 0;
