@@ -260,6 +260,15 @@ void pt_track_clock_start(void) {
   start_ticks = ticks();
 }
 
+static void restart_counts(row_t* rows, uint32_t max) {
+  for (uint32_t id = 0; id <= max; id++) {
+    row_t* r = &rows[id];
+    r->allocs = r->frees = r->alloc_bytes = r->temporary = 0;
+    r->snap_bytes = r->live_bytes;
+    r->snap_gen = 0; /* not the new peak's generation: the next change snapshots the inherited value */
+  }
+}
+
 void pt_track_sites_fork_child(void) {
   pt_store_relaxed(&retired_lock, 0);
   pt_store_relaxed(&active_threads, tls_rows ? 1 : 0);
@@ -273,6 +282,18 @@ void pt_track_sites_fork_child(void) {
     pt_track_thread_exit();
     tls_rows = saved;
   }
+  /* The child's trace tells what the child did: the parent's counts up to the fork are in the
+   * parent's trace, and a report merging both would count them twice. What the child inherited
+   * stays live, and its peak starts there (every row snapshotted at this new generation). */
+  if (mine) {
+    pt_fetch_add_relaxed(&live_total, mine->pending);
+    mine->pending = 0;
+    restart_counts(mine->rows, mine->max_stack);
+  }
+  if (retired) restart_counts(retired, retired_max);
+  int64_t live = pt_load_relaxed(&live_total);
+  pt_store_relaxed(&peak_total, live > 0 ? live : 1);
+  pt_store_relaxed(&peak_ticks, ticks());
 }
 
 void pt_track_forget_last_allocs(void) {
