@@ -24,9 +24,9 @@ char* __cxa_demangle(const char* mangled, char* out, size_t* length, int* status
 typedef struct rp_elfsym_s {
   uint64_t addr, size; /* size 0: unknown */
   uint64_t end;        /* of the function: addr + size, or as far as a sizeless one may reach */
-  const char* name; /* in the ELF string table: valid while the module's Dwfl is open */
-  int rank;         /* of aliases at one address the lowest wins: global, weak, local */
-  int index;        /* in the symbol table */
+  const char* name;    /* in the ELF string table: valid while the module's Dwfl is open */
+  int rank;            /* of aliases at one address the lowest wins: global, weak, local */
+  int index;           /* in the symbol table */
 } rp_elfsym_t;
 
 typedef struct rp_symmod_s {
@@ -120,14 +120,16 @@ static void table_insert(rp_table_t* t, uint64_t hash, void* value) {
     for (size_t i = 0; i < t->cap; i++) {
       if (!t->slots[i].value) continue;
       size_t j = t->slots[i].hash & (grown.cap - 1);
-      while (grown.slots[j].value) j = (j + 1) & (grown.cap - 1);
+      while (grown.slots[j].value)
+        j = (j + 1) & (grown.cap - 1);
       grown.slots[j] = t->slots[i];
     }
     free(t->slots);
     *t = grown;
   }
   size_t j = hash & (t->cap - 1);
-  while (t->slots[j].value) j = (j + 1) & (t->cap - 1);
+  while (t->slots[j].value)
+    j = (j + 1) & (t->cap - 1);
   t->slots[j] = (rp_slot_t){hash, value};
   t->n++;
 }
@@ -177,11 +179,16 @@ static const char* intern_symbol(rp_symbolizer_t* s, const char* name) {
 
 const char* rp_symstatus_text(rp_symstatus_t s) {
   switch (s) {
-    case RP_SYM_OK: return "ok";
-    case RP_SYM_NO_DEBUG_INFO: return "no debug info";
-    case RP_SYM_FILE_MISSING: return "file missing";
-    case RP_SYM_BUILD_ID_CHANGED: return "build-id changed";
-    case RP_SYM_NO_MODULE: return "no module";
+  case RP_SYM_OK:
+    return "ok";
+  case RP_SYM_NO_DEBUG_INFO:
+    return "no debug info";
+  case RP_SYM_FILE_MISSING:
+    return "file missing";
+  case RP_SYM_BUILD_ID_CHANGED:
+    return "build-id changed";
+  case RP_SYM_NO_MODULE:
+    return "no module";
   }
   return "?";
 }
@@ -192,9 +199,8 @@ rp_symbolizer_t* rp_symbolizer_create(const char* debug_paths) {
    * variable when it first queries, so unsetting it here is early enough. */
   unsetenv("DEBUGINFOD_URLS");
   rp_symbolizer_t* s = rp_xcalloc(1, sizeof *s);
-  s->debuginfo_path = debug_paths && *debug_paths
-                          ? rp_xprintf("-:.debug:/usr/lib/debug:%s", debug_paths)
-                          : rp_xstrdup("-:.debug:/usr/lib/debug");
+  s->debuginfo_path = debug_paths && *debug_paths ? rp_xprintf("-:.debug:/usr/lib/debug:%s", debug_paths)
+                                                  : rp_xstrdup("-:.debug:/usr/lib/debug");
   s->callbacks = (Dwfl_Callbacks){.find_elf = dwfl_build_id_find_elf,
                                   .find_debuginfo = dwfl_standard_find_debuginfo,
                                   .section_address = dwfl_offline_section_address,
@@ -272,8 +278,7 @@ static void load_symbols(rp_symmod_t* m) {
     Dwarf_Addr bias;
     const char* name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf, &bias);
     int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
-    if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
-      continue;
+    if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC)) continue;
     int rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
     uint64_t end = sym.st_size ? addr + sym.st_size : section_end(elf, shndx, bias);
     RP_PUSH(m->syms, ((rp_elfsym_t){addr, sym.st_size, end, name, rank, i}));
@@ -298,8 +303,10 @@ static const char* function_symbol(const rp_symmod_t* m, uint64_t pc) {
   size_t lo = 0, hi = m->syms.n; /* first entry above pc */
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (m->syms.v[mid].addr <= pc) lo = mid + 1;
-    else hi = mid;
+    if (m->syms.v[mid].addr <= pc)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   for (size_t i = lo, back = 0; i > 0 && back < 8; i--, back++)
     if (pc < m->syms.v[i - 1].end) return m->syms.v[i - 1].name;
@@ -319,10 +326,12 @@ static void open_module(rp_symbolizer_t* s, rp_symmod_t* m) {
   m->mod = dwfl_report_elf(m->dwfl, rp_basename(m->path), m->path, -1, 0, false);
   dwfl_report_end(m->dwfl, NULL, NULL);
   Dwarf_Addr bias;
-  if (!m->mod) m->status = RP_SYM_FILE_MISSING;
+  if (!m->mod)
+    m->status = RP_SYM_FILE_MISSING;
   else if (*m->build_id && !build_id_matches(m->mod, m->build_id))
     m->status = RP_SYM_BUILD_ID_CHANGED;
-  else m->status = dwfl_module_getdwarf(m->mod, &bias) ? RP_SYM_OK : RP_SYM_NO_DEBUG_INFO;
+  else
+    m->status = dwfl_module_getdwarf(m->mod, &bias) ? RP_SYM_OK : RP_SYM_NO_DEBUG_INFO;
   if (m->status != RP_SYM_OK && m->status != RP_SYM_NO_DEBUG_INFO) {
     dwfl_end(m->dwfl);
     m->dwfl = NULL;

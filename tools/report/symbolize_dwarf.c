@@ -31,10 +31,10 @@ typedef struct rp_qualname_s {
 } rp_qualname_t;
 
 typedef struct rp_cuindex_s {
-  void* cu_addr; /* the compile unit DIE's address, which identifies it */
-  RP_VEC(rp_span_t) spans;      /* the unit's own ranges, by lo */
-  RP_VEC(rp_fnrange_t) ranges;  /* by lo */
-  RP_VEC(rp_qualname_t) names;  /* computed as inlined functions without linkage names show up */
+  void* cu_addr;               /* the compile unit DIE's address, which identifies it */
+  RP_VEC(rp_span_t) spans;     /* the unit's own ranges, by lo */
+  RP_VEC(rp_fnrange_t) ranges; /* by lo */
+  RP_VEC(rp_qualname_t) names; /* computed as inlined functions without linkage names show up */
 } rp_cuindex_t;
 
 struct rp_dwarf_s {
@@ -57,7 +57,8 @@ void rp_dwarf_destroy(rp_dwarf_t* d) {
   if (!d) return;
   for (size_t i = 0; i < d->cus.n; i++) {
     rp_cuindex_t* cu = d->cus.v[i];
-    for (size_t k = 0; k < cu->names.n; k++) free(cu->names.v[k].name);
+    for (size_t k = 0; k < cu->names.n; k++)
+      free(cu->names.v[k].name);
     free(cu->names.v);
     free(cu->ranges.v);
     free(cu->spans.v);
@@ -102,8 +103,10 @@ static rp_cuindex_t* cu_index(rp_dwarf_t* d, Dwarf_Die* cudie) {
   size_t lo = 0, hi = d->cus.n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if ((uintptr_t)d->cus.v[mid]->cu_addr < (uintptr_t)cudie->addr) lo = mid + 1;
-    else hi = mid;
+    if ((uintptr_t)d->cus.v[mid]->cu_addr < (uintptr_t)cudie->addr)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo < d->cus.n && d->cus.v[lo]->cu_addr == cudie->addr) return d->cus.v[lo];
   rp_cuindex_t* cu = rp_xcalloc(1, sizeof *cu);
@@ -128,8 +131,10 @@ static bool cu_covers(const rp_cuindex_t* cu, uint64_t addr) {
   size_t lo = 0, hi = cu->spans.n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (cu->spans.v[mid].lo <= addr) lo = mid + 1;
-    else hi = mid;
+    if (cu->spans.v[mid].lo <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo > 0 && addr < cu->spans.v[lo - 1].hi;
 }
@@ -140,8 +145,10 @@ static const Dwarf_Die* cu_function_at(const rp_cuindex_t* cu, uint64_t addr) {
   size_t lo = 0, hi = cu->ranges.n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (cu->ranges.v[mid].lo <= addr) lo = mid + 1;
-    else hi = mid;
+    if (cu->ranges.v[mid].lo <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   for (size_t i = lo, back = 0; i > 0 && back < 16; i--, back++)
     if (addr < cu->ranges.v[i - 1].hi) return &cu->ranges.v[i - 1].die;
@@ -160,8 +167,8 @@ static bool scopes_from_index(rp_dwarf_t* d, rp_cuindex_t* cu, uint64_t addr) {
     bool deeper = false;
     if (dwarf_child(&d->scopes.v[d->scopes.n - 1], &child) == 0) do {
         int tag = dwarf_tag(&child);
-        if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
-             tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+        if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block || tag == DW_TAG_try_block ||
+             tag == DW_TAG_catch_block) &&
             dwarf_haspc(&child, addr) == 1) {
           RP_PUSH(d->scopes, child);
           deeper = true;
@@ -187,7 +194,8 @@ static void scopes_from_libdw(rp_dwarf_t* d, Dwarf_Die* cudie, uint64_t addr) {
     scopes = NULL;
     n = dwarf_getscopes_die(&innermost, &scopes);
   }
-  for (int i = 0; i < n; i++) RP_PUSH(d->scopes, scopes[i]);
+  for (int i = 0; i < n; i++)
+    RP_PUSH(d->scopes, scopes[i]);
   free(scopes);
 }
 
@@ -211,11 +219,12 @@ static const char* qualified_name(rp_dwarf_t* d, rp_cuindex_t* cu, Dwarf_Die* di
   for (int i = n - 1; i > 0; i--) {
     int tag = dwarf_tag(&scopes[i]);
     const char* scope = dwarf_diename(&scopes[i]);
-    if (tag == DW_TAG_namespace) rp_str_add(&d->text, scope ? scope : "(anonymous namespace)");
-    else if ((tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
-              tag == DW_TAG_union_type) && scope)
+    if (tag == DW_TAG_namespace)
+      rp_str_add(&d->text, scope ? scope : "(anonymous namespace)");
+    else if ((tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type) && scope)
       rp_str_add(&d->text, scope);
-    else continue;
+    else
+      continue;
     rp_str_add(&d->text, "::");
   }
   free(scopes);
@@ -245,8 +254,7 @@ static void call_site(Dwarf_Die* inlined, Dwarf_Files* files, const char** file,
     *line = value > UINT32_MAX ? 0 : (uint32_t)value;
 }
 
-unsigned rp_dwarf_frames(rp_dwarf_t* d, uint64_t pc, bool physical_name,
-                         const rp_rawframe_t** frames) {
+unsigned rp_dwarf_frames(rp_dwarf_t* d, uint64_t pc, bool physical_name, const rp_rawframe_t** frames) {
   d->frames.n = 0;
   d->scopes.n = 0;
   *frames = NULL;

@@ -22,7 +22,6 @@ void rp_dwarf_destroy(rp_dwarf_t* d);
  * for the function at pc (else it has a better one, the ELF symbol, and the physical frame is left
  * unnamed). 0 when no compile unit covers pc, or pc is in no function. The array lives until the
  * next call, its strings until rp_dwarf_destroy. */
-unsigned rp_dwarf_frames(rp_dwarf_t* d, uint64_t pc, bool physical_name,
-                         const rp_rawframe_t** frames);
+unsigned rp_dwarf_frames(rp_dwarf_t* d, uint64_t pc, bool physical_name, const rp_rawframe_t** frames);
 
 #endif

@@ -25,7 +25,8 @@ static int first_object(struct dl_phdr_info* info, size_t, void*) {
       const unsigned char* desc = (const unsigned char*)(p + sizeof *note + ((note->n_namesz + 3) & ~3u));
       if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && !std::memcmp(note + 1, "GNU", 4)) {
         std::printf("build-id ");
-        for (unsigned k = 0; k < note->n_descsz; k++) std::printf("%02x", desc[k]);
+        for (unsigned k = 0; k < note->n_descsz; k++)
+          std::printf("%02x", desc[k]);
         std::printf("\n");
       }
       p = (const char*)desc + ((note->n_descsz + 3) & ~3u);

@@ -35,7 +35,8 @@ static void run_program(void) {
   }
   CHECK_EQ(pclose(out), 0);
   CHECK_UEQ(strlen(build_id), 40);
-  for (int i = 0; i < SITES; i++) CHECK(site_offset[i] != 0);
+  for (int i = 0; i < SITES; i++)
+    CHECK(site_offset[i] != 0);
 }
 
 /* The line of the source marked "@marker" (followed by a blank, so "@main" is not "@make..."). */
@@ -59,12 +60,12 @@ static rp_trace_t make_trace(const char* path, const char* id) {
   rp_trace_t t = {0};
   RP_PUSH(t.modules, ((rp_module_t){.path = rp_xstrdup(path), .build_id = rp_xstrdup(id)}));
   RP_PUSH(t.nodes, ((rp_node_t){0, -1, 0}));
-  for (int i = 0; i < SITES; i++) RP_PUSH(t.nodes, ((rp_node_t){0, 0, site_offset[i]}));
+  for (int i = 0; i < SITES; i++)
+    RP_PUSH(t.nodes, ((rp_node_t){0, 0, site_offset[i]}));
   return t;
 }
 
-static void check_frame(const rp_symframe_t* f, const char* function, const char* marker,
-                        bool inlined) {
+static void check_frame(const rp_symframe_t* f, const char* function, const char* marker, bool inlined) {
   CHECK_STR(f->function, function);
   CHECK(f->file != NULL);
   CHECK_STR(rp_basename(f->file), "symbolize_prog.cpp");
