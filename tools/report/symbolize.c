@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "symbolize_dwarf.h"
 
@@ -193,14 +194,36 @@ const char* rp_symstatus_text(rp_symstatus_t s) {
   return "?";
 }
 
+/* libdw's search path: "-" (no CRC check: the build-id decides), ".debug" next to the file, the
+ * system's directory, then the user's. libdw takes a relative entry as relative to the module's
+ * directory; the user means the current one, so those are made absolute. */
+static char* debuginfo_path(const char* debug_paths) {
+  rp_str_t path = {0};
+  rp_str_add(&path, "-:.debug:/usr/lib/debug");
+  char* cwd = NULL;
+  for (const char* p = debug_paths ? debug_paths : ""; *p;) {
+    size_t n = strcspn(p, ":");
+    if (n) {
+      rp_str_add(&path, ":");
+      if (*p != '/') {
+        if (!cwd) cwd = getcwd(NULL, 0);
+        if (cwd) rp_str_addf(&path, "%s/", cwd);
+      }
+      rp_str_addn(&path, p, n);
+    }
+    p += n + (p[n] == ':');
+  }
+  free(cwd);
+  return path.s;
+}
+
 rp_symbolizer_t* rp_symbolizer_create(const char* debug_paths) {
   /* The network is not ours to use: libdw would ask a debuginfod server for every file without
    * debug info (Debian's libdebuginfod-common sets the URL in login shells). The client reads the
    * variable when it first queries, so unsetting it here is early enough. */
   unsetenv("DEBUGINFOD_URLS");
   rp_symbolizer_t* s = rp_xcalloc(1, sizeof *s);
-  s->debuginfo_path = debug_paths && *debug_paths ? rp_xprintf("-:.debug:/usr/lib/debug:%s", debug_paths)
-                                                  : rp_xstrdup("-:.debug:/usr/lib/debug");
+  s->debuginfo_path = debuginfo_path(debug_paths);
   s->callbacks = (Dwfl_Callbacks){.find_elf = dwfl_build_id_find_elf,
                                   .find_debuginfo = dwfl_standard_find_debuginfo,
                                   .section_address = dwfl_offline_section_address,

@@ -213,21 +213,29 @@ static void test_stripped_copy(void) {
 }
 
 /* The stripped copy's debug info, as a distribution ships it, under a user-given debug directory:
- * <dir>/.build-id/<first byte>/<rest>.debug. */
+ * <dir>/.build-id/<first byte>/<rest>.debug. A relative directory is relative to the current one
+ * (libdw alone would look next to the program). */
 static void test_separate_debug_file(void) {
   char* dir = rp_xprintf("%s/debug/.build-id/%.2s", test_tmpdir(), build_id);
   char* mkdir_cmd = rp_xprintf("mkdir -p '%s'", dir);
   CHECK_EQ(system(mkdir_cmd), 0);
   char* link = rp_xprintf("%s/%s.debug", dir, build_id + 2);
   CHECK_EQ(symlink(SYMBOLIZE_PROG ".debug", link), 0);
-  char* debug_paths = rp_xprintf("%s/debug", test_tmpdir());
-
-  rp_symbolizer_t* s = rp_symbolizer_create(debug_paths);
-  rp_trace_t t = make_trace(SYMBOLIZE_PROG ".nodebug", build_id);
-  check_full_debug_info(s, &t);
-  rp_trace_free(&t);
-  rp_symbolizer_destroy(s);
-  free(debug_paths);
+  char* absolute = rp_xprintf("/nonexistent::%s/debug", test_tmpdir());
+  char* cwd = getcwd(NULL, 0);
+  CHECK(cwd != NULL);
+  CHECK_EQ(chdir(test_tmpdir()), 0);
+  const char* const debug_paths[] = {absolute, "debug", "./debug:"};
+  for (int i = 0; i < 3; i++) {
+    rp_symbolizer_t* s = rp_symbolizer_create(debug_paths[i]);
+    rp_trace_t t = make_trace(SYMBOLIZE_PROG ".nodebug", build_id);
+    check_full_debug_info(s, &t);
+    rp_trace_free(&t);
+    rp_symbolizer_destroy(s);
+  }
+  CHECK_EQ(chdir(cwd), 0);
+  free(cwd);
+  free(absolute);
   free(link);
   free(mkdir_cmd);
   free(dir);
