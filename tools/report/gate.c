@@ -175,7 +175,8 @@ static int compare_keys(const void* a, const void* b) {
 }
 
 static bool has_key(const keys_t* keys, const char* key) {
-  return bsearch(&key, keys->v, keys->n, sizeof *keys->v, compare_keys) != NULL;
+  /* qsort and bsearch must not be given the NULL of an empty array (C11 7.22.5) */
+  return keys->n && bsearch(&key, keys->v, keys->n, sizeof *keys->v, compare_keys) != NULL;
 }
 
 static void free_keys(keys_t* keys) {
@@ -239,7 +240,7 @@ static void check_new_leak_sites(const rp_report_t* r, const rp_gate_options_t* 
   keys_t before = {0}, now = {0};
   for (size_t i = 0; i < b->leaks.n; i++)
     if (!b->leaks.v[i].suppressed) RP_PUSH(before, site_key(b->leaks.v[i].kind, b->leaks.v[i].fn_key));
-  qsort(before.v, before.n, sizeof *before.v, compare_keys);
+  if (before.n) qsort(before.v, before.n, sizeof *before.v, compare_keys);
 
   for (size_t i = 0; i < r->leaks.n; i++) {
     const rp_entry_t* e = &r->leaks.v[i];
@@ -255,7 +256,7 @@ static void check_new_leak_sites(const rp_report_t* r, const rp_gate_options_t* 
     }
     RP_PUSH(now, key);
   }
-  qsort(now.v, now.n, sizeof *now.v, compare_keys);
+  if (now.n) qsort(now.v, now.n, sizeof *now.v, compare_keys);
 
   /* Sites of the baseline that are gone: the good news, a few of them by name. */
   size_t gone = 0;
