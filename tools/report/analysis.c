@@ -218,7 +218,7 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
       if (t->timeline.v[k].rss_bytes > r->peak_rss) r->peak_rss = t->timeline.v[k].rss_bytes;
     r->approximate |= t->summary.approximate || t->sample_bytes;
   }
-  qsort(r->leaks.v, r->leaks.n, sizeof *r->leaks.v, by_leak);
+  if (r->leaks.n) qsort(r->leaks.v, r->leaks.n, sizeof *r->leaks.v, by_leak); /* never qsort(NULL, 0): UB */
   for (size_t i = 0; i < r->leaks.n; i++) {
     rp_entry_t* e = &r->leaks.v[i];
     e->suppressed_by = supp ? rp_suppressions_match(supp, e->stack) : -1;
