@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace_batch.h"
+
 typedef struct reader_s {
   const char* name;
   const char* line; /* the current line, for columns of fields */
@@ -19,6 +21,7 @@ typedef struct reader_s {
   rp_trace_t* t;
   rp_read_error_t* err;
   bool failed, seen_header, seen_summary;
+  rp_batch_t batch; /* the fast path's columns */
 } reader_t;
 
 /* Column (1-based) of `"key"` in the current line, or 1: jansson keeps no positions of values. */
@@ -356,6 +359,7 @@ static bool read_line(reader_t* r, const char* line, size_t len) {
   r->line = line;
   r->len = len;
   if (len == 0) return fail(r, NULL, "empty line (each line must be one JSON object)");
+  if (r->seen_header && !r->seen_summary && rp_batch_read(&r->batch, r->t, line, len)) return true;
   json_error_t je;
   json_t* o = json_loadb(line, len, 0, &je);
   if (!o) {
@@ -398,6 +402,7 @@ static bool finish_tail(reader_t* r, const char* line, size_t len) {
 
 static bool finish(reader_t* r) {
   rp_trace_t* t = r->t;
+  rp_batch_free(&r->batch);
   if (r->failed) return false;
   if (!r->seen_header) {
     r->lineno = r->lineno ? r->lineno : 1;
