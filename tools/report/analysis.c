@@ -25,7 +25,17 @@ static void table_init(table_t* t, size_t expected) {
 typedef struct stacks_s {
   table_t table;
   RP_VEC(rp_stack_t*) all;
+  RP_VEC(uint64_t) hashes; /* of each stack's key, compared before the keys */
 } stacks_t;
+
+/* What one node of the trace at hand contributes to a stack: its frames and its parts of the two
+ * keys, made once per node rather than once per stack it appears in (a python3 trace has 100k
+ * nodes in 20k stacks of up to 32 nodes). */
+typedef struct node_part_s {
+  uint32_t first, nframes;    /* in builder_t.part_frames; nframes 0: not made yet */
+  uint32_t key_at, key_len;   /* in builder_t.part_keys */
+  uint32_t fn_at, fn_len;     /* in builder_t.part_fn_keys */
+} node_part_t;
 
 typedef struct builder_s {
   rp_report_t* r;
@@ -33,68 +43,112 @@ typedef struct builder_s {
   stacks_t stacks;
   table_t leak_table, site_table;
   rp_str_t key, fn_key;
+  node_part_t* parts; /* by node id of the trace at hand */
+  RP_VEC(rp_frame_t) part_frames;
+  rp_str_t part_keys, part_fn_keys;
 } builder_t;
 
-static void add_frame_keys(builder_t* b, const rp_frame_t* f) {
-  if (b->key.n) rp_str_add(&b->key, "|");
-  if (b->fn_key.n) rp_str_add(&b->fn_key, ";");
+static void add_frame_keys(rp_str_t* key, rp_str_t* fn_key, const rp_frame_t* f) {
+  if (key->n) rp_str_add(key, "|");
+  if (fn_key->n) rp_str_add(fn_key, ";");
   if (f->function) {
-    rp_str_addf(&b->key, "%s@%s:%" PRIu32, f->function, f->file ? f->file : "", f->line);
-    rp_str_add(&b->fn_key, f->function);
+    rp_str_addf(key, "%s@%s:%" PRIu32, f->function, f->file ? f->file : "", f->line);
+    rp_str_add(fn_key, f->function);
   } else {
-    rp_str_addf(&b->key, "%s+0x%" PRIx64, f->module, f->offset);
-    rp_str_addf(&b->fn_key, "?%s", rp_basename(f->module));
+    rp_str_addf(key, "%s+0x%" PRIx64, f->module, f->offset);
+    rp_str_addf(fn_key, "?%s", rp_basename(f->module));
   }
+}
+
+/* The frames of node `id` of trace `t`, symbolized, and their keys. */
+static const node_part_t* node_part(builder_t* b, const rp_trace_t* t, uint32_t id) {
+  node_part_t* p = &b->parts[id];
+  if (p->nframes) return p;
+  const rp_node_t* node = &t->nodes.v[id];
+  const rp_location_t* loc = rp_symbolize(b->sym, t, id);
+  const char* module = node->module >= 0 ? t->modules.v[node->module].path : "";
+  p->first = (uint32_t)b->part_frames.n;
+  if (!loc || loc->nframes == 0) {
+    RP_PUSH(b->part_frames, ((rp_frame_t){NULL, NULL, 0, module, node->offset, false}));
+  } else {
+    for (uint32_t k = 0; k < loc->nframes; k++) {
+      const rp_symframe_t* s = &loc->frames[k];
+      RP_PUSH(b->part_frames, ((rp_frame_t){s->function, s->file, s->line, module, node->offset, s->inlined}));
+    }
+  }
+  p->nframes = (uint32_t)b->part_frames.n - p->first;
+  rp_str_t key = {0}, fn_key = {0};
+  for (uint32_t k = 0; k < p->nframes; k++) add_frame_keys(&key, &fn_key, &b->part_frames.v[p->first + k]);
+  p->key_at = (uint32_t)b->part_keys.n;
+  p->key_len = (uint32_t)key.n;
+  rp_str_addn(&b->part_keys, key.s, key.n);
+  p->fn_at = (uint32_t)b->part_fn_keys.n;
+  p->fn_len = (uint32_t)fn_key.n;
+  rp_str_addn(&b->part_fn_keys, fn_key.s, fn_key.n);
+  rp_str_free(&key);
+  rp_str_free(&fn_key);
+  return p;
+}
+
+/* A word at a time: the stack keys are kilobytes long, and FNV-1a's byte loop showed in profiles. */
+static uint64_t key_hash(const char* s, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  uint64_t tail = 0;
+  memcpy(&tail, s + i, n - i);
+  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 29);
 }
 
 /* The shared stack for stack id `id` of trace `t`, made and interned on first use. */
 static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id) {
   uint32_t nodes[256];
   unsigned n = rp_trace_stack_nodes(t, id, nodes, 256);
-  RP_VEC(rp_frame_t) frames = {0};
-  for (unsigned i = 0; i < n; i++) {
-    const rp_node_t* node = &t->nodes.v[nodes[i]];
-    const rp_location_t* loc = rp_symbolize(b->sym, t, nodes[i]);
-    const char* module = node->module >= 0 ? t->modules.v[node->module].path : "";
-    if (!loc || loc->nframes == 0) {
-      RP_PUSH(frames, ((rp_frame_t){NULL, NULL, 0, module, node->offset, false}));
-      continue;
-    }
-    for (uint32_t k = 0; k < loc->nframes; k++) {
-      const rp_symframe_t* s = &loc->frames[k];
-      RP_PUSH(frames, ((rp_frame_t){s->function, s->file, s->line, module, node->offset, s->inlined}));
-    }
-  }
+  const node_part_t* parts[256];
+  size_t nframes = 0;
   rp_str_clear(&b->key);
   rp_str_clear(&b->fn_key);
-  for (size_t i = 0; i < frames.n; i++) add_frame_keys(b, &frames.v[i]);
-  if (!frames.n) {
+  for (unsigned i = 0; i < n; i++) {
+    const node_part_t* p = parts[i] = node_part(b, t, nodes[i]);
+    nframes += p->nframes;
+    if (b->key.n) rp_str_addn(&b->key, "|", 1);
+    rp_str_addn(&b->key, b->part_keys.s + p->key_at, p->key_len);
+    if (b->fn_key.n) rp_str_addn(&b->fn_key, ";", 1);
+    rp_str_addn(&b->fn_key, b->part_fn_keys.s + p->fn_at, p->fn_len);
+  }
+  if (!n) {
     rp_str_add(&b->key, id == 1 ? "(unknown stack)" : "(no frames)");
     rp_str_add(&b->fn_key, id == 1 ? "(unknown stack)" : "(no frames)");
   }
-  uint64_t h = rp_hash_bytes(b->key.s, b->key.n, 0);
+  uint64_t h = key_hash(b->key.s, b->key.n);
   table_t* tab = &b->stacks.table;
   size_t i = h & tab->mask;
   for (; tab->slot[i]; i = (i + 1) & tab->mask) {
-    rp_stack_t* s = b->stacks.all.v[tab->slot[i] - 1];
-    if (strcmp(s->key, b->key.s) == 0) {
-      free(frames.v);
-      return s;
-    }
+    uint32_t k = tab->slot[i] - 1;
+    if (b->stacks.hashes.v[k] == h && strcmp(b->stacks.all.v[k]->key, b->key.s) == 0) return b->stacks.all.v[k];
   }
   rp_stack_t* s = rp_xcalloc(1, sizeof *s);
-  s->frames = frames.v;
-  s->nframes = (uint32_t)frames.n;
-  s->key = rp_xstrdup(b->key.s);
-  s->fn_key = rp_xstrdup(b->fn_key.s);
+  s->frames = rp_xmalloc(nframes * sizeof *s->frames);
+  for (unsigned k = 0; k < n; k++) {
+    memcpy(s->frames + s->nframes, &b->part_frames.v[parts[k]->first], parts[k]->nframes * sizeof *s->frames);
+    s->nframes += parts[k]->nframes;
+  }
+  s->key = rp_xstrndup(b->key.s, b->key.n);
+  s->fn_key = rp_xstrndup(b->fn_key.s, b->fn_key.n);
   RP_PUSH(b->stacks.all, s);
+  RP_PUSH(b->stacks.hashes, h);
   tab->slot[i] = (uint32_t)b->stacks.all.n;
   if (b->stacks.all.n * 2 > tab->mask) { /* grow: rehash every stack */
     table_t bigger;
     table_init(&bigger, b->stacks.all.n * 2);
     for (size_t k = 0; k < b->stacks.all.n; k++) {
-      rp_stack_t* e = b->stacks.all.v[k];
-      size_t j = rp_hash_bytes(e->key, strlen(e->key), 0) & bigger.mask;
+      size_t j = b->stacks.hashes.v[k] & bigger.mask;
       while (bigger.slot[j]) j = (j + 1) & bigger.mask;
       bigger.slot[j] = (uint32_t)k + 1;
     }
@@ -139,6 +193,10 @@ static void add_trace(builder_t* b, uint32_t ti) {
   rp_report_t* r = b->r;
   const rp_trace_t* t = &r->traces[ti];
   const rp_stack_t** map = rp_xcalloc(t->stacks.n + 1, sizeof *map);
+  b->parts = rp_xcalloc(t->nodes.n, sizeof *b->parts);
+  b->part_frames.n = 0;
+  rp_str_clear(&b->part_keys);
+  rp_str_clear(&b->part_fn_keys);
   for (size_t i = 0; i < t->leaks.n; i++) {
     const rp_leak_t* l = &t->leaks.v[i];
     if (!map[l->stack]) map[l->stack] = stack_of(b, t, l->stack);
@@ -160,6 +218,8 @@ static void add_trace(builder_t* b, uint32_t ti) {
     note_trace(e, ti);
   }
   free(map);
+  free(b->parts);
+  b->parts = NULL;
 }
 
 static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
@@ -237,8 +297,12 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
   free(b.stacks.table.slot);
   free(b.leak_table.slot);
   free(b.site_table.slot);
+  free(b.stacks.hashes.v);
   rp_str_free(&b.key);
   rp_str_free(&b.fn_key);
+  free(b.part_frames.v);
+  rp_str_free(&b.part_keys);
+  rp_str_free(&b.part_fn_keys);
 }
 
 void rp_report_free(rp_report_t* r) {
