@@ -28,11 +28,13 @@ typedef struct stacks_s {
   RP_VEC(uint64_t) hashes; /* of each stack's key, compared before the keys */
 } stacks_t;
 
-/* What one node of the trace at hand contributes to a stack: its frames and its parts of the two
- * keys, made once per node rather than once per stack it appears in (a python3 trace has 100k
- * nodes in 20k stacks of up to 32 nodes). */
+/* What one address of the trace at hand contributes to a stack: its frames and its parts of the
+ * two keys, made once per address rather than once per stack it appears in (a python3 trace has
+ * 20k stacks of up to 32 nodes, 115k nodes, 5k distinct addresses). */
 typedef struct node_part_s {
-  uint32_t first, nframes;    /* in builder_t.part_frames; nframes 0: not made yet */
+  int32_t module;             /* the address: module id and offset, as in rp_node_t */
+  uint64_t offset;
+  uint32_t first, nframes;    /* in builder_t.part_frames */
   uint32_t key_at, key_len;   /* in builder_t.part_keys */
   uint32_t fn_at, fn_len;     /* in builder_t.part_fn_keys */
 } node_part_t;
@@ -43,7 +45,10 @@ typedef struct builder_s {
   stacks_t stacks;
   table_t leak_table, site_table;
   rp_str_t key, fn_key;
-  node_part_t* parts; /* by node id of the trace at hand */
+  /* of the trace at hand: */
+  RP_VEC(node_part_t) parts;
+  table_t part_table;      /* parts by address */
+  uint32_t* part_of_node;  /* index + 1 in parts, 0 until the node is first met */
   RP_VEC(rp_frame_t) part_frames;
   rp_str_t part_keys, part_fn_keys;
 } builder_t;
@@ -60,14 +65,24 @@ static void add_frame_keys(rp_str_t* key, rp_str_t* fn_key, const rp_frame_t* f)
   }
 }
 
-/* The frames of node `id` of trace `t`, symbolized, and their keys. */
-static const node_part_t* node_part(builder_t* b, const rp_trace_t* t, uint32_t id) {
-  node_part_t* p = &b->parts[id];
-  if (p->nframes) return p;
+/* The frames of node `id` of trace `t`, symbolized, and their keys: an index in b->parts. */
+static uint32_t node_part(builder_t* b, const rp_trace_t* t, uint32_t id) {
+  if (b->part_of_node[id]) return b->part_of_node[id] - 1;
   const rp_node_t* node = &t->nodes.v[id];
+  table_t* tab = &b->part_table;
+  uint64_t h = (node->offset ^ (uint64_t)(uint32_t)node->module << 40) * 0x9e3779b97f4a7c15ull;
+  size_t i = (h >> 20) & tab->mask;
+  for (; tab->slot[i]; i = (i + 1) & tab->mask) {
+    const node_part_t* p = &b->parts.v[tab->slot[i] - 1];
+    if (p->module == node->module && p->offset == node->offset) {
+      b->part_of_node[id] = tab->slot[i];
+      return tab->slot[i] - 1;
+    }
+  }
+  /* the table was sized for one address per node: it never fills */
+  node_part_t p = {.module = node->module, .offset = node->offset, .first = (uint32_t)b->part_frames.n};
   const rp_location_t* loc = rp_symbolize(b->sym, t, id);
   const char* module = node->module >= 0 ? t->modules.v[node->module].path : "";
-  p->first = (uint32_t)b->part_frames.n;
   if (!loc || loc->nframes == 0) {
     RP_PUSH(b->part_frames, ((rp_frame_t){NULL, NULL, 0, module, node->offset, false}));
   } else {
@@ -76,18 +91,20 @@ static const node_part_t* node_part(builder_t* b, const rp_trace_t* t, uint32_t 
       RP_PUSH(b->part_frames, ((rp_frame_t){s->function, s->file, s->line, module, node->offset, s->inlined}));
     }
   }
-  p->nframes = (uint32_t)b->part_frames.n - p->first;
+  p.nframes = (uint32_t)b->part_frames.n - p.first;
   rp_str_t key = {0}, fn_key = {0};
-  for (uint32_t k = 0; k < p->nframes; k++) add_frame_keys(&key, &fn_key, &b->part_frames.v[p->first + k]);
-  p->key_at = (uint32_t)b->part_keys.n;
-  p->key_len = (uint32_t)key.n;
+  for (uint32_t k = 0; k < p.nframes; k++) add_frame_keys(&key, &fn_key, &b->part_frames.v[p.first + k]);
+  p.key_at = (uint32_t)b->part_keys.n;
+  p.key_len = (uint32_t)key.n;
   rp_str_addn(&b->part_keys, key.s, key.n);
-  p->fn_at = (uint32_t)b->part_fn_keys.n;
-  p->fn_len = (uint32_t)fn_key.n;
+  p.fn_at = (uint32_t)b->part_fn_keys.n;
+  p.fn_len = (uint32_t)fn_key.n;
   rp_str_addn(&b->part_fn_keys, fn_key.s, fn_key.n);
   rp_str_free(&key);
   rp_str_free(&fn_key);
-  return p;
+  RP_PUSH(b->parts, p);
+  tab->slot[i] = b->part_of_node[id] = (uint32_t)b->parts.n;
+  return (uint32_t)b->parts.n - 1;
 }
 
 /* A word at a time: the stack keys are kilobytes long, and FNV-1a's byte loop showed in profiles. */
@@ -110,12 +127,13 @@ static uint64_t key_hash(const char* s, size_t n) {
 static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id) {
   uint32_t nodes[256];
   unsigned n = rp_trace_stack_nodes(t, id, nodes, 256);
-  const node_part_t* parts[256];
+  uint32_t parts[256];
   size_t nframes = 0;
   rp_str_clear(&b->key);
   rp_str_clear(&b->fn_key);
   for (unsigned i = 0; i < n; i++) {
-    const node_part_t* p = parts[i] = node_part(b, t, nodes[i]);
+    parts[i] = node_part(b, t, nodes[i]);
+    const node_part_t* p = &b->parts.v[parts[i]];
     nframes += p->nframes;
     if (b->key.n) rp_str_addn(&b->key, "|", 1);
     rp_str_addn(&b->key, b->part_keys.s + p->key_at, p->key_len);
@@ -136,8 +154,9 @@ static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id
   rp_stack_t* s = rp_xcalloc(1, sizeof *s);
   s->frames = rp_xmalloc(nframes * sizeof *s->frames);
   for (unsigned k = 0; k < n; k++) {
-    memcpy(s->frames + s->nframes, &b->part_frames.v[parts[k]->first], parts[k]->nframes * sizeof *s->frames);
-    s->nframes += parts[k]->nframes;
+    const node_part_t* p = &b->parts.v[parts[k]];
+    memcpy(s->frames + s->nframes, &b->part_frames.v[p->first], p->nframes * sizeof *s->frames);
+    s->nframes += p->nframes;
   }
   s->key = rp_xstrndup(b->key.s, b->key.n);
   s->fn_key = rp_xstrndup(b->fn_key.s, b->fn_key.n);
@@ -193,7 +212,9 @@ static void add_trace(builder_t* b, uint32_t ti) {
   rp_report_t* r = b->r;
   const rp_trace_t* t = &r->traces[ti];
   const rp_stack_t** map = rp_xcalloc(t->stacks.n + 1, sizeof *map);
-  b->parts = rp_xcalloc(t->nodes.n, sizeof *b->parts);
+  b->parts.n = 0;
+  table_init(&b->part_table, t->nodes.n);
+  b->part_of_node = rp_xcalloc(t->nodes.n, sizeof *b->part_of_node);
   b->part_frames.n = 0;
   rp_str_clear(&b->part_keys);
   rp_str_clear(&b->part_fn_keys);
@@ -218,8 +239,8 @@ static void add_trace(builder_t* b, uint32_t ti) {
     note_trace(e, ti);
   }
   free(map);
-  free(b->parts);
-  b->parts = NULL;
+  free(b->part_table.slot);
+  free(b->part_of_node);
 }
 
 static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
@@ -300,6 +321,7 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
   free(b.stacks.hashes.v);
   rp_str_free(&b.key);
   rp_str_free(&b.fn_key);
+  free(b.parts.v);
   free(b.part_frames.v);
   rp_str_free(&b.part_keys);
   rp_str_free(&b.part_fn_keys);

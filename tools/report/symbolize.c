@@ -2,9 +2,8 @@
  * Each distinct module file (path + recorded build-id) gets its own Dwfl with the file reported at
  * bias 0, so the trace's offsets are ELF virtual addresses and modules never overlap. Frames are
  * return addresses, so offset - 1 is looked up: the call instruction, not the one after it.
- * Function names come from the ELF symbol table, kept sorted per module because
- * dwfl_module_addrinfo scans every symbol (0.6 ms per lookup in cc1plus); lines and inlined
- * frames come from symbolize_dwarf.c, and the physical frame keeps the ELF symbol's name (it also
+ * Function names come from the ELF symbol table (symbolize_elf.c); lines and inlined frames come
+ * from symbolize_dwarf.c, and the physical frame keeps the ELF symbol's name (it also
  * names clones such as "f() [clone .cold]"). Names are demangled with libstdc++'s demangler.
  * Strings, frames and results live in an arena, strings interned; results are cached per
  * (module, offset) in an open-addressing table. */
@@ -18,17 +17,10 @@
 #include <unistd.h>
 
 #include "symbolize_dwarf.h"
+#include "symbolize_elf.h"
 
 /* libstdc++'s demangler (linked into ptmem_report_core); C has no header for it. */
 char* __cxa_demangle(const char* mangled, char* out, size_t* length, int* status);
-
-typedef struct rp_elfsym_s {
-  uint64_t addr, size; /* size 0: unknown */
-  uint64_t end;        /* of the function: addr + size, or as far as a sizeless one may reach */
-  const char* name;    /* in the ELF string table: valid while the module's Dwfl is open */
-  int rank;            /* of aliases at one address the lowest wins: global, weak, local */
-  int index;           /* in the symbol table */
-} rp_elfsym_t;
 
 typedef struct rp_symmod_s {
   uint32_t index; /* in rp_symbolizer_t.mods */
@@ -37,8 +29,8 @@ typedef struct rp_symmod_s {
   rp_symstatus_t status;
   Dwfl* dwfl; /* NULL unless status is RP_SYM_OK or RP_SYM_NO_DEBUG_INFO */
   Dwfl_Module* mod;
-  rp_dwarf_t* dwarf;        /* with RP_SYM_OK */
-  RP_VEC(rp_elfsym_t) syms; /* function symbols by address, one per address */
+  rp_dwarf_t* dwarf;  /* with RP_SYM_OK */
+  rp_elfsyms_t* syms; /* with RP_SYM_OK or RP_SYM_NO_DEBUG_INFO */
 } rp_symmod_t;
 
 /* A cached result with its key. */
@@ -237,7 +229,7 @@ void rp_symbolizer_destroy(rp_symbolizer_t* s) {
     rp_symmod_t* m = s->mods.v[i];
     rp_dwarf_destroy(m->dwarf);
     if (m->dwfl) dwfl_end(m->dwfl);
-    free(m->syms.v);
+    rp_elfsyms_destroy(m->syms);
     free(m->path);
     free(m->build_id);
     free(m);
@@ -270,72 +262,6 @@ static bool build_id_matches(Dwfl_Module* mod, const char* want) {
   return true;
 }
 
-/* By address; of aliases, the one named first: sized, global, then first in the symbol table (as
- * dwfl_module_addrinfo chooses, and the same on every run). */
-static int by_address_then_rank(const void* a, const void* b) {
-  const rp_elfsym_t *x = a, *y = b;
-  if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
-  if ((x->size > 0) != (y->size > 0)) return x->size > 0 ? -1 : 1;
-  if (x->rank != y->rank) return x->rank - y->rank;
-  return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Where the section of a symbol ends, in module addresses; 0 if unknown. */
-static uint64_t section_end(Elf* elf, GElf_Word shndx, Dwarf_Addr bias) {
-  GElf_Shdr header;
-  Elf_Scn* section = elf ? elf_getscn(elf, shndx) : NULL;
-  if (!section || !gelf_getshdr(section, &header)) return 0;
-  return header.sh_addr + bias + header.sh_size;
-}
-
-/* Function symbols (from .symtab, or .dynsym without one) sorted by address, one per address. A
- * symbol without a size (written in assembly) is taken to reach the next one or the end of its
- * section, never beyond: the PLT after .init is not _init. */
-static void load_symbols(rp_symmod_t* m) {
-  int n = dwfl_module_getsymtab(m->mod);
-  for (int i = 0; i < n; i++) {
-    GElf_Sym sym;
-    GElf_Addr addr;
-    GElf_Word shndx;
-    Elf* elf;
-    Dwarf_Addr bias;
-    const char* name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf, &bias);
-    int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
-    if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC)) continue;
-    int rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
-    uint64_t end = sym.st_size ? addr + sym.st_size : section_end(elf, shndx, bias);
-    RP_PUSH(m->syms, ((rp_elfsym_t){addr, sym.st_size, end, name, rank, i}));
-  }
-  if (!m->syms.n) return;
-  qsort(m->syms.v, m->syms.n, sizeof *m->syms.v, by_address_then_rank);
-  size_t kept = 1;
-  for (size_t i = 1; i < m->syms.n; i++)
-    if (m->syms.v[i].addr != m->syms.v[kept - 1].addr) m->syms.v[kept++] = m->syms.v[i];
-  m->syms.n = kept;
-  for (size_t i = 0; i < kept; i++) {
-    rp_elfsym_t* e = &m->syms.v[i];
-    if (e->size) continue;
-    if (i + 1 < kept && m->syms.v[i + 1].addr < e->end) e->end = m->syms.v[i + 1].addr;
-    if (e->end < e->addr) e->end = e->addr;
-  }
-}
-
-/* The function symbol containing pc: the nearest one below it, or an enclosing bigger one a few
- * entries back. */
-static const char* function_symbol(const rp_symmod_t* m, uint64_t pc) {
-  size_t lo = 0, hi = m->syms.n; /* first entry above pc */
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (m->syms.v[mid].addr <= pc)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  for (size_t i = lo, back = 0; i > 0 && back < 8; i--, back++)
-    if (pc < m->syms.v[i - 1].end) return m->syms.v[i - 1].name;
-  return NULL;
-}
-
 static void open_module(rp_symbolizer_t* s, rp_symmod_t* m) {
   /* Only regular files: a trace naming a FIFO or a device must not block or read forever. */
   struct stat st;
@@ -361,7 +287,7 @@ static void open_module(rp_symbolizer_t* s, rp_symmod_t* m) {
     m->mod = NULL;
     return;
   }
-  load_symbols(m);
+  m->syms = rp_elfsyms_create(m->mod);
   if (m->status == RP_SYM_OK) m->dwarf = rp_dwarf_create(m->mod);
 }
 
@@ -414,7 +340,7 @@ static rp_locrec_t* locate(rp_symbolizer_t* s, uint32_t mod, uint64_t offset) {
   /* A return address follows its call: one byte back is inside the call instruction, so the
    * line and the inline scopes are the call's even when the call ends a function or a block. */
   uint64_t pc = offset ? offset - 1 : 0;
-  const char* symbol = intern_symbol(s, function_symbol(m, pc));
+  const char* symbol = intern_symbol(s, rp_elfsyms_function(m->syms, pc));
   const rp_rawframe_t* raw;
   unsigned n = m->dwarf ? rp_dwarf_frames(m->dwarf, pc, !symbol, &raw) : 0;
   s->scratch.n = 0;
