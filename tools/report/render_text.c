@@ -42,7 +42,9 @@ static void print_stack(const text_t* x, const rp_stack_t* s) {
     fprintf(x->out, "    #%-2" PRIu32 " %s%s %s[%s]%s\n", i, label, f->inlined ? " (inlined)" : "", ansi(x, DIM),
             *f->module ? rp_basename(f->module) : "no module", ansi(x, RESET));
   }
-  if (s->nframes > limit) fprintf(x->out, "    ... %" PRIu32 " more frames (--frames 0 shows all)\n", s->nframes - limit);
+  if (s->nframes > limit)
+    fprintf(x->out, "    ... %" PRIu32 " more frame%s (--frames 0 shows all)\n", s->nframes - limit,
+            s->nframes - limit == 1 ? "" : "s");
   if (!s->nframes) fprintf(x->out, "    %s\n", s->key);
 }
 
@@ -107,8 +109,8 @@ static void leaks(const text_t* x) {
   }
   if (!listed) fprintf(x->out, "  none\n");
   if (reachable_total > reachable_shown)
-    fprintf(x->out, "\n  ... %u more reachable sites (still referenced at exit, not leaks: --top shows more)\n",
-            reachable_total - reachable_shown);
+    fprintf(x->out, "\n  ... %u more reachable site%s (still referenced at exit, not leaks: --top shows more)\n",
+            reachable_total - reachable_shown, reachable_total - reachable_shown == 1 ? "" : "s");
   const rp_suppressions_t* s = r->suppressions;
   for (size_t i = 0; s && i < s->rules.n; i++) {
     if (i == 0) fprintf(x->out, "\n  suppressions used (blocks, bytes, pattern):\n");
@@ -143,7 +145,7 @@ static void sites(const text_t* x, rp_cost_t cost, const char* title) {
     print_processes(x, e);
   }
   if (!n) fprintf(x->out, "  none\n");
-  if (n > x->o->top) fprintf(x->out, "\n  ... %" PRIu32 " more sites\n", n - x->o->top);
+  if (n > x->o->top) fprintf(x->out, "\n  ... %" PRIu32 " more site%s\n", n - x->o->top, n - x->o->top == 1 ? "" : "s");
   free(idx);
 }
 

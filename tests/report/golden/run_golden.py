@@ -51,7 +51,7 @@ def normalize(text, subst):
     text = re.sub(r"(?m)^(  allocations +)\d+ \(\d+ frees\)", r"\1<n> (<n> frees)", text)
     text = re.sub(r"(?m)^(  peak heap +)[\d.]+ \w+", r"\1<n>", text)
     text = re.sub(r"reachable \d+ \([\d.]+ \w+\)", "reachable <n>", text)
-    text = re.sub(r"(?m)^(  \.\.\. )\d+ more", r"\1<n> more", text)
+    text = re.sub(r"(?m)^(  \.\.\. )\d+ more (reachable )?sites?", r"\1<n> more \2site(s)", text)
     text = re.sub(r"(?m)^_start;.*?;main;", "_start;<system frames>;main;", text)
     out = []
     for line in text.split("\n"):
