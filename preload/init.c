@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "options.h"
 #include "preload.h"
+#include "track.h"
 #include "tracking.h"
 
 libc_malloc_t ptmem_libc;
@@ -67,6 +68,19 @@ __attribute__((destructor)) static void ptmem_preload_end(void) {
                    (int)getpid(), s.in_use, s.mapped, s.free_dirty, s.huge, s.heaps, ru.ru_maxrss, s.slab_pages,
                    s.abandoned_pages, s.medium_chunks, s.large_spans, s.huge);
   if (n > 0) pt__os_write_stderr(buf);
+}
+
+/* dlclose: another object may load where the closed one was, so the stack walk's rules for that
+ * code go (libc's own internal unloads are seen later, by the module refresh). */
+PT_EXPORT int dlclose(void* handle) {
+  static int (*real_dlclose)(void*);
+  if (!real_dlclose) {
+    void* sym = dlsym(RTLD_NEXT, "dlclose");
+    memcpy(&real_dlclose, &sym, sizeof sym);
+  }
+  int result = real_dlclose ? real_dlclose(handle) : -1;
+  pt_track_unwind_flush();
+  return result;
 }
 
 void ptmem_foreign_free(void* p) {

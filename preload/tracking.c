@@ -86,9 +86,7 @@ static uint32_t capture(void) {
   if (tls_in_tracker) return PT_STACK_UNKNOWN;
   tls_in_tracker = true;
   if (pt_unlikely(!tls_key_armed)) first_use_in_thread();
-  uintptr_t frames[PT_TRACK_DEPTH_MAX];
-  unsigned n = pt_track_stack_capture(frames, PT_TRACK_DEPTH_MAX);
-  uint32_t id = pt_track_stack_intern(frames, n);
+  uint32_t id = pt_track_stack_id();
   uint32_t stacks = pt_track_stack_count();
   if (pt_unlikely(stacks != pt_load_relaxed(&modules_seen_stacks))) { /* a new stack: new library? */
     pt_store_relaxed(&modules_seen_stacks, stacks);

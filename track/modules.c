@@ -14,6 +14,7 @@
 #include "../pools/atomic.h"
 #include "../pools/os.h"
 #include "leaks.h"
+#include "track.h"
 
 #define MODULES_MAX 8192
 
@@ -65,6 +66,7 @@ static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
   if (walk->first) { /* the counters say whether anything changed since the last refresh */
     walk->first = false;
     if (info->dlpi_adds == seen_adds && info->dlpi_subs == seen_subs) return 1;
+    if (info->dlpi_subs != seen_subs) pt_track_unwind_flush(); /* also unloads dlclose did not see */
     seen_adds = info->dlpi_adds;
     seen_subs = info->dlpi_subs;
     walk->changed = true;

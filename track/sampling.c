@@ -5,12 +5,12 @@
 
 #include "track.h"
 
-static uint64_t rate;
+uint64_t pt_track_sampling_rate;
 static __thread int64_t tls_left __attribute__((tls_model("initial-exec")));
 static __thread uint64_t tls_rng __attribute__((tls_model("initial-exec")));
 
-void pt_track_set_sampling(uint64_t bytes) { rate = bytes; }
-uint64_t pt_track_sampling(void) { return rate; }
+void pt_track_set_sampling(uint64_t bytes) { pt_track_sampling_rate = bytes; }
+uint64_t pt_track_sampling(void) { return pt_track_sampling_rate; }
 
 #define pt_unlikely_(x) __builtin_expect(!!(x), 0)
 
@@ -22,20 +22,18 @@ static double uniform01(void) {
   return ((double)(tls_rng >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
 }
 
-bool pt_track_sample_this(size_t size) {
-  if (!rate) return true;
-  if (pt_unlikely_(!tls_rng)) tls_left = (int64_t)(-log(uniform01()) * (double)rate) + 1; /* a thread's
+bool pt_track_sample_drawn(size_t size) {
+  if (pt_unlikely_(!tls_rng)) tls_left = (int64_t)(-log(uniform01()) * (double)pt_track_sampling_rate) + 1; /* a thread's
     first countdown is drawn like the others: starting at 0 would always sample its first, often tiny,
     allocation with a huge weight */
   tls_left -= (int64_t)size;
   if (tls_left > 0) return false;
-  tls_left = (int64_t)(-log(uniform01()) * (double)rate) + 1;
+  tls_left = (int64_t)(-log(uniform01()) * (double)pt_track_sampling_rate) + 1;
   return true;
 }
 
-uint64_t pt_track_weight(size_t size) {
-  if (!rate) return 1;
-  double p = -expm1(-(double)size / (double)rate); /* 1 - exp(-size/rate), precise for small sizes */
-  double w = p > 0 ? 1.0 / p : (double)rate;
+uint64_t pt_track_weight_drawn(size_t size) {
+  double p = -expm1(-(double)size / (double)pt_track_sampling_rate); /* 1 - exp(-size/pt_track_sampling_rate), precise for small sizes */
+  double w = p > 0 ? 1.0 / p : (double)pt_track_sampling_rate;
   return w < 1.5 ? 1 : (uint64_t)(w + 0.5);
 }

@@ -1,12 +1,12 @@
-/* stack.c - capturing the allocating stack. libunwind's unw_backtrace (about 130 ns for 14 frames
- * with its per-thread cache, against 2.4 us for glibc's backtrace) by default; a frame-pointer walk
- * (about 25 ns, but blind inside code built without frame pointers, such as Debian's libc) on
- * request. The frames of the embedding library (malloc itself, the tracker) are dropped, so the
- * first frame is the caller of malloc or operator new.
+/* stack.c - capturing the allocating stack. By default a call-frame walk of our own (unwind.c: the
+ * .eh_frame rules libunwind's fast path uses, without its per-call set-up); where that walk gives up
+ * (signal frames, DWARF expressions, code without unwind tables) libunwind's unw_backtrace; a
+ * frame-pointer walk (blind inside code built without frame pointers, such as Debian's libc) on
+ * request, or when libunwind cannot be loaded. The frames of the embedding library (malloc itself,
+ * the tracker) are dropped, so the first frame is the caller of malloc or operator new.
  *
  * libunwind is loaded with dlopen when tracking starts, not linked: with tracking off, a process
- * under the preload should not carry libunwind and liblzma. Until it is loaded (allocations made
- * before the preload's constructor), and if it cannot be, frame pointers are walked instead. */
+ * under the preload should not carry libunwind and liblzma. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "track.h"
 
 static pt_track_config_t config = {.depth = 32};
+static uint64_t config_generation = 1; /* a capture's id is valid under the configuration it was taken in */
 typedef int (*backtrace_fn)(void**, int);
 static backtrace_fn unwinder; /* libunwind's unw_backtrace once loaded */
 
@@ -29,6 +30,7 @@ bool pt_track_stack_load_libunwind(void) {
 bool pt_track_stack_unwinder_loaded(void) { return unwinder != NULL; }
 
 void pt_track_stack_configure(const pt_track_config_t* c) {
+  config_generation++;
   config = *c;
   if (config.depth < 1) config.depth = 1;
   if (config.depth > PT_TRACK_DEPTH_MAX) config.depth = PT_TRACK_DEPTH_MAX;
@@ -52,21 +54,59 @@ __attribute__((noinline)) static unsigned walk_frame_pointers(uintptr_t* out, un
   return n;
 }
 
+/* The id of this thread's previous pt_track_stack_id, and the configuration it was taken under:
+ * when the walk says the stack is the one it walked last time, that id is the answer. */
+static __thread uint32_t tls_last_id __attribute__((tls_model("initial-exec")));
+static __thread uint64_t tls_last_config __attribute__((tls_model("initial-exec")));
+
+enum { EXTRA = 8 }; /* room for our own frames, dropped below */
+
+/* Raw return addresses from the caller's frame; *same: the call-frame walk found the frames of this
+ * thread's previous walk. Never inlined: its own frame is frame 0 of every capture alike. */
+__attribute__((noinline)) static unsigned walk(void** raw, unsigned want, bool* same) {
+  *same = false;
+  unsigned got = 0;
+  backtrace_fn unwind = unwinder;
+  if (config.frame_pointers) {
+    got = walk_frame_pointers((uintptr_t*)raw, want);
+  } else if ((got = pt_track_unwind((uintptr_t*)raw, want, same)) == 0) {
+    if (unwind) {
+      int r = unwind(raw, (int)want);
+      got = r > 0 ? (unsigned)r : 0;
+    } else {
+      got = walk_frame_pointers((uintptr_t*)raw, want);
+    }
+  }
+  __asm__ volatile("" ::: "memory"); /* no tail call: this frame must be on every walk */
+  return got;
+}
+
+static unsigned first_foreign(void* const* raw, unsigned got) {
+  unsigned first = 2; /* walk() and the capture function that called it */
+  while (first < got && is_own((uintptr_t)raw[first])) first++;
+  return first < got ? first : got;
+}
+
 unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max) {
-  enum { EXTRA = 8 }; /* room for our own frames, dropped below */
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   unsigned want = (max < config.depth ? max : config.depth) + EXTRA;
-  unsigned got;
-  backtrace_fn unwind = unwinder;
-  if (config.frame_pointers || !unwind) {
-    got = walk_frame_pointers((uintptr_t*)raw, want);
-  } else {
-    int r = unwind(raw, (int)want);
-    got = r > 0 ? (unsigned)r : 0;
-  }
-  unsigned first = 0;
-  while (first < got && (is_own((uintptr_t)raw[first]) || first == 0)) first++; /* frame 0 is us */
+  bool same;
+  unsigned got = walk(raw, want, &same);
+  tls_last_id = 0; /* the next walk's "same" refers to this one, which has no id */
   unsigned n = 0;
-  for (unsigned i = first; i < got && n < max && n < config.depth; i++) frames[n++] = (uintptr_t)raw[i];
+  for (unsigned i = first_foreign(raw, got); i < got && n < max && n < config.depth; i++) frames[n++] = (uintptr_t)raw[i];
   return n;
+}
+
+uint32_t pt_track_stack_id(void) {
+  void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
+  bool same;
+  unsigned got = walk(raw, config.depth + EXTRA, &same);
+  if (same && tls_last_id && tls_last_config == config_generation) return tls_last_id;
+  unsigned first = first_foreign(raw, got);
+  unsigned n = got - first < config.depth ? got - first : config.depth;
+  uint32_t id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
+  tls_last_id = id;
+  tls_last_config = config_generation;
+  return id;
 }

@@ -40,6 +40,17 @@ bool pt_track_stack_load_libunwind(void);
 bool pt_track_stack_unwinder_loaded(void);
 /* Return addresses of the current stack, outermost last, the embedder's own frames removed. */
 unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max);
+/* The interned id of the current stack (its first config.depth frames), as
+ * pt_track_stack_intern(frames of pt_track_stack_capture) gives it, but without hashing the frames
+ * when the walk finds the same stack as this thread's previous pt_track_stack_id. */
+uint32_t pt_track_stack_id(void);
+
+/* ---- "unwind.c": the default walk, by call-frame information (cfi.c) ----------------------------- */
+/* Return addresses from the caller's frame outwards; 0 if some frame needs more than this walk
+ * models (then use libunwind). *same_as_last (if not NULL): the frames are exactly those of this
+ * thread's previous call. */
+unsigned pt_track_unwind(uintptr_t* frames, unsigned max, bool* same_as_last);
+void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
 
 /* ---- "stacktab.c": interning a stack into a dense id, lock-free ---------------------------------- */
 uint32_t pt_track_stack_intern(const uintptr_t* frames, unsigned depth);
@@ -54,8 +65,13 @@ void pt_track_stack_reset_for_tests(void);
  * recorded one stands for weight(size) = 1 / that probability allocations of its size. */
 void pt_track_set_sampling(uint64_t bytes);
 uint64_t pt_track_sampling(void);
-bool pt_track_sample_this(size_t size); /* per-thread decision for the next allocation */
-uint64_t pt_track_weight(size_t size);  /* 1 when not sampling */
+extern uint64_t pt_track_sampling_rate; /* read inline: not sampling costs one branch per event */
+bool pt_track_sample_drawn(size_t size);
+uint64_t pt_track_weight_drawn(size_t size);
+/* per-thread decision for the next allocation */
+static inline bool pt_track_sample_this(size_t size) { return !pt_track_sampling_rate || pt_track_sample_drawn(size); }
+/* 1 when not sampling */
+static inline uint64_t pt_track_weight(size_t size) { return pt_track_sampling_rate ? pt_track_weight_drawn(size) : 1; }
 
 /* ---- "sites.c": per-site counters, the exact peak, temporary allocations ------------------------- */
 typedef struct pt_site_s {

@@ -1,0 +1,201 @@
+/* Unit tests of track/unwind.c and cfi.c: the call-frame walk gives exactly libunwind's frames on
+ * stacks that stress it (one call site reached through different callers at the same depth,
+ * recursion, alloca and VLA frames whose CFA is rbp-based, a thread, a depth limit), gives up
+ * rather than guess in a signal handler's frame, and pt_track_stack_capture then still gives
+ * libunwind's frames. */
+#define _GNU_SOURCE
+#include <alloca.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "check.h"
+#include "track.h"
+
+enum { MAX = 128 };
+typedef int (*backtrace_fn)(void**, int);
+static backtrace_fn unw_backtrace_fn;
+static volatile unsigned compared, walked;
+/* libunwind's per-thread cache destructor crashes in ThreadSanitizer's thread teardown: there the
+ * thread's walks are only checked to run to the end. */
+static __thread bool skip_libunwind;
+
+static const char* symbol_of(uintptr_t ip) {
+  Dl_info info;
+  return dladdr((void*)(ip - 1), &info) && info.dli_sname ? info.dli_sname : "?";
+}
+
+/* Both walks from this frame; frame 0 (the address in this function) differs by construction. */
+__attribute__((noinline)) static void compare_here(bool walk_must_succeed, unsigned max) {
+  uintptr_t own[MAX];
+  void* ref[MAX];
+  unsigned n = pt_track_unwind(own, max, NULL);
+  int m = skip_libunwind ? (int)n : unw_backtrace_fn(ref, (int)max);
+  if (skip_libunwind) memcpy(ref, own, sizeof own);
+  __asm__ volatile("" ::: "memory");
+  if (walk_must_succeed) CHECK_GE(n, 1);
+  if (n == 0) return; /* gave up: the capture falls back (checked below) */
+  CHECK_EQ(n, (unsigned)m);
+  for (unsigned i = 1; i < n && i < (unsigned)m; i++) {
+    if (own[i] != (uintptr_t)ref[i])
+      fprintf(stderr, "frame %u: walk %s %#lx, libunwind %s %#lx\n", i, symbol_of(own[i]), (unsigned long)own[i],
+              symbol_of((uintptr_t)ref[i]), (unsigned long)(uintptr_t)ref[i]);
+    CHECK_EQ(own[i], (uintptr_t)ref[i]);
+  }
+  walked++;
+  compared++;
+}
+
+/* One call site (in shared_leaf) reached from two callers with frames of the same size. */
+static uintptr_t leaf_stack[MAX];
+static unsigned leaf_depth;
+static uint32_t leaf_id;
+__attribute__((noinline, visibility("default"))) void shared_leaf(void);
+void shared_leaf(void) {
+  compare_here(true, MAX);
+  leaf_depth = pt_track_unwind(leaf_stack, MAX, NULL);
+  leaf_id = pt_track_stack_id();
+  __asm__ volatile("" ::: "memory");
+}
+__attribute__((noinline, visibility("default"))) void caller_one(void);
+void caller_one(void) {
+  volatile char pad[48];
+  pad[0] = 1;
+  __asm__ volatile("" : : "r"(pad) : "memory");
+  shared_leaf();
+  __asm__ volatile("" ::: "memory");
+}
+__attribute__((noinline, visibility("default"))) void caller_two(void);
+void caller_two(void) {
+  volatile char pad[48];
+  pad[0] = 2;
+  __asm__ volatile("" : : "r"(pad) : "memory");
+  shared_leaf();
+  __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static unsigned recurse(unsigned depth, unsigned max) {
+  if (depth == 0) {
+    compare_here(true, max);
+    return 0;
+  }
+  unsigned r = recurse(depth - 1, max) + 1;
+  __asm__ volatile("" ::: "memory");
+  return r;
+}
+
+/* alloca and a VLA make GCC address the frame from rbp: the CFA rule is rbp-based. */
+__attribute__((noinline)) static void with_alloca(size_t n) {
+  char* p = alloca(n);
+  memset(p, 0x5a, n);
+  __asm__ volatile("" : : "r"(p) : "memory");
+  shared_leaf();
+  __asm__ volatile("" ::: "memory");
+}
+__attribute__((noinline)) static void with_vla(size_t n) {
+  char buf[n];
+  memset(buf, 0xa5, n);
+  __asm__ volatile("" : : "r"(buf) : "memory");
+  with_alloca(n * 2 + 8);
+  __asm__ volatile("" ::: "memory");
+}
+
+static void* in_thread(void* arg) {
+  (void)arg;
+#ifdef __SANITIZE_THREAD__
+  skip_libunwind = true;
+#endif
+  recurse(5, MAX);
+  with_vla(100);
+  return NULL;
+}
+
+/* In a signal handler the walk meets the kernel's signal frame (__restore_rt): it must give up,
+ * and the capture must still return libunwind's frames. */
+static volatile sig_atomic_t handler_ok;
+__attribute__((noinline)) static void in_handler(int sig) {
+  (void)sig;
+  uintptr_t own[MAX];
+  handler_ok = pt_track_unwind(own, MAX, NULL) == 0 ? 1 : 2;
+  uintptr_t cap[MAX];
+  void* ref[MAX];
+  unsigned n = pt_track_stack_capture(cap, MAX);
+  int m = unw_backtrace_fn(ref, MAX);
+  /* capture's first frame is this function, as is libunwind's (at another address) */
+  if (handler_ok == 1 && n != (unsigned)m) handler_ok = 3;
+  for (unsigned i = 1; handler_ok == 1 && i < n && i < (unsigned)m; i++)
+    if (cap[i] != (uintptr_t)ref[i]) handler_ok = 4;
+}
+
+int main(void) {
+  void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  void* sym = lib ? dlsym(lib, "unw_backtrace") : NULL;
+  if (!sym) {
+    puts("track_unwind: libunwind.so.8 not found, skipped");
+    return 77;
+  }
+  memcpy(&unw_backtrace_fn, &sym, sizeof sym);
+  CHECK(pt_track_stack_load_libunwind());
+
+  /* One call site, two callers at the same depth: the stacks differ in the caller's frame. */
+  uintptr_t one[MAX];
+  for (int i = 0; i < 3; i++) { /* the second and third walks use the cached rules */
+    caller_one();
+    memcpy(one, leaf_stack, sizeof one);
+    unsigned depth_one = leaf_depth;
+    caller_two();
+    CHECK_EQ(leaf_depth, depth_one);
+    CHECK_EQ(one[0], leaf_stack[0]);
+    CHECK(strcmp(symbol_of(one[1]), "caller_one") == 0);
+    CHECK(strcmp(symbol_of(leaf_stack[1]), "caller_two") == 0);
+  }
+  /* The same with stack ids: a repeated stack reuses the previous id (no hashing), and must still
+   * tell the two callers apart. */
+  uint32_t ids[2][3];
+  for (volatile int i = 0; i < 3; i++) { /* volatile: one call site each, not peeled or unrolled */
+    caller_one();
+    ids[0][i] = leaf_id;
+    for (volatile int k = 0; k < 2; k++) {
+      caller_two();
+      ids[1][i] = leaf_id;
+    }
+  }
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(ids[0][i], ids[0][0]);
+    CHECK_EQ(ids[1][i], ids[1][0]);
+  }
+  CHECK_NE(ids[0][0], ids[1][0]);
+  const uintptr_t* frames;
+  CHECK_GE(pt_track_stack_frames(ids[0][0], &frames), 2);
+  CHECK(strcmp(symbol_of(frames[0]), "shared_leaf") == 0 && strcmp(symbol_of(frames[1]), "caller_one") == 0);
+  CHECK_GE(pt_track_stack_frames(ids[1][0], &frames), 2);
+  CHECK(strcmp(symbol_of(frames[0]), "shared_leaf") == 0 && strcmp(symbol_of(frames[1]), "caller_two") == 0);
+  uintptr_t a[MAX], b[MAX];
+  unsigned na, nb;
+  recurse(0, MAX);
+  recurse(40, MAX);
+  recurse(200, MAX); /* deeper than MAX: both stop at the limit */
+  recurse(3, 4);
+  with_alloca(1000);
+  with_vla(37);
+  with_vla(5000);
+  pthread_t t;
+  CHECK_EQ(pthread_create(&t, NULL, in_thread, NULL), 0);
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK_EQ(compared, walked);
+  CHECK_EQ(walked, 24); /* every walk above ran to the end */
+
+  /* After a flush the rules are read again and the walk is the same. */
+  na = pt_track_unwind(a, MAX, NULL);
+  pt_track_unwind_flush();
+  nb = pt_track_unwind(b, MAX, NULL);
+  CHECK_EQ(na, nb);
+  for (unsigned i = 1; i < na; i++) CHECK_EQ(a[i], b[i]);
+
+  signal(SIGUSR1, in_handler);
+  raise(SIGUSR1);
+  CHECK_EQ(handler_ok, 1);
+  printf("track_unwind: %u walks agree with libunwind; a signal frame falls back\n", walked);
+  return 0;
+}

@@ -1,0 +1,139 @@
+/* unwind.c - the default stack walk: DWARF call-frame information, as libunwind's fast path
+ * (x86-64 Gtrace.c) walks it, without libunwind's per-call set-up. Each return address maps to a
+ * rule (cfi.c: the CFA is rsp or rbp plus an offset; the return address and perhaps the caller's
+ * rbp are saved at fixed offsets from it), kept in a process-wide cache, so a walk costs a few loads
+ * per frame. Every frame is unwound from the registers the previous one left, nothing is reused
+ * from earlier walks: the result is what a full DWARF unwinder gives, by construction.
+ *
+ * Rules change only when code does: dlclose (the preload calls pt_track_unwind_flush after it)
+ * may let another object load at the same address. The cache is direct-mapped; entries are a
+ * (key, rule) pair written under a per-entry sequence check, so a reader never pairs a key with
+ * another address's rule. A frame this walk cannot model (a signal frame, a CFA given by a DWARF
+ * expression, code without an FDE) makes the whole walk give up, and the caller uses libunwind. */
+#include <string.h>
+
+#include "../pools/atomic.h"
+#include "cfi.h"
+#include "leaks.h"
+#include "track.h"
+
+#define CACHE_BITS 14
+#define CACHE_SLOTS (1u << CACHE_BITS)
+#define FRAME_MAX ((uintptr_t)256 << 20) /* a larger step between two CFAs: give up, do not follow */
+
+enum { KIND_STANDARD = 1, KIND_LAST = 2, KIND_UNSUPPORTED = 3 };
+
+typedef struct slot_s {
+  _Atomic uint64_t key; /* return address | generation << 48; 0 while being written */
+  _Atomic uint64_t rule; /* kind | cfa_rbp << 2 | cfa_offset << 4 (28 bits) | rbp << 32 | ra << 48 */
+} slot_t;
+
+static slot_t cache[CACHE_SLOTS];
+static _Atomic uint64_t generation = 1;
+static _Atomic int cache_excluded;
+
+static uint64_t pack(const pt_cfi_rule_t* r) {
+  return (uint64_t)(r->last ? KIND_LAST : KIND_STANDARD) | (uint64_t)r->cfa_rbp << 2 |
+         ((uint64_t)(uint32_t)r->cfa_offset & 0x0fffffffu) << 4 | (uint64_t)(uint16_t)r->rbp_offset << 32 |
+         (uint64_t)(uint16_t)r->ra_offset << 48;
+}
+static inline unsigned kind_of(uint64_t rule) { return rule & 3; }
+static inline bool cfa_is_rbp(uint64_t rule) { return (rule >> 2) & 1; }
+static inline intptr_t cfa_offset_of(uint64_t rule) { return (int32_t)(uint32_t)rule >> 4; } /* sign bit is bit 31 */
+static inline intptr_t rbp_offset_of(uint64_t rule) { return (int16_t)(uint16_t)(rule >> 32); }
+static inline intptr_t ra_offset_of(uint64_t rule) { return (int16_t)(uint16_t)(rule >> 48); }
+
+void pt_track_unwind_flush(void) {
+  uint64_t g = pt_load_relaxed(&generation);
+  pt_store_release(&generation, (g + 1) & 0xffff ? (g + 1) & 0xffff : 1);
+}
+
+static uint64_t rule_of(uintptr_t ip) {
+  slot_t* s = &cache[(ip ^ (ip >> CACHE_BITS)) & (CACHE_SLOTS - 1)];
+  uint64_t want = ip | pt_load_acquire(&generation) << 48;
+  if (pt_load_acquire(&s->key) == want) {
+    uint64_t rule = pt_load_acquire(&s->rule); /* orders the key's second reading after it */
+    if (pt_load_relaxed(&s->key) == want) return rule;
+  }
+  if (!pt_load_relaxed(&cache_excluded)) { /* code addresses only, but no root for the leak scan */
+    pt_store_relaxed(&cache_excluded, 1);
+    pt_track_leaks_exclude(cache, sizeof cache);
+  }
+  pt_cfi_rule_t r;
+  uint64_t rule = pt_cfi_rule(ip - 1, &r) ? pack(&r) : KIND_UNSUPPORTED; /* ip - 1: the call itself */
+  pt_store_relaxed(&s->key, 0);
+  pt_store_release(&s->rule, rule); /* a reader that sees this rule then sees the key cleared */
+  pt_store_release(&s->key, want);
+  return rule;
+}
+
+/* This thread's previous walk, frame by frame: the state each frame was entered with and where its
+ * rule reads. A new walk updates it in place, frame n only where it differs. */
+#define RECORD_MAX 64
+enum { OUTERMOST = 1, CFA_RBP = 2 };
+typedef struct frame_s {
+  uintptr_t ip, sp, rbp, cfa;
+  const uintptr_t* ra_slot;  /* NULL in the outermost frame */
+  const uintptr_t* rbp_slot; /* NULL: the caller's rbp is this frame's */
+  uintptr_t flags;
+} frame_t;
+typedef struct record_s {
+  frame_t frames[RECORD_MAX];
+  unsigned n;
+  uint64_t generation; /* of the rules it was walked with; 0: none */
+} record_t;
+static __thread record_t record __attribute__((tls_model("initial-exec")));
+
+__attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max, bool* same_as_last) {
+  const uintptr_t* fp = __builtin_frame_address(0); /* this file keeps frame pointers */
+  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+  uintptr_t sp = (uintptr_t)fp + 16; /* the caller's registers once we return */
+  uintptr_t rbp = fp[0];
+  uint64_t generation_now = pt_load_acquire(&generation);
+  record_t* r = &record;
+  unsigned known = r->generation == generation_now ? r->n : 0; /* frames of the record still valid */
+  bool same = known > 0;
+  unsigned n = 0;
+  while (n < max) {
+    if (n < known) {
+      /* Frame n entered with the ip and sp (and, if its CFA is rbp-based, the rbp) it had in the
+       * previous walk has the same rule (same generation), so the same CFA and slots: only the
+       * rule lookup is saved. The slots are read again, and the check is made at every frame. */
+      const frame_t* f = &r->frames[n];
+      if (f->sp == sp && f->ip == ip && (!(f->flags & CFA_RBP) || f->rbp == rbp)) {
+        out[n++] = ip;
+        if (f->flags & OUTERMOST) break;
+        if (f->rbp_slot) rbp = *f->rbp_slot;
+        ip = *f->ra_slot;
+        sp = f->cfa;
+        if (!ip) break;
+        continue;
+      } /* else this frame differs; later ones may agree again (another call site, same callers) */
+    }
+    same = false;
+    uint64_t rule = rule_of(ip);
+    frame_t f = {ip, sp, rbp, 0, NULL, NULL, OUTERMOST};
+    if (kind_of(rule) != KIND_LAST) {
+      uintptr_t cfa = (cfa_is_rbp(rule) ? rbp : sp) + (uintptr_t)cfa_offset_of(rule);
+      if (kind_of(rule) != KIND_STANDARD || cfa <= sp || cfa - sp > FRAME_MAX || (cfa & 7)) {
+        r->generation = 0; /* libunwind takes this stack; a frame-by-frame record would be partial */
+        return 0;
+      }
+      f.cfa = cfa;
+      f.flags = cfa_is_rbp(rule) ? CFA_RBP : 0;
+      f.ra_slot = (const uintptr_t*)(cfa + (uintptr_t)ra_offset_of(rule));
+      if (rbp_offset_of(rule)) f.rbp_slot = (const uintptr_t*)(cfa + (uintptr_t)rbp_offset_of(rule));
+    }
+    if (n < RECORD_MAX) r->frames[n] = f;
+    out[n++] = ip;
+    if (f.flags & OUTERMOST) break;
+    if (f.rbp_slot) rbp = *f.rbp_slot;
+    ip = *f.ra_slot;
+    sp = f.cfa;
+    if (!ip) break;
+  }
+  if (same_as_last) *same_as_last = same && n == r->n;
+  r->n = n < RECORD_MAX ? n : RECORD_MAX;
+  r->generation = generation_now;
+  return n;
+}
