@@ -116,6 +116,8 @@ def trace_program(o, exe, args, outdir):
 
 def report(o, args, want_exit=None):
     p = run([o.tool] + args)
+    if "Sanitizer" in p.stderr or "runtime error:" in p.stderr:
+        fail(f"ptmem-report {' '.join(args)}: a sanitizer report:\n{p.stderr}")
     if p.returncode < 0 or p.returncode == 2 or (want_exit is not None and p.returncode != want_exit):
         fail(f"ptmem-report {' '.join(args)}: exit {p.returncode}"
              + (f", expected {want_exit}" if want_exit is not None else "") + f"\nstderr: {p.stderr}")
