@@ -194,6 +194,10 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
     memmove(buf, line, have);
   }
   close(fd);
+  const void* held;
+  size_t held_size;
+  pt_track_threads_held(&held, &held_size); /* in our .bss, scanned above; again, to be explicit */
+  if (!guarded_scan(s, (uintptr_t)held, (uintptr_t)held + held_size)) *complete = false;
   __asm__ volatile("" : : "r"(&regs) : "memory");
 }
 
@@ -245,10 +249,12 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   sa.sa_handler = on_fault;
   sigaction(SIGSEGV, &sa, &old_segv);
   sigaction(SIGBUS, &sa, &old_bus);
+  pt_track_threads_hold(); /* until the marks are final: held threads neither move nor free blocks */
   scan_roots(&s, &out->complete);
   if (!guarded_indirect_pass(&s)) out->complete = false;
   sigaction(SIGSEGV, &old_segv, NULL);
   sigaction(SIGBUS, &old_bus, NULL);
   heap->foreach(classify, out);
+  pt_track_threads_release();
   pt__os_release(s.work, s.cap * sizeof(void*));
 }

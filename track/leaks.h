@@ -40,4 +40,11 @@ void pt_track_leaks_live_stack_from(uintptr_t sp);
 void pt_track_leaks_exclude(const void* p, size_t size);
 const char* pt_leak_kind_name(int kind);
 
+/* "hold.c": the other threads' registers. Hold makes every other thread copy its registers into
+ * a table (a root, given by pt_track_threads_held) and wait; it returns how many did. Release lets
+ * them go. Every wait is bounded. */
+unsigned pt_track_threads_hold(void);
+void pt_track_threads_held(const void** regs, size_t* size);
+void pt_track_threads_release(void);
+
 #endif

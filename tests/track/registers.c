@@ -1,0 +1,47 @@
+/* registers: a thread keeps the only pointer to its block in a register (r12, callee-saved) and
+ * spins while main returns, so the exit leak scan runs with that thread still running. Its stack
+ * holds no copy (the dead frames that saw the pointer are wiped), so only reading the thread's
+ * registers keeps the block reachable: LeakSanitizer does (ptrace), and so must ptmem.
+ * Expected: reachable held_in_register 1 4000, and the contrast definite leak_in_main 1 300. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "corpus.h"
+
+static volatile int holding;
+
+__attribute__((noinline)) void* held_in_register(void) { return malloc(4000); }
+__attribute__((noinline)) void leak_in_main(void) { touch(malloc(300), 300); }
+
+static void* spin(void* arg) {
+  (void)arg;
+#if defined(__x86_64__)
+  void* p = held_in_register();
+  touch(p, 4000);
+  __asm__ volatile("mov %0, %%r12" : : "r"(p) : "r12");
+  p = NULL;
+  clobber_stack(); /* keeps r12 (callee-saved), wipes the dead frames below */
+  holding = 1;
+  __asm__ volatile("1: pause\n\tjmp 1b" : : : "memory"); /* r12 keeps the block until _exit */
+#endif
+  return NULL;
+}
+
+int main(void) {
+#if !defined(__x86_64__)
+  puts("registers: x86-64 only");
+  return 0;
+#else
+  pthread_t t;
+  if (pthread_create(&t, NULL, spin, NULL) != 0) {
+    perror("pthread_create");
+    return 1;
+  }
+  while (!holding) {
+  }
+  leak_in_main();
+  clobber_stack();
+  return 0; /* the spinning thread is still running: exit() scans with it */
+#endif
+}

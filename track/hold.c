@@ -1,0 +1,196 @@
+/* hold.c - the registers of the other threads for the exit leak scan, without ptrace.
+ * LeakSanitizer attaches to every thread with ptrace and reads its registers; a block whose only
+ * pointer is in a register of a thread still running would otherwise come out leaked. Here every
+ * other thread listed in /proc/self/task is sent a signal (tgkill) whose handler copies the
+ * general registers of the interrupted code (its ucontext) into a static table that the scan reads
+ * as a root, then waits until the scan is over, so the thread cannot move or free the block
+ * meanwhile. All waits are bounded: a thread that blocks the signal (read from its SigBlk) is not
+ * sent it; one that exits before handling it is noticed (tgkill with signal 0); if the scanner
+ * never releases them, handlers give up after a few seconds. The handler only uses
+ * async-signal-safe calls (futex, gettid). Outside a hold it passes the signal on to whatever
+ * handler the program had installed for it, so the program does not lose its own signals. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "../pools/atomic.h"
+#include "../pools/os.h"
+#include "leaks.h"
+
+#define HOLD_SIGNAL (SIGRTMAX - 2)
+#define HOLD_MAX 1024        /* threads whose registers are kept; more are scanned without them */
+#define ARRIVE_WAIT_NS 2000000000ull /* for all threads to reach the handler */
+#define RELEASE_WAIT_MS 5000 /* a handler's bound on waiting for the scan */
+
+typedef struct held_s {
+  _Atomic long tid;
+  uint64_t regs[NGREG];
+} held_t;
+static held_t held[HOLD_MAX]; /* a root of the scan (pt_track_threads_held) */
+static _Atomic unsigned nheld;
+static _Atomic int holding;       /* 1 while a hold is on: the handler spills and waits */
+static _Atomic uint32_t released; /* futex word: bumped to let the handlers go */
+static _Atomic int inside;        /* handlers not yet returned */
+static _Atomic int outstanding;   /* signals sent and not yet handled: tells ours from the program's */
+static struct sigaction previous;
+static _Atomic int installed;
+
+static long futex(_Atomic uint32_t* word, int op, uint32_t value, const struct timespec* timeout) {
+  return syscall(SYS_futex, (uint32_t*)word, op, value, timeout, NULL, 0);
+}
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_hold_signal(int sig, siginfo_t* info, void* context) {
+  int saved_errno = errno;
+  bool ours = info->si_code == SI_TKILL && info->si_pid == getpid() && pt_load_acquire(&outstanding) > 0;
+  if (!ours) { /* the program's own use of this signal */
+    errno = saved_errno;
+    if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) previous.sa_sigaction(sig, info, context);
+    else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN && previous.sa_handler) previous.sa_handler(sig);
+    return;
+  }
+  pt_fetch_sub_relaxed(&outstanding, 1);
+  if (!pt_load_acquire(&holding)) { /* arrived after the scan: nothing to do */
+    errno = saved_errno;
+    return;
+  }
+  pt_fetch_add_acq_rel(&inside, 1);
+  unsigned i = pt_fetch_add_acq_rel(&nheld, 1);
+  if (i < HOLD_MAX) {
+    memcpy(held[i].regs, ((ucontext_t*)context)->uc_mcontext.gregs, sizeof held[i].regs);
+    pt_store_release(&held[i].tid, syscall(SYS_gettid));
+  }
+  uint64_t give_up = now_ms() + RELEASE_WAIT_MS;
+  for (;;) { /* the futex word is read before the flag: a release in between wakes the wait */
+    uint32_t generation = pt_load_acquire(&released);
+    if (!pt_load_acquire(&holding) || now_ms() > give_up) break;
+    struct timespec step = {0, 100 * 1000000L};
+    futex(&released, FUTEX_WAIT_PRIVATE, generation, &step);
+  }
+  pt_fetch_sub_relaxed(&inside, 1);
+  errno = saved_errno;
+}
+
+static bool install(void) {
+  if (pt_load_acquire(&installed)) return true;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_hold_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask); /* nothing else runs on top of a held thread */
+  if (sigaction(HOLD_SIGNAL, &sa, &previous) != 0) return false;
+  pt_store_release(&installed, 1); /* stays installed: a late delivery must find a handler */
+  return true;
+}
+
+static uint64_t parse_hex_mask(const char* p) {
+  uint64_t v = 0;
+  for (;; p++) {
+    int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+    if (d < 0) return v;
+    v = v << 4 | (uint64_t)d;
+  }
+}
+
+/* Whether thread `tid` blocks the hold signal (then it would never answer). */
+static bool blocks_signal(const char* tid) {
+  char path[64] = "/proc/self/task/";
+  strcat(path, tid);
+  strcat(path, "/status");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true; /* gone already */
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return true;
+  buf[n] = 0;
+  const char* line = strstr(buf, "\nSigBlk:");
+  if (!line) return false;
+  line += 8;
+  while (*line == ' ' || *line == '\t') line++;
+  return (parse_hex_mask(line) >> (HOLD_SIGNAL - 1)) & 1;
+}
+
+static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
+  for (unsigned k = 0; k < nsent; k++) {
+    if (!sent[k]) continue;
+    bool arrived = false;
+    unsigned n = pt_load_acquire(&nheld);
+    for (unsigned i = 0; i < n && i < HOLD_MAX && !arrived; i++) arrived = pt_load_acquire(&held[i].tid) == sent[k];
+    if (arrived || (syscall(SYS_tgkill, pid, sent[k], 0) != 0 && errno == ESRCH)) continue;
+    return false;
+  }
+  return true;
+}
+
+unsigned pt_track_threads_hold(void) {
+  if (!install()) return 0;
+  pt_store_relaxed(&nheld, 0);
+  memset(held, 0, sizeof held);
+  pt_store_release(&holding, 1);
+  static long sent[HOLD_MAX]; /* static: the stack of the scanning thread is a root too */
+  unsigned nsent = 0;
+  pid_t pid = getpid();
+  long self = syscall(SYS_gettid);
+  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  long n;
+  while (nsent < HOLD_MAX && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+    for (long off = 0; off < n;) {
+      struct {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+      }* d = (void*)(buf + off);
+      off += d->reclen;
+      if (d->name[0] < '0' || d->name[0] > '9') continue;
+      long tid = 0;
+      for (const char* c = d->name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
+      if (tid == self || blocks_signal(d->name) || nsent == HOLD_MAX) continue;
+      pt_fetch_add_acq_rel(&outstanding, 1);
+      if (syscall(SYS_tgkill, pid, tid, HOLD_SIGNAL) == 0) sent[nsent++] = tid;
+      else pt_fetch_sub_relaxed(&outstanding, 1);
+    }
+  }
+  close(fd);
+  struct timespec start, now, step = {0, 1000000L};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (!all_arrived(sent, nsent, pid)) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((uint64_t)(now.tv_sec - start.tv_sec) * 1000000000ull + (uint64_t)now.tv_nsec - (uint64_t)start.tv_nsec >
+        ARRIVE_WAIT_NS)
+      break;
+    nanosleep(&step, NULL);
+  }
+  unsigned got = pt_load_acquire(&nheld);
+  return got < HOLD_MAX ? got : HOLD_MAX;
+}
+
+void pt_track_threads_held(const void** regs, size_t* size) {
+  *regs = held;
+  *size = sizeof held;
+}
+
+void pt_track_threads_release(void) {
+  if (!pt_load_acquire(&holding)) return;
+  pt_store_release(&holding, 0);
+  pt_fetch_add_acq_rel(&released, 1);
+  futex(&released, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL);
+  struct timespec step = {0, 1000000L};
+  for (int i = 0; i < 1000 && pt_load_acquire(&inside) > 0; i++) nanosleep(&step, NULL);
+}
