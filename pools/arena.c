@@ -149,6 +149,15 @@ bool pt__span_grow(pt_desc_t* d, uint32_t nslices) {
   return true;
 }
 
+uintptr_t pt__arena_internal_end(uintptr_t addr) {
+  uint32_t count = pt_load_acquire(&region_count);
+  for (uint32_t i = 0; i < count; i++) {
+    pt_region_t* r = pt_load_acquire(&regions[i]);
+    if (r && addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + PT_REGION_SIZE) return (uintptr_t)r->base + PT_REGION_SIZE;
+  }
+  return 0;
+}
+
 bool pt__arena_contains(const void* p) {
   uint32_t count = pt_load_acquire(&region_count);
   for (uint32_t i = 0; i < count; i++) {

@@ -186,13 +186,15 @@ void pt__huge_foreach(void (*fn)(pt_desc_t* d, void* arg), void* arg) {
   }
 }
 
-bool pt__huge_owns(uintptr_t lo, uintptr_t hi) {
+uintptr_t pt__huge_internal_end(uintptr_t addr) {
   uintptr_t table = (uintptr_t)pt_load_acquire(&desc_table);
-  if (table && lo < table + HUGE_DESCS * sizeof(pt_desc_t) && table < hi) return true;
+  if (table && addr >= table && addr < table + HUGE_DESCS * sizeof(pt_desc_t)) return table + HUGE_DESCS * sizeof(pt_desc_t);
   for (int i = 0; i < CACHE_SLOTS; i++) { /* cached mappings hold stale data, not live pointers */
     pt_desc_t* d = pt_load_acquire(&cache[i]);
-    if (d && lo < (uintptr_t)d->start + d->huge.size && (uintptr_t)d->start < hi) return true;
+    if (d && addr >= (uintptr_t)d->start && addr < (uintptr_t)d->start + d->huge.size) return (uintptr_t)d->start + d->huge.size;
   }
-  pt_desc_t* d = pt__pagemap_lookup((const void*)lo);
-  return d && pt_load_relaxed(&d->xowner) == PT_KIND_HUGE;
+  pt_desc_t* d = pt__pagemap_lookup((const void*)addr);
+  if (!d || pt_load_relaxed(&d->xowner) != PT_KIND_HUGE) return 0;
+  uintptr_t end = (uintptr_t)d->start + d->huge.size;
+  return end > addr ? end : addr + 1;
 }

@@ -276,9 +276,11 @@ bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** met
 typedef void (*pt_meta_visit_fn)(void* block, size_t size, uint64_t* meta, void* arg);
 void pt__foreach_meta(pt_meta_visit_fn fn, void* arg);
 void pt__huge_foreach(void (*fn)(pt_desc_t* d, void* arg), void* arg);
-bool pt__huge_owns(uintptr_t lo, uintptr_t hi);
-/* True if [lo, hi) overlaps memory of the allocator itself (regions, huge blocks and their table). */
-bool pt__is_internal(uintptr_t lo, uintptr_t hi);
+/* If `addr` is in memory of the allocator itself (a region, a huge block, a cached huge mapping or
+ * the huge descriptor table), the end of that piece of memory; otherwise 0. */
+uintptr_t pt__huge_internal_end(uintptr_t addr);
+uintptr_t pt__arena_internal_end(uintptr_t addr);
+uintptr_t pt__internal_end(uintptr_t addr);
 
 /* ---- "stats.c" ------------------------------------------------------------------------------------ */
 typedef struct pt_stats_s {

@@ -70,8 +70,7 @@ void pt__foreach_meta(pt_meta_visit_fn fn, void* arg) {
   pt__huge_foreach(visit_huge, &v);
 }
 
-bool pt__is_internal(uintptr_t lo, uintptr_t hi) {
-  for (uintptr_t a = lo; a < hi; a += PT_REGION_SIZE) /* regions are 1 GiB: probing each GiB is enough */
-    if (pt__arena_contains((const void*)a)) return true;
-  return pt__arena_contains((const void*)(hi - 1)) || pt__huge_owns(lo, hi);
+uintptr_t pt__internal_end(uintptr_t addr) {
+  uintptr_t end = pt__arena_internal_end(addr);
+  return end ? end : pt__huge_internal_end(addr);
 }

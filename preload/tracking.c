@@ -105,7 +105,7 @@ static void heap_foreach(void (*fn)(void*, size_t, uint64_t*, void*), void* arg)
 static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec) {
   return pt__block_find(a, start, size, rec);
 }
-static bool heap_is_own(uintptr_t lo, uintptr_t hi) { return pt__is_internal(lo, hi); }
+static uintptr_t heap_own_end(uintptr_t addr) { return pt__internal_end(addr); }
 
 static int write_trace(const char* path_or_null, bool final) {
   int expected = 0;
@@ -128,7 +128,7 @@ static int write_trace(const char* path_or_null, bool final) {
     static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
     if (final) {
       pt_track_forget_last_allocs();
-      pt_track_heap_t heap = {heap_foreach, heap_find, heap_is_own};
+      pt_track_heap_t heap = {heap_foreach, heap_find, heap_own_end};
       pt_track_leaks_scan(&heap, &leaks);
     }
     if (!pt_track_trace_write(path, &trace_info, final ? &leaks : NULL, final)) result = EIO;

@@ -96,14 +96,16 @@ static void drain(scan_t* s) {
   while (s->nwork) scan_block_contents(s, s->work[--s->nwork], PT_REC_MARK_REACHABLE);
 }
 
-static bool is_excluded(const scan_t* s, uintptr_t lo, uintptr_t hi) {
-  if (s->heap->is_own(lo, hi)) return true;
+/* If `a` is in memory that is never a root (the allocator's or the tracker's), its end; else 0. */
+static uintptr_t own_end(const scan_t* s, uintptr_t a) {
+  uintptr_t end = s->heap->own_end(a);
+  if (end) return end;
   int n = pt_load_acquire(&nexcluded);
   for (int i = 0; i < n && i < EXCLUDED_MAX; i++) {
     uintptr_t elo = pt_load_acquire(&excluded[i].lo), ehi = pt_load_relaxed(&excluded[i].hi);
-    if (lo < ehi && elo < hi) return true;
+    if (a >= elo && a < ehi) return ehi;
   }
-  return false;
+  return 0;
 }
 
 static uintptr_t parse_hex(const char** p) {
@@ -147,6 +149,26 @@ __attribute__((noinline)) static bool guarded_indirect_pass(scan_t* s) {
   return ok;
 }
 
+/* Scans the parts of [lo, hi) that are not ours, page by page. Anonymous mappings that touch are
+ * merged into one line of /proc/self/maps (without named mappings, before Linux 5.17, nothing keeps
+ * ours apart), so one line can hold an allocator region and, next to it, ld.so's first TLS block.
+ * Leaving out every line that touched our memory lost such roots: dlerror's message, held in libc's
+ * TLS, came out as a definite leak in bash, in some runs only, by how the mappings happened to fall. */
+static bool scan_foreign_parts(scan_t* s, uintptr_t lo, uintptr_t hi) {
+  uintptr_t run = lo; /* start of the foreign memory not scanned yet */
+  for (uintptr_t a = lo; a < hi;) {
+    uintptr_t end = own_end(s, a);
+    if (!end) {
+      a = (a | 4095) + 1;
+      continue;
+    }
+    if (run < a && !guarded_scan(s, run, a)) return false;
+    a = end < hi ? (end > a ? end : a + 1) : hi;
+    run = a;
+  }
+  return run >= hi || guarded_scan(s, run, hi);
+}
+
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
 static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete) {
   const char* p = line;
@@ -156,8 +178,7 @@ static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete)
   if (*p++ != ' ' || p[0] != 'r' || p[1] != 'w') return;
   if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]") || strstr(line, "[anon:ptmem")) return;
   if (sp >= lo && sp < hi) lo = sp; /* our own stack: only its live part */
-  if (is_excluded(s, lo, hi)) return;
-  if (!guarded_scan(s, lo, hi)) {
+  if (!scan_foreign_parts(s, lo, hi)) {
     *complete = false;
     s->nwork = 0;
   }

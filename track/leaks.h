@@ -12,8 +12,9 @@ typedef struct pt_track_heap_s {
   void (*foreach)(void (*fn)(void* block, size_t size, uint64_t* rec, void* arg), void* arg);
   /* The live block containing addr (interior pointers count), with its record. */
   bool (*find)(const void* addr, void** start, size_t* size, uint64_t** rec);
-  /* True if [lo, hi) is the allocator's own memory: never a root (its metadata points at blocks). */
-  bool (*is_own)(uintptr_t lo, uintptr_t hi);
+  /* If addr is in the allocator's own memory (never a root: its metadata points at blocks), the
+   * end of that piece of memory; otherwise 0. */
+  uintptr_t (*own_end)(uintptr_t addr);
 } pt_track_heap_t;
 
 enum { PT_LEAK_DEFINITE, PT_LEAK_INDIRECT, PT_LEAK_REACHABLE, PT_LEAK_KINDS };
