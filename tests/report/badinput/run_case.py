@@ -107,12 +107,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tool", required=True, help="ptmem-report")
     ap.add_argument("--sanitized-tool", help="also run a sanitizer build's ptmem-report")
+    ap.add_argument("--tool-is-sanitized", action="store_true",
+                    help="--tool is itself a sanitizer build (no address-space limit)")
     ap.add_argument("case", help="the case folder")
     o = ap.parse_args()
     case = os.path.abspath(o.case)
     tmp = tempfile.mkdtemp(prefix="ptmem-badinput-")
     try:
-        ok = check(o.tool, case, tmp, False)
+        ok = check(o.tool, case, tmp, o.tool_is_sanitized)
         if o.sanitized_tool:
             ok = check(o.sanitized_tool, case, tmp, True) and ok
     finally:
