@@ -137,8 +137,9 @@ static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
 
 unsigned pt_track_threads_hold(void) {
   if (!install()) return 0;
+  unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
+  memset(held, 0, (before < HOLD_MAX ? before : HOLD_MAX) * sizeof *held);
   pt_store_relaxed(&nheld, 0);
-  memset(held, 0, sizeof held);
   pt_store_release(&holding, 1);
   static long sent[HOLD_MAX]; /* static: the stack of the scanning thread is a root too */
   unsigned nsent = 0;
@@ -182,8 +183,9 @@ unsigned pt_track_threads_hold(void) {
 }
 
 void pt_track_threads_held(const void** regs, size_t* size) {
+  unsigned n = pt_load_acquire(&nheld);
   *regs = held;
-  *size = sizeof held;
+  *size = (n < HOLD_MAX ? n : HOLD_MAX) * sizeof *held;
 }
 
 void pt_track_threads_release(void) {

@@ -218,7 +218,7 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   const void* held;
   size_t held_size;
   pt_track_threads_held(&held, &held_size); /* in our .bss, scanned above; again, to be explicit */
-  if (!guarded_scan(s, (uintptr_t)held, (uintptr_t)held + held_size)) *complete = false;
+  if (held_size && !guarded_scan(s, (uintptr_t)held, (uintptr_t)held + held_size)) *complete = false;
   __asm__ volatile("" : : "r"(&regs) : "memory");
 }
 
