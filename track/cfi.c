@@ -268,7 +268,8 @@ bool pt_cfi_rule(uintptr_t pc, pt_cfi_rule_t* out) {
     for (const char* a = aug + 1; *a && !c.bad; a++) {
       if (*a == 'R') fde_enc = (uint8_t)fixed(&c, 1);
       else if (*a == 'L') fixed(&c, 1);
-      else if (*a == 'P') encoded(&c, (uint8_t)fixed(&c, 1));
+      else if (*a == 'P') encoded(&c, (uint8_t)(fixed(&c, 1) & 0x0f)); /* the personality: skipped, so
+        only its size matters (C++'s is pcrel|indirect, which encoded() would refuse) */
       else return false; /* 'S' (a signal frame) and anything unknown */
     }
     c.p = after;
