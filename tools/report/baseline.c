@@ -290,29 +290,6 @@ static bool is_trace(const reader_t* rd) {
   return trace;
 }
 
-static bool read_whole_file(reader_t* rd, rp_str_t* data) {
-  FILE* f = fopen(rd->file, "rb");
-  if (!f) {
-    snprintf(rd->err, rd->errsize, "%s: cannot open: %s", rd->file, strerror(errno));
-    return false;
-  }
-  char buf[65536];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-    rp_str_addn(data, buf, got);
-  int failed = ferror(f);
-  int saved = errno;
-  fclose(f);
-  if (failed) {
-    snprintf(rd->err, rd->errsize, "%s: read error: %s", rd->file, strerror(saved));
-    return false;
-  }
-  rp_str_add(data, ""); /* an empty file still gets a buffer */
-  rd->text = data->s;
-  rd->len = data->n;
-  return true;
-}
-
 static json_t* parse_text(reader_t* rd) {
   json_error_t e;
   json_t* root = json_loadb(rd->text, rd->len, JSON_REJECT_DUPLICATES, &e);
@@ -355,7 +332,12 @@ bool rp_baseline_load(rp_baseline_t* b, const char* path, char* err, size_t errs
   memset(b, 0, sizeof *b);
   reader_t rd = {.file = path, .err = err, .errsize = errsize};
   rp_str_t data = {0};
-  json_t* root = read_whole_file(&rd, &data) ? parse_text(&rd) : NULL;
+  json_t* root = NULL;
+  if (rp_read_file(rd.file, &data, rd.err, rd.errsize)) {
+    rd.text = data.s;
+    rd.len = data.n;
+    root = parse_text(&rd);
+  }
   bool ok = root && read_report(&rd, root, b);
   json_decref(root);
   rp_str_free(&data);

@@ -140,27 +140,6 @@ static bool parse_rule(rp_suppressions_t* s, const line_t* l, char* err, size_t 
   return true;
 }
 
-static bool read_file(const char* path, rp_str_t* out, char* err, size_t errsize) {
-  FILE* f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
-    return false;
-  }
-  char buf[8192];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-    rp_str_addn(out, buf, got);
-  int failed = ferror(f);
-  int saved = errno;
-  fclose(f);
-  if (failed) {
-    snprintf(err, errsize, "%s: read error: %s", path, strerror(saved));
-    return false;
-  }
-  rp_str_add(out, ""); /* an empty file still gets a terminated buffer */
-  return true;
-}
-
 static void drop_rules_from(rp_suppressions_t* s, size_t first) {
   for (size_t i = first; i < s->rules.n; i++) {
     free(s->rules.v[i].pattern);
@@ -171,7 +150,7 @@ static void drop_rules_from(rp_suppressions_t* s, size_t first) {
 
 bool rp_suppressions_load(rp_suppressions_t* s, const char* path, char* err, size_t errsize) {
   rp_str_t data = {0};
-  if (!read_file(path, &data, err, errsize)) {
+  if (!rp_read_file(path, &data, err, errsize)) {
     rp_str_free(&data);
     return false;
   }

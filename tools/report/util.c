@@ -114,6 +114,26 @@ void rp_str_free(rp_str_t* b) {
   *b = (rp_str_t){0};
 }
 
+bool rp_read_file(const char* path, rp_str_t* out, char* err, size_t errsize) {
+  FILE* f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
+    return false;
+  }
+  char buf[65536];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0) rp_str_addn(out, buf, got);
+  int failed = ferror(f);
+  int saved = errno;
+  fclose(f);
+  if (failed) {
+    snprintf(err, errsize, "%s: read error: %s", path, strerror(saved));
+    return false;
+  }
+  rp_str_add(out, "");
+  return true;
+}
+
 const char* rp_fmt_bytes(uint64_t bytes, char buf[32]) {
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   if (bytes < 1024) {

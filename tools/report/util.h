@@ -50,6 +50,10 @@ void rp_str_addf(rp_str_t* b, const char* fmt, ...) __attribute__((format(printf
 void rp_str_clear(rp_str_t* b);
 void rp_str_free(rp_str_t* b);
 
+/* The whole file into `out` (always NUL-terminated, even when empty); false with
+ * "FILE: cannot open: ..." or "FILE: read error: ..." in err. */
+bool rp_read_file(const char* path, rp_str_t* out, char* err, size_t errsize);
+
 /* "1.50 MiB", "512 B": binary units, three significant digits. */
 const char* rp_fmt_bytes(uint64_t bytes, char buf[32]);
 /* "1.25 s", "15 ms", "300 us". */
