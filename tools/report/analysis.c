@@ -260,11 +260,18 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
                                    " bytes: counts are estimates and leaks approximate", prog, t->pid, t->sample_bytes));
     if (t->summary.dropped_lines)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): the writer dropped %" PRIu64 " over-long lines", prog, t->pid, t->summary.dropped_lines));
+    /* Only modules some frame is in (and the program) are asked about: a module no stack uses has
+     * nothing to show as module+offset, and asking would load its debug info (libm's, libz's...). */
+    bool* in_stacks = rp_xcalloc(t->modules.n, sizeof *in_stacks);
+    for (size_t n = 1; n < t->nodes.n; n++)
+      if (t->nodes.v[n].module >= 0) in_stacks[t->nodes.v[n].module] = true;
     for (size_t m = 0; m < t->modules.n; m++) {
+      if (m && !in_stacks[m]) continue;
       rp_symstatus_t st = rp_symbolize_module_status(sym, t, (int32_t)m);
       if (st == RP_SYM_BUILD_ID_CHANGED || (st == RP_SYM_FILE_MISSING && m == 0))
         RP_PUSH(r->notes, rp_xprintf("%s: %s: stacks in it show module+offset", t->modules.v[m].path, rp_symstatus_text(st)));
     }
+    free(in_stacks);
   }
 }
 
