@@ -95,11 +95,20 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
   bool same = known > 0;
   unsigned n = 0;
   while (n < max) {
+    /* A frame entered with the ip and sp (and, if its CFA is rbp-based, the rbp) it had in the
+     * previous walk has the same rule (same generation), so the same CFA and slots: only the rule
+     * lookup is saved. The slots are read again, and the check is made at every frame. */
     if (n < known) {
-      /* Frame n entered with the ip and sp (and, if its CFA is rbp-based, the rbp) it had in the
-       * previous walk has the same rule (same generation), so the same CFA and slots: only the
-       * rule lookup is saved. The slots are read again, and the check is made at every frame. */
       const frame_t* f = &r->frames[n];
+      if (f->sp != sp) { /* a shallower stack: its callers' frames sit further up the record */
+        unsigned p = n + 1;
+        while (p < known && r->frames[p].sp < sp) p++;
+        if (p < known && r->frames[p].sp == sp) {
+          same = false;
+          memmove(&r->frames[n], &r->frames[p], (known - p) * sizeof *f); /* p > n: only what */
+          known -= p - n;                                                  /* was passed goes */
+        }
+      }
       if (f->sp == sp && f->ip == ip && (!(f->flags & CFA_RBP) || f->rbp == rbp)) {
         out[n++] = ip;
         if (f->flags & OUTERMOST) break;
@@ -108,7 +117,7 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
         sp = f->cfa;
         if (!ip) break;
         continue;
-      } /* else this frame differs; later ones may agree again (another call site, same callers) */
+      } /* else this frame differs; its callers may agree again (another call site, same callers) */
     }
     same = false;
     uint64_t rule = rule_of(ip);

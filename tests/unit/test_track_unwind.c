@@ -174,6 +174,10 @@ int main(void) {
   uintptr_t a[MAX], b[MAX];
   unsigned na, nb;
   recurse(0, MAX);
+  for (unsigned depth = 12; depth > 0; depth -= 3) { /* shallower, deeper, shallower: the previous */
+    recurse(depth, MAX);                              /* walk's frames found by sp at other depths */
+    recurse(depth + 5, MAX);
+  }
   recurse(40, MAX);
   recurse(200, MAX); /* deeper than MAX: both stop at the limit */
   recurse(3, 4);
@@ -184,7 +188,7 @@ int main(void) {
   CHECK_EQ(pthread_create(&t, NULL, in_thread, NULL), 0);
   CHECK_EQ(pthread_join(t, NULL), 0);
   CHECK_EQ(compared, walked);
-  CHECK_EQ(walked, 24); /* every walk above ran to the end */
+  CHECK_EQ(walked, 32); /* every walk above ran to the end */
 
   /* After a flush the rules are read again and the walk is the same. */
   na = pt_track_unwind(a, MAX, NULL);
