@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h" /* rp_frames_fn_key: one definition of a stack's function key */
 #include "suppress.h"
 
 typedef struct table_s { /* open addressing; slots hold index + 1, 0 is empty */
@@ -28,15 +29,14 @@ typedef struct stacks_s {
   RP_VEC(uint64_t) hashes; /* of each stack's key, compared before the keys */
 } stacks_t;
 
-/* What one address of the trace at hand contributes to a stack: its frames and its parts of the
- * two keys, made once per address rather than once per stack it appears in (a python3 trace has
+/* What one address of the trace at hand contributes to a stack: its frames and its part of the
+ * grouping key, made once per address rather than once per stack it appears in (a python3 trace has
  * 20k stacks of up to 32 nodes, 115k nodes, 5k distinct addresses). */
 typedef struct node_part_s {
   int32_t module;             /* the address: module id and offset, as in rp_node_t */
   uint64_t offset;
   uint32_t first, nframes;    /* in builder_t.part_frames */
   uint32_t key_at, key_len;   /* in builder_t.part_keys */
-  uint32_t fn_at, fn_len;     /* in builder_t.part_fn_keys */
 } node_part_t;
 
 typedef struct builder_s {
@@ -44,25 +44,21 @@ typedef struct builder_s {
   rp_symbolizer_t* sym;
   stacks_t stacks;
   table_t leak_table, site_table;
-  rp_str_t key, fn_key;
+  rp_str_t key;
   /* of the trace at hand: */
   RP_VEC(node_part_t) parts;
   table_t part_table;      /* parts by address */
   uint32_t* part_of_node;  /* index + 1 in parts, 0 until the node is first met */
   RP_VEC(rp_frame_t) part_frames;
-  rp_str_t part_keys, part_fn_keys;
+  rp_str_t part_keys;
 } builder_t;
 
-static void add_frame_keys(rp_str_t* key, rp_str_t* fn_key, const rp_frame_t* f) {
+static void add_frame_key(rp_str_t* key, const rp_frame_t* f) {
   if (key->n) rp_str_add(key, "|");
-  if (fn_key->n) rp_str_add(fn_key, ";");
-  if (f->function) {
+  if (f->function)
     rp_str_addf(key, "%s@%s:%" PRIu32, f->function, f->file ? f->file : "", f->line);
-    rp_str_add(fn_key, f->function);
-  } else {
+  else
     rp_str_addf(key, "%s+0x%" PRIx64, f->module, f->offset);
-    rp_str_addf(fn_key, "?%s", rp_basename(f->module));
-  }
 }
 
 /* The frames of node `id` of trace `t`, symbolized, and their keys: an index in b->parts. */
@@ -92,16 +88,12 @@ static uint32_t node_part(builder_t* b, const rp_trace_t* t, uint32_t id) {
     }
   }
   p.nframes = (uint32_t)b->part_frames.n - p.first;
-  rp_str_t key = {0}, fn_key = {0};
-  for (uint32_t k = 0; k < p.nframes; k++) add_frame_keys(&key, &fn_key, &b->part_frames.v[p.first + k]);
+  rp_str_t key = {0};
+  for (uint32_t k = 0; k < p.nframes; k++) add_frame_key(&key, &b->part_frames.v[p.first + k]);
   p.key_at = (uint32_t)b->part_keys.n;
   p.key_len = (uint32_t)key.n;
   rp_str_addn(&b->part_keys, key.s, key.n);
-  p.fn_at = (uint32_t)b->part_fn_keys.n;
-  p.fn_len = (uint32_t)fn_key.n;
-  rp_str_addn(&b->part_fn_keys, fn_key.s, fn_key.n);
   rp_str_free(&key);
-  rp_str_free(&fn_key);
   RP_PUSH(b->parts, p);
   tab->slot[i] = b->part_of_node[id] = (uint32_t)b->parts.n;
   return (uint32_t)b->parts.n - 1;
@@ -130,20 +122,14 @@ static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id
   uint32_t parts[256];
   size_t nframes = 0;
   rp_str_clear(&b->key);
-  rp_str_clear(&b->fn_key);
   for (unsigned i = 0; i < n; i++) {
     parts[i] = node_part(b, t, nodes[i]);
     const node_part_t* p = &b->parts.v[parts[i]];
     nframes += p->nframes;
     if (b->key.n) rp_str_addn(&b->key, "|", 1);
     rp_str_addn(&b->key, b->part_keys.s + p->key_at, p->key_len);
-    if (b->fn_key.n) rp_str_addn(&b->fn_key, ";", 1);
-    rp_str_addn(&b->fn_key, b->part_fn_keys.s + p->fn_at, p->fn_len);
   }
-  if (!n) {
-    rp_str_add(&b->key, id == 1 ? "(unknown stack)" : "(no frames)");
-    rp_str_add(&b->fn_key, id == 1 ? "(unknown stack)" : "(no frames)");
-  }
+  if (!n) rp_str_add(&b->key, id == 1 ? "(unknown stack)" : "(no frames)");
   uint64_t h = key_hash(b->key.s, b->key.n);
   table_t* tab = &b->stacks.table;
   size_t i = h & tab->mask;
@@ -159,7 +145,7 @@ static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id
     s->nframes += p->nframes;
   }
   s->key = rp_xstrndup(b->key.s, b->key.n);
-  s->fn_key = rp_xstrndup(b->fn_key.s, b->fn_key.n);
+  s->fn_key = rp_frames_fn_key(s->frames, s->nframes); /* the baseline's reader makes its keys the same way */
   RP_PUSH(b->stacks.all, s);
   RP_PUSH(b->stacks.hashes, h);
   tab->slot[i] = (uint32_t)b->stacks.all.n;
@@ -217,7 +203,6 @@ static void add_trace(builder_t* b, uint32_t ti) {
   b->part_of_node = rp_xcalloc(t->nodes.n, sizeof *b->part_of_node);
   b->part_frames.n = 0;
   rp_str_clear(&b->part_keys);
-  rp_str_clear(&b->part_fn_keys);
   for (size_t i = 0; i < t->leaks.n; i++) {
     const rp_leak_t* l = &t->leaks.v[i];
     if (!map[l->stack]) map[l->stack] = stack_of(b, t, l->stack);
@@ -327,11 +312,9 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
   free(b.site_table.slot);
   free(b.stacks.hashes.v);
   rp_str_free(&b.key);
-  rp_str_free(&b.fn_key);
   free(b.parts.v);
   free(b.part_frames.v);
   rp_str_free(&b.part_keys);
-  rp_str_free(&b.part_fn_keys);
 }
 
 void rp_report_free(rp_report_t* r) {
