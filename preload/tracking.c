@@ -41,6 +41,10 @@ static uint64_t clock_ns(clockid_t c) {
 
 void ptmem_tracking_start(void) {
   pt__settings.block_meta = true; /* before the first page exists: every block gets a record */
+  /* Never roots, and scanning their untouched pages costs every process page faults at exit: the
+   * page map's top level (it points at submaps, not at blocks) and the trace writer's buffers. */
+  pt_track_leaks_exclude(pt__pagemap, sizeof pt__pagemap);
+  pt_track_trace_exclude_buffers();
   trace_info.source = "malloc";
   trace_info.unwinder = ptmem_options.frame_pointers ? "frame-pointers" : "libunwind";
   trace_info.depth = (unsigned)ptmem_options.depth;

@@ -17,6 +17,14 @@
 #include "track.h"
 
 static pt_jsonl_t writer; /* static, so writing at exit allocates nothing */
+static pt_timeline_sample_t samples[16384];
+
+/* Text and copies of counters, never a heap address: not roots of the leak scan, which would
+ * otherwise read (and fault in) their untouched pages in every process at exit. */
+void pt_track_trace_exclude_buffers(void) {
+  pt_track_leaks_exclude(&writer, sizeof writer);
+  pt_track_leaks_exclude(samples, sizeof samples);
+}
 
 static uint64_t mono_ns(void) {
   struct timespec ts;
@@ -307,7 +315,6 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   trie_free(&trie);
   write_sites(w, count);
   write_leaks(w, leaks);
-  static pt_timeline_sample_t samples[16384];
   size_t ns = pt_track_timeline_read(samples, sizeof samples / sizeof samples[0]);
   for (size_t first = 0; first < ns; first += BATCH) { /* columns, like sites: a third of the bytes */
     size_t last = first + BATCH < ns ? first + BATCH : ns;
