@@ -228,6 +228,16 @@ static void add_trace(builder_t* b, uint32_t ti) {
   free(b->part_of_node);
 }
 
+/* A module's problem is the same in every process that loaded it: said once. */
+static void add_note_once(rp_report_t* r, char* note) {
+  for (size_t i = 0; i < r->notes.n; i++)
+    if (strcmp(r->notes.v[i], note) == 0) {
+      free(note);
+      return;
+    }
+  RP_PUSH(r->notes, note);
+}
+
 static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
   for (uint32_t ti = 0; ti < r->ntraces; ti++) {
     const rp_trace_t* t = &r->traces[ti];
@@ -254,7 +264,7 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
       if (m && !in_stacks[m]) continue;
       rp_symstatus_t st = rp_symbolize_module_status(sym, t, (int32_t)m);
       if (st == RP_SYM_BUILD_ID_CHANGED || (st == RP_SYM_FILE_MISSING && m == 0))
-        RP_PUSH(r->notes, rp_xprintf("%s: %s: stacks in it show module+offset", t->modules.v[m].path, rp_symstatus_text(st)));
+        add_note_once(r, rp_xprintf("%s: %s: stacks in it show module+offset", t->modules.v[m].path, rp_symstatus_text(st)));
     }
     free(in_stacks);
   }

@@ -103,10 +103,12 @@ static int by_name(const void* a, const void* b) { return strcmp(*(char* const*)
 
 /* A directory stands for the traces in it: *.json files, in name order (the ".tmp" files of a
  * trace being written are not traces yet). */
-static void add_input(cli_t* c, const char* path) {
+static void add_input(cli_t* c, const char* given) {
+  char* path = rp_xstrdup(given);
+  for (size_t n = strlen(path); n > 1 && path[n - 1] == '/'; n--) path[n - 1] = 0; /* "dir/" names files "dir/x" */
   struct stat st;
   if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    RP_PUSH(c->inputs, rp_xstrdup(path));
+    RP_PUSH(c->inputs, path);
     return;
   }
   DIR* d = opendir(path);
@@ -120,6 +122,7 @@ static void add_input(cli_t* c, const char* path) {
   closedir(d);
   if (c->inputs.n == before) rp_die("%s: no trace (*.json) in this directory", path);
   qsort(c->inputs.v + before, c->inputs.n - before, sizeof *c->inputs.v, by_name);
+  free(path);
 }
 
 static void parse_args(cli_t* c, int argc, char** argv) {

@@ -74,9 +74,15 @@ static void summary(const text_t* x) {
   for (uint32_t i = 0; i < r->ntraces; i++)
     if (r->traces[i].summary.duration_ns > duration) duration = r->traces[i].summary.duration_ns;
   const rp_trace_t* pt = &r->traces[r->peak_trace];
-  fprintf(x->out, "  duration       %s\n", rp_fmt_duration(duration, a));
+  if (duration || pt->summary.present)
+    fprintf(x->out, "  duration       %s\n", rp_fmt_duration(duration, a));
+  else
+    fprintf(x->out, "  duration       unknown (the trace has no summary)\n");
   fprintf(x->out, "  allocations    %" PRIu64 " (%" PRIu64 " frees)%s\n", r->allocs, r->frees, r->approximate ? " (estimated)" : "");
-  fprintf(x->out, "  peak heap      %s at %s", rp_fmt_bytes(r->peak_bytes, a), rp_fmt_duration(pt->summary.peak_time_ns, b));
+  if (pt->summary.present)
+    fprintf(x->out, "  peak heap      %s at %s", rp_fmt_bytes(r->peak_bytes, a), rp_fmt_duration(pt->summary.peak_time_ns, b));
+  else
+    fprintf(x->out, "  peak heap      unknown (the trace has no summary)");
   if (r->ntraces > 1) fprintf(x->out, " in %s (pid %" PRId64 ")", rp_trace_program(pt), pt->pid);
   fprintf(x->out, "\n  peak RSS       %s\n", r->peak_rss ? rp_fmt_bytes(r->peak_rss, c) : "not sampled");
   fprintf(x->out, "  leaks         ");

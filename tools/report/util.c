@@ -155,8 +155,10 @@ const char* rp_fmt_duration(uint64_t ns, char buf[32]) {
     snprintf(buf, 32, "%.2f s", (double)ns / 1e9);
   else if (ns >= 1000000u)
     snprintf(buf, 32, "%.1f ms", (double)ns / 1e6);
-  else
+  else if (ns >= 1000u)
     snprintf(buf, 32, "%.0f us", (double)ns / 1e3);
+  else
+    snprintf(buf, 32, "%u ns", (unsigned)ns);
   return buf;
 }
 
