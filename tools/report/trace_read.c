@@ -364,8 +364,18 @@ static bool read_line(reader_t* r, const char* line, size_t len) {
   json_t* o = json_loadb(line, len, 0, &je);
   if (!o) {
     r->failed = true;
-    snprintf(r->err->text, sizeof r->err->text, "%s:%" PRIu64 ":%d: not JSON: %s", r->name, r->lineno,
-             je.column > 0 ? je.column : 1, je.text);
+    /* A document spread over lines (a saved --format json report, often found next to the traces
+     * of a directory given as input) fails on its first line with a message about JSON syntax;
+     * say what the file is instead. */
+    size_t b = 0, e = len;
+    while (b < e && (line[b] == ' ' || line[b] == '\t' || line[b] == '\r')) b++;
+    while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r')) e--;
+    bool document = r->lineno == 1 && e == b + 1 && (line[b] == '{' || line[b] == '[');
+    snprintf(r->err->text, sizeof r->err->text, "%s:%" PRIu64 ":%d: not JSON: %s%s", r->name, r->lineno,
+             je.column > 0 ? je.column : 1, je.text,
+             document ? " (a JSON document over several lines, not a trace: a trace has one JSON object per line;"
+                        " a saved ptmem-report --format json report is read with --baseline)"
+                      : "");
     return false;
   }
   bool ok = read_record(r, o);
