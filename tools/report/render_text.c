@@ -78,7 +78,15 @@ static void summary(const text_t* x) {
     fprintf(x->out, "  duration       %s\n", rp_fmt_duration(duration, a));
   else
     fprintf(x->out, "  duration       unknown (the trace has no summary)\n");
-  fprintf(x->out, "  allocations    %" PRIu64 " (%" PRIu64 " frees)%s\n", r->allocs, r->frees, r->approximate ? " (estimated)" : "");
+  uint32_t without_summary = 0; /* their counts are in no summary: not in r->allocs */
+  for (uint32_t i = 0; i < r->ntraces; i++) without_summary += !r->traces[i].summary.present;
+  if (without_summary == r->ntraces)
+    fprintf(x->out, "  allocations    unknown (the trace has no summary)\n");
+  else if (without_summary)
+    fprintf(x->out, "  allocations    %" PRIu64 " (%" PRIu64 " frees)%s, not counting %" PRIu32 " process%s without a summary\n",
+            r->allocs, r->frees, r->approximate ? " (estimated)" : "", without_summary, without_summary == 1 ? "" : "es");
+  else
+    fprintf(x->out, "  allocations    %" PRIu64 " (%" PRIu64 " frees)%s\n", r->allocs, r->frees, r->approximate ? " (estimated)" : "");
   if (pt->summary.present)
     fprintf(x->out, "  peak heap      %s at %s", rp_fmt_bytes(r->peak_bytes, a), rp_fmt_duration(pt->summary.peak_time_ns, b));
   else
@@ -133,7 +141,16 @@ static void sites(const text_t* x, rp_cost_t cost, const char* title) {
   heading(x, title);
   uint64_t total = 0, peaks = 0; /* several processes: a site's share is of the sum of their peaks */
   for (uint32_t i = 0; i < n; i++) total += rp_site_cost(&r->sites.v[idx[i]], cost);
-  for (uint32_t i = 0; i < r->ntraces; i++) peaks += r->traces[i].summary.peak_bytes;
+  for (uint32_t i = 0; i < r->ntraces; i++) {
+    const rp_trace_t* t = &r->traces[i];
+    if (t->summary.present) {
+      peaks += t->summary.peak_bytes;
+      continue;
+    }
+    /* No summary, no peak: what its sites held at the peak adds up to it (docs/trace-format.md),
+     * and leaving it out would make its sites' shares 0% alone or more than their due merged. */
+    for (size_t k = 0; k < t->sites.n; k++) peaks += t->sites.v[k].peak_bytes;
+  }
   for (uint32_t i = 0; i < n && i < x->o->top; i++) {
     const rp_entry_t* e = &r->sites.v[idx[i]];
     char a[32], b[32];
