@@ -93,16 +93,29 @@ static void summary(const text_t* x) {
     fprintf(x->out, "  peak heap      unknown (the trace has no summary)");
   if (r->ntraces > 1) fprintf(x->out, " in %s (pid %" PRId64 ")", rp_trace_program(pt), pt->pid);
   fprintf(x->out, "\n  peak RSS       %s\n", r->peak_rss ? rp_fmt_bytes(r->peak_rss, c) : "not sampled");
+  /* Reachable blocks get a line of their own: a newcomer reads everything on the "leaks" line as
+   * something to fix. */
   fprintf(x->out, "  leaks         ");
-  for (int k = 0; k < RP_KINDS; k++)
+  for (int k = RP_DEFINITE; k <= RP_INDIRECT; k++)
     fprintf(x->out, " %s%s%s %" PRIu64 " (%s)%s", kind_color(x, (rp_kind_t)k), rp_kind_name((rp_kind_t)k), ansi(x, RESET),
-            r->leaked[k].count, rp_fmt_bytes(r->leaked[k].bytes, a), k + 1 < RP_KINDS ? "," : "\n");
+            r->leaked[k].count, rp_fmt_bytes(r->leaked[k].bytes, a), k == RP_DEFINITE ? "," : "\n");
+  fprintf(x->out, "  not leaks      %sreachable%s %" PRIu64 " (%s): still referenced at exit\n", kind_color(x, RP_REACHABLE),
+          ansi(x, RESET), r->leaked[RP_REACHABLE].count, rp_fmt_bytes(r->leaked[RP_REACHABLE].bytes, a));
   uint64_t sc = 0, sb = 0;
   for (int k = 0; k < RP_KINDS; k++) {
     sc += r->suppressed[k].count;
     sb += r->suppressed[k].bytes;
   }
-  if (sc) fprintf(x->out, "  suppressed     %" PRIu64 " block%s (%s)\n", sc, sc == 1 ? "" : "s", rp_fmt_bytes(sb, a));
+  if (sc) {
+    fprintf(x->out, "  suppressed     %" PRIu64 " block%s (%s):", sc, sc == 1 ? "" : "s", rp_fmt_bytes(sb, a));
+    const char* sep = " ";
+    for (int k = 0; k < RP_KINDS; k++) {
+      if (!r->suppressed[k].count) continue;
+      fprintf(x->out, "%s%s %" PRIu64, sep, rp_kind_name((rp_kind_t)k), r->suppressed[k].count);
+      sep = ", ";
+    }
+    fputc('\n', x->out);
+  }
 }
 
 static void leaks(const text_t* x) {
@@ -122,6 +135,10 @@ static void leaks(const text_t* x) {
     listed++;
   }
   if (!listed) fprintf(x->out, "  none\n");
+  if (r->leaked[RP_DEFINITE].count || r->leaked[RP_INDIRECT].count)
+    fprintf(x->out, "\n  definite: nothing pointed to the block at exit; indirect: only leaked blocks point to it\n"
+                    "  (freeing those usually fixes it). A stack is where the block was allocated: the free() is\n"
+                    "  missing where its last owner drops it.\n");
   if (reachable_total > reachable_shown)
     fprintf(x->out, "\n  ... %u more reachable site%s (still referenced at exit, not leaks: --top shows more)\n",
             reachable_total - reachable_shown, reachable_total - reachable_shown == 1 ? "" : "s");
@@ -172,6 +189,14 @@ static void sites(const text_t* x, rp_cost_t cost, const char* title) {
   free(idx);
 }
 
+/* A leak rule that suppressions or a baseline can settle (not "leaks of ... unknown", which
+ * --allow-incomplete is about): its failure line names a leak kind. */
+static bool leak_rule_failed(const rp_gate_result_t* g) {
+  for (size_t i = 0; i < g->failures.n; i++)
+    if (strstr(g->failures.v[i], " leak") && !strstr(g->failures.v[i], " unknown: ")) return true;
+  return false;
+}
+
 void rp_render_text(FILE* out, const rp_report_t* r, const rp_gate_result_t* g, const rp_render_options_t* o) {
   text_t x = {out, r, o};
   summary(&x);
@@ -186,4 +211,7 @@ void rp_render_text(FILE* out, const rp_report_t* r, const rp_gate_result_t* g, 
   for (size_t i = 0; i < g->notes.n; i++) fprintf(out, "  %s\n", g->notes.v[i]);
   for (size_t i = 0; i < g->failures.n; i++) fprintf(out, "  %s%s%s\n", ansi(&x, RED), g->failures.v[i], ansi(&x, RESET));
   if (!g->failures.n) fprintf(out, "  %spassed%s\n", ansi(&x, GREEN), ansi(&x, RESET));
+  else if (leak_rule_failed(g))
+    fprintf(out, "  (leaks that cannot be fixed here, e.g. in a library: --suppressions FILE with leak:FUNCTION lines,\n"
+                 "  or --baseline OLD.json to fail only on new ones; docs/report.md)\n");
 }
