@@ -199,8 +199,6 @@ int main(int argc, char** argv) {
     if (!rp_trace_read(c.inputs.v[i], &traces[i], &err)) rp_die("%s", err.text);
     if (traces[i].incomplete) rp_warn("%s: incomplete trace: %s", c.inputs.v[i], traces[i].incomplete);
   }
-  FILE* out = stdout;
-  if (c.output && !(out = fopen(c.output, "w"))) rp_die("%s: cannot write the report: %s", c.output, strerror(errno));
   c.render.color = strcmp(c.color, "always") == 0 ||
                    (strcmp(c.color, "auto") == 0 && !c.output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
   c.render.title = NULL; /* html: "ptmem report: <programs>"; the traces are named below it */
@@ -210,6 +208,11 @@ int main(int argc, char** argv) {
   rp_analyze(&report, traces, (uint32_t)c.inputs.n, sym, supp.rules.n ? &supp : NULL);
   rp_gate_result_t gate = {0};
   rp_gate_run(&report, &c.gate, &gate);
+
+  /* Opened only now that the gate has read the baseline: `--baseline base.json -o base.json`
+   * updates a baseline in place, and an input error leaves an earlier report as it was. */
+  FILE* out = stdout;
+  if (c.output && !(out = fopen(c.output, "w"))) rp_die("%s: cannot write the report: %s", c.output, strerror(errno));
 
   if (strcmp(c.format, "json") == 0)
     rp_render_json(out, &report, &gate, &c.render);
