@@ -12,9 +12,9 @@
   X(HUGE_CACHE_MB, huge_cache_mb, 64, 0, 65536, "MiB of freed blocks above 4 MiB kept for reuse")         \
   X(LOG, log, 0, 0, 1, "1 prints the options in effect on stderr")             \
   X(STATS, stats, 0, 0, 1, "1 prints the allocator's statistics on stderr when the program exits")       \
-  X(TRACK, track, 0, 0, 1, "1 records every allocation's stack and writes a trace at exit")              \
+  X(TRACK, track, 1, 0, 1, "1 records every allocation's stack and writes a trace at exit")              \
   X(DEPTH, depth, 32, 1, 128, "stack frames recorded per allocation")                                       \
-  X(FRAME_POINTERS, frame_pointers, 0, 0, 1, "1 walks frame pointers instead of unwinding with libunwind") \
+  X(FRAME_POINTERS, frame_pointers, 0, 0, 1, "1 walks frame pointers instead of the unwind tables")      \
   X(SNAPSHOT_SIGNAL, snapshot_signal, 0, 0, 64, "signal number that writes a trace snapshot (0: none)")    \
   X(SAMPLE, sample, 0, 0, 1073741824, "sample one allocation per this many bytes on average (0: record all)")
 

@@ -18,6 +18,9 @@
 set -uo pipefail
 
 . "$(dirname "$0")/bench-common.sh"
+# The allocator alone: tracking (on by default) is measured by bench-track.sh. Peers ignore it.
+export PTMEM_TRACK=0
+unset PTMEM_OUT
 bench_parse_args bench.sh 2,9 "$@"
 root=$(cd "$(dirname "$0")/.." && pwd)
 runner=$build/tests/bench/bench_run

@@ -6,7 +6,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=LD_PRELOAD ${PROG} ${ARG
 if(NOT rc_ref EQUAL 0)
   message(FATAL_ERROR "${PROG} ${ARGS} failed without the preload (${rc_ref}):\n${err_ref}")
 endif()
-execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_PRELOAD=${PRELOAD} ${PROG} ${ARGS}
+execute_process(COMMAND ${CMAKE_COMMAND} -E env PTMEM_TRACK=0 LD_PRELOAD=${PRELOAD} ${PROG} ${ARGS}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${PROG} ${ARGS} failed under ${PRELOAD} (${rc}):\n${err}")

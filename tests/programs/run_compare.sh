@@ -62,7 +62,7 @@ done
 
 # 1. precheck: the library can be preloaded at all.
 # (the maps text is captured first: `cat | grep -q` could fail on SIGPIPE under pipefail)
-maps=$(LD_PRELOAD=$lib cat /proc/self/maps) || true
+maps=$(PTMEM_TRACK=0 LD_PRELOAD=$lib cat /proc/self/maps) || true
 if ! grep -q libptmem <<<"$maps"; then
   echo "$name: FAIL - LD_PRELOAD=$lib does not map libptmem into cat" >&2
   exit 1
@@ -72,6 +72,8 @@ ptmem_env=()
 while IFS= read -r v; do
   case "$v" in PTMEM_PROBE | PTMEM_KEEP_RUNS) ;; *) ptmem_env+=("$v=${!v}") ;; esac
 done < <(compgen -e | grep '^PTMEM_' || true)
+# The allocator alone unless the caller asks for tracking (run_tracked.sh sets PTMEM_TRACK=1).
+[ -n "${PTMEM_TRACK+set}" ] || ptmem_env+=(PTMEM_TRACK=0)
 
 top=$(mktemp -d "${TMPDIR:-/tmp}/ptmem-programs-$name.XXXXXX")
 trap 'rm -rf "$top"' EXIT
