@@ -92,6 +92,8 @@ static void summary(const text_t* x) {
   else
     fprintf(x->out, "  peak heap      unknown (the trace has no summary)");
   if (r->ntraces > 1) fprintf(x->out, " in %s (pid %" PRId64 ")", rp_trace_program(pt), pt->pid);
+  if (pt->summary.present && without_summary) /* their peaks are unknown and may be higher */
+    fprintf(x->out, ", not counting %" PRIu32 " process%s without a summary", without_summary, without_summary == 1 ? "" : "es");
   fprintf(x->out, "\n  peak RSS       %s\n", r->peak_rss ? rp_fmt_bytes(r->peak_rss, c) : "not sampled");
   /* Reachable blocks get a line of their own: a newcomer reads everything on the "leaks" line as
    * something to fix. */
