@@ -307,11 +307,17 @@ static void check_peak_limit(const rp_report_t* r, const rp_gate_options_t* o, r
     uint64_t peak = t->summary.peak_bytes;
     char* who = process_label(t);
     if (!t->summary.present) {
-      /* The timeline's samples bound the peak from below: enough to fail, not to pass for sure. */
+      /* The timeline's samples and what the sites held at the peak (written with the sites, which
+       * a trace cut short may have while its timeline is missing) bound the peak from below:
+       * enough to fail, not to pass for sure. */
       peak = 0;
       for (size_t s = 0; s < t->timeline.n; s++)
         if (t->timeline.v[s].heap_bytes > peak) peak = t->timeline.v[s].heap_bytes;
-      NOTE(out, "peak heap of %s taken from its timeline: the trace has no summary", who);
+      uint64_t at_sites = 0;
+      for (size_t s = 0; s < t->sites.n; s++)
+        at_sites += t->sites.v[s].peak_bytes;
+      if (at_sites > peak) peak = at_sites;
+      NOTE(out, "peak heap of %s taken from its timeline and sites: the trace has no summary", who);
     }
     if (peak > o->max_peak_bytes) {
       char a[32], b[32];

@@ -331,7 +331,14 @@ static void test_max_peak(void) {
   o.allow_incomplete = true;
   CHECK_FAILURES(gate(&r, &o), 1);
   CHECK_STR(result.failures.v[0], "FAIL peak heap of leaky (pid 1000): 20.0 MiB > 13.0 MiB");
-  CHECK_NOTE(&result, "peak heap of leaky (pid 1000) taken from its timeline: the trace has no summary");
+  CHECK_NOTE(&result, "peak heap of leaky (pid 1000) taken from its timeline and sites: the trace has no summary");
+  /* Without a timeline (not sampled, or cut before it), what its sites held at the peak bounds it. */
+  t->timeline.n = 0;
+  RP_PUSH(t->sites, ((rp_site_t){.stack = 2, .peak_bytes = 10 * MiB}));
+  RP_PUSH(t->sites, ((rp_site_t){.stack = 3, .peak_bytes = 4 * MiB}));
+  CHECK_FAILURES(gate(&r, &o), 1);
+  CHECK_STR(result.failures.v[0], "FAIL peak heap of leaky (pid 1000): 14.0 MiB > 13.0 MiB");
+  free(t->sites.v);
   report_free(&r);
 }
 
