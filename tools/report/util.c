@@ -146,7 +146,13 @@ const char* rp_fmt_bytes(uint64_t bytes, char buf[32]) {
     v /= 1024;
     u++;
   }
-  snprintf(buf, 32, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  /* The format is chosen by the value as it will be rounded: 1048575 bytes is "1.00 MiB", not
+   * "1024 KiB", and 10235 bytes "10.0 KiB", not "10.00 KiB". */
+  if (v >= 1023.5 && u < 5) {
+    v /= 1024;
+    u++;
+  }
+  snprintf(buf, 32, v < 9.995 ? "%.2f %s" : v < 99.95 ? "%.1f %s" : "%.0f %s", v, units[u]);
   return buf;
 }
 
