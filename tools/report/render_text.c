@@ -124,6 +124,10 @@ static void leaks(const text_t* x) {
   const rp_report_t* r = x->r;
   unsigned reachable_shown = 0, reachable_total = 0, listed = 0;
   heading(x, "LEAKS (by allocation stack, biggest first)");
+  if (r->leaked[RP_DEFINITE].count || r->leaked[RP_INDIRECT].count) /* read before the first stack */
+    fprintf(x->out, "  definite: nothing pointed to the block at exit; indirect: only leaked blocks point to it\n"
+                    "  (freeing those usually fixes it). A stack is where the block was allocated: the free() is\n"
+                    "  missing where its last owner drops it.\n");
   for (size_t i = 0; i < r->leaks.n; i++) {
     const rp_entry_t* e = &r->leaks.v[i];
     if (e->suppressed_by >= 0) continue;
@@ -137,10 +141,6 @@ static void leaks(const text_t* x) {
     listed++;
   }
   if (!listed) fprintf(x->out, "  none\n");
-  if (r->leaked[RP_DEFINITE].count || r->leaked[RP_INDIRECT].count)
-    fprintf(x->out, "\n  definite: nothing pointed to the block at exit; indirect: only leaked blocks point to it\n"
-                    "  (freeing those usually fixes it). A stack is where the block was allocated: the free() is\n"
-                    "  missing where its last owner drops it.\n");
   if (reachable_total > reachable_shown)
     fprintf(x->out, "\n  ... %u more reachable site%s (still referenced at exit, not leaks: --top shows more)\n",
             reachable_total - reachable_shown, reachable_total - reachable_shown == 1 ? "" : "s");
