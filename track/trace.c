@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -303,7 +304,11 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   if (len + 16 > sizeof tmp) return false;
   memcpy(tmp, path, len);
   memcpy(tmp + len, ".tmp", 5);
-  if (!pt_jsonl_open(w, tmp)) return false;
+  /* PTMEM_OUT=/dev/null, a FIFO or a terminal is written in place: renaming a file over it would
+   * replace the device with a regular file (as root, /dev/null itself, for every process after). */
+  struct stat st;
+  bool in_place = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+  if (!pt_jsonl_open(w, in_place ? path : tmp)) return false;
   write_header(w, info);
   write_modules(w, info);
   uint32_t count = pt_track_stack_count();
@@ -358,8 +363,8 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   pt_jsonl_end(w);
   pt_jsonl_close(w);
   if (w->failed) {
-    unlink(tmp);
+    if (!in_place) unlink(tmp);
     return false;
   }
-  return rename(tmp, path) == 0;
+  return in_place || rename(tmp, path) == 0;
 }

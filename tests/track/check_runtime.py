@@ -7,6 +7,9 @@
   busy_exit  exit while another thread allocates and frees: no crash, a final trace
   unwritable a trace that cannot be written: the program's output and exit status are unchanged and
              there is exactly one warning on stderr
+  fifo       PTMEM_OUT naming a FIFO (like /dev/null, not a regular file) is written in place: the
+             reader gets the whole trace and the FIFO is still a FIFO (renaming over /dev/null made
+             it a regular file for every process of the machine)
 usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR CASE"""
 import argparse
 import glob
@@ -106,6 +109,29 @@ def main():
         warnings = [l for l in r.stderr.splitlines() if l.startswith("ptmem:")]
         if len(warnings) != 1 or "/nonexistent-dir/" not in warnings[0]:
             fail(f"expected exactly one warning naming the path, got {warnings}")
+    elif a.case == "fifo":
+        import stat
+        import threading
+        os.makedirs(a.outdir, exist_ok=True)
+        fifo = os.path.join(a.outdir, "trace.fifo")
+        if os.path.lexists(fifo):
+            os.unlink(fifo)
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
+        reader.start()
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={fifo}", args=("plain",)), capture_output=True, text=True, timeout=60)
+        reader.join(60)
+        if r.returncode != 0:
+            fail(f"program failed with PTMEM_OUT on a FIFO: {r.returncode} {r.stderr[-300:]}")
+        if not stat.S_ISFIFO(os.lstat(fifo).st_mode):
+            fail(f"{fifo} is no longer a FIFO: the trace was renamed over it")
+        data = got[0] if got else b""
+        copy = os.path.join(a.outdir, "from-fifo.json")
+        with open(copy, "wb") as f:
+            f.write(data)
+        if summary(copy).get("final") is not True:
+            fail("the trace read from the FIFO has no final summary")
     else:
         fail(f"unknown case {a.case}")
     print("ok")
