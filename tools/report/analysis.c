@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "baseline.h" /* rp_frames_fn_key: one definition of a stack's function key */
 #include "suppress.h"
 
 typedef struct table_s { /* open addressing; slots hold index + 1, 0 is empty */
@@ -145,7 +144,6 @@ static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id
     s->nframes += p->nframes;
   }
   s->key = rp_xstrndup(b->key.s, b->key.n);
-  s->fn_key = rp_frames_fn_key(s->frames, s->nframes); /* the baseline's reader makes its keys the same way */
   RP_PUSH(b->stacks.all, s);
   RP_PUSH(b->stacks.hashes, h);
   tab->slot[i] = (uint32_t)b->stacks.all.n;
@@ -332,7 +330,6 @@ void rp_report_free(rp_report_t* r) {
     rp_stack_t* s = r->stacks_owned[i];
     free(s->frames);
     free(s->key);
-    free(s->fn_key);
     free(s);
   }
   free(r->stacks_owned);

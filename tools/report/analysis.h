@@ -24,7 +24,6 @@ typedef struct rp_stack_s {
   rp_frame_t* frames;
   uint32_t nframes;
   char* key;     /* every frame's function@file:line (or module+offset): grouping key */
-  char* fn_key;  /* rp_frames_fn_key (baseline.h) of the frames: matching against a baseline */
 } rp_stack_t;
 
 typedef struct rp_entry_s {

@@ -84,12 +84,12 @@ static rp_frame_t deep_frames[] = {
     {.function = "parse_file", .module = "/build/leaky", .offset = 0x1500},
     {.function = "main", .module = "/build/leaky", .offset = 0x1250},
 };
-static const rp_stack_t list_stack = {list_frames, 3, NULL, NULL};
-static const rp_stack_t list_moved_stack = {list_moved_frames, 3, NULL, NULL};
-static const rp_stack_t direct_stack = {direct_frames, 3, NULL, NULL};
-static const rp_stack_t cache_stack = {cache_frames, 3, NULL, NULL};
-static const rp_stack_t stripped_stack = {stripped_frames, 1, NULL, NULL};
-static const rp_stack_t deep_stack = {deep_frames, 4, NULL, NULL};
+static const rp_stack_t list_stack = {list_frames, 3, NULL};
+static const rp_stack_t list_moved_stack = {list_moved_frames, 3, NULL};
+static const rp_stack_t direct_stack = {direct_frames, 3, NULL};
+static const rp_stack_t cache_stack = {cache_frames, 3, NULL};
+static const rp_stack_t stripped_stack = {stripped_frames, 1, NULL};
+static const rp_stack_t deep_stack = {deep_frames, 4, NULL};
 
 /* ---- reports ---------------------------------------------------------------------------------- */
 
