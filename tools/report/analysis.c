@@ -1,7 +1,7 @@
-/* analysis.c - see analysis.h. Three hash tables: symbolized stacks by their key (so equal stacks
- * of different processes become one), leak groups by (stack, kind), sites by stack. Each trace's
- * stack ids are mapped to the shared stacks once; symbolization is cached per address by the
- * symbolizer, so the cost follows the number of distinct frames, not of findings. */
+/* analysis.c - see analysis.h. Three hash tables: stacks by their return-address chain (so equal
+ * stacks of different processes become one), leak groups by (stack, kind), sites by stack. Each
+ * trace's stack ids are mapped to the shared stacks once. Nothing here symbolizes unless
+ * suppressions must be matched: renderers resolve the stacks they print. */
 #include "analysis.h"
 
 #include <inttypes.h>
@@ -9,6 +9,13 @@
 #include <string.h>
 
 #include "suppress.h"
+
+/* What the stacks of one trace need to be compared and symbolized. */
+typedef struct rp_stack_src_s {
+  const rp_trace_t* trace;
+  uint32_t* module_ids; /* trace module id -> rp_symbolize_module_id */
+  rp_symbolizer_t* sym;
+} rp_stack_src_t;
 
 typedef struct table_s { /* open addressing; slots hold index + 1, 0 is empty */
   uint32_t* slot;
@@ -22,136 +29,126 @@ static void table_init(table_t* t, size_t expected) {
   t->mask = size - 1;
 }
 
-typedef struct stacks_s {
-  table_t table;
-  RP_VEC(rp_stack_t*) all;
-  RP_VEC(uint64_t) hashes; /* of each stack's key, compared before the keys */
-} stacks_t;
-
-/* What one address of the trace at hand contributes to a stack: its frames and its part of the
- * grouping key, made once per address rather than once per stack it appears in (a python3 trace has
- * 20k stacks of up to 32 nodes, 115k nodes, 5k distinct addresses). */
-typedef struct node_part_s {
-  int32_t module;             /* the address: module id and offset, as in rp_node_t */
-  uint64_t offset;
-  uint32_t first, nframes;    /* in builder_t.part_frames */
-  uint32_t key_at, key_len;   /* in builder_t.part_keys */
-} node_part_t;
-
 typedef struct builder_s {
   rp_report_t* r;
   rp_symbolizer_t* sym;
-  stacks_t stacks;
-  table_t leak_table, site_table;
-  rp_str_t key;
-  /* of the trace at hand: */
-  RP_VEC(node_part_t) parts;
-  table_t part_table;      /* parts by address */
-  uint32_t* part_of_node;  /* index + 1 in parts, 0 until the node is first met */
-  RP_VEC(rp_frame_t) part_frames;
-  rp_str_t part_keys;
+  table_t stack_table, leak_table, site_table;
+  RP_VEC(rp_stack_t*) stacks;
 } builder_t;
 
-static void add_frame_key(rp_str_t* key, const rp_frame_t* f) {
-  if (key->n) rp_str_add(key, "|");
-  if (f->function)
-    rp_str_addf(key, "%s@%s:%" PRIu32, f->function, f->file ? f->file : "", f->line);
-  else
-    rp_str_addf(key, "%s+0x%" PRIx64, f->module, f->offset);
+#define NO_MODULE UINT32_MAX
+
+static uint32_t node_module(const rp_stack_src_t* src, uint32_t node) {
+  int32_t m = src->trace->nodes.v[node].module;
+  return m >= 0 && (size_t)m < src->trace->modules.n ? src->module_ids[m] : NO_MODULE;
 }
 
-/* The frames of node `id` of trace `t`, symbolized, and their keys: an index in b->parts. */
-static uint32_t node_part(builder_t* b, const rp_trace_t* t, uint32_t id) {
-  if (b->part_of_node[id]) return b->part_of_node[id] - 1;
-  const rp_node_t* node = &t->nodes.v[id];
-  table_t* tab = &b->part_table;
-  uint64_t h = (node->offset ^ (uint64_t)(uint32_t)node->module << 40) * 0x9e3779b97f4a7c15ull;
-  size_t i = (h >> 20) & tab->mask;
-  for (; tab->slot[i]; i = (i + 1) & tab->mask) {
-    const node_part_t* p = &b->parts.v[tab->slot[i] - 1];
-    if (p->module == node->module && p->offset == node->offset) {
-      b->part_of_node[id] = tab->slot[i];
-      return tab->slot[i] - 1;
+static uint64_t chain_hash(const rp_stack_src_t* src, uint32_t id) {
+  const rp_trace_t* t = src->trace;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (id < 2 ? id + 1 : 0);
+  if (id >= 2 && id < t->stacks.n)
+    for (uint32_t n = t->stacks.v[id]; n; n = t->nodes.v[n].parent) {
+      h = (h ^ t->nodes.v[n].offset) * 0xff51afd7ed558ccdull;
+      h = (h ^ node_module(src, n)) * 0xc4ceb9fe1a85ec53ull;
+      h ^= h >> 29;
     }
+  return h;
+}
+
+/* The first node of a stack, 0 when it has none (ids 0 and 1, and ids a trace lacks). */
+static uint32_t top_node(const rp_stack_t* s) {
+  const rp_trace_t* t = s->src->trace;
+  return s->id >= 2 && s->id < t->stacks.n ? t->stacks.v[s->id] : 0;
+}
+
+static int compare_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
+
+/* Both stacks still unresolved: by their return-address chains. */
+static int compare_chains(const rp_stack_t* a, const rp_stack_t* b) {
+  uint32_t na = top_node(a), nb = top_node(b);
+  if (!na && !nb) return compare_u64(a->id, b->id);
+  const rp_trace_t *ta = a->src->trace, *tb = b->src->trace;
+  for (; na && nb; na = ta->nodes.v[na].parent, nb = tb->nodes.v[nb].parent) {
+    uint32_t ma = node_module(a->src, na), mb = node_module(b->src, nb);
+    if (ma != mb) {
+      int c = strcmp(rp_symbolize_module_path(a->src->sym, ma), rp_symbolize_module_path(b->src->sym, mb));
+      return c ? c : compare_u64(ma, mb); /* one path, two builds */
+    }
+    if (ta->nodes.v[na].offset != tb->nodes.v[nb].offset)
+      return compare_u64(ta->nodes.v[na].offset, tb->nodes.v[nb].offset);
   }
-  /* the table was sized for one address per node: it never fills */
-  node_part_t p = {.module = node->module, .offset = node->offset, .first = (uint32_t)b->part_frames.n};
-  const rp_location_t* loc = rp_symbolize(b->sym, t, id);
-  const char* module = node->module >= 0 ? t->modules.v[node->module].path : "";
-  if (!loc || loc->nframes == 0) {
-    RP_PUSH(b->part_frames, ((rp_frame_t){NULL, NULL, 0, module, node->offset, false}));
-  } else {
+  return compare_u64(na != 0, nb != 0); /* the shorter one first */
+}
+
+static int compare_str(const char* a, const char* b) { return strcmp(a ? a : "", b ? b : ""); }
+
+/* Resolved stacks: by their frames, as they read. */
+static int compare_frames(const rp_stack_t* a, const rp_stack_t* b) {
+  for (uint32_t i = 0; i < a->nframes && i < b->nframes; i++) {
+    const rp_frame_t *x = &a->frames[i], *y = &b->frames[i];
+    int c = compare_str(x->module, y->module);
+    if (!c) c = compare_u64(x->offset, y->offset);
+    if (!c) c = compare_str(x->function, y->function);
+    if (!c) c = compare_str(x->file, y->file);
+    if (!c) c = compare_u64(x->line, y->line);
+    if (c) return c;
+  }
+  if (a->nframes != b->nframes) return compare_u64(a->nframes, b->nframes);
+  return compare_str(a->label, b->label);
+}
+
+int rp_stack_compare(const rp_stack_t* a, const rp_stack_t* b) {
+  if (a == b) return 0;
+  if (a->src && b->src) return compare_chains(a, b);
+  return compare_frames(rp_stack_resolve(a), rp_stack_resolve(b));
+}
+
+/* Same return addresses: a trace's stack ids are distinct address arrays, but a library loaded
+ * again at another address gives the same chain under two ids. */
+static bool same_chain(const rp_stack_t* s, const rp_stack_src_t* src, uint32_t id) {
+  if (s->src == src && s->id == id) return true;
+  rp_stack_t probe = {.src = src, .id = id};
+  return compare_chains(s, &probe) == 0;
+}
+
+const rp_stack_t* rp_stack_resolve(const rp_stack_t* stack) {
+  if (!stack || !stack->src || stack->resolved) return stack;
+  rp_stack_t* s = (rp_stack_t*)stack; /* allocated mutable by stack_of: filling the cache is fine */
+  const rp_trace_t* t = s->src->trace;
+  RP_VEC(rp_frame_t) frames = {0};
+  for (uint32_t n = top_node(s); n; n = t->nodes.v[n].parent) {
+    const rp_location_t* loc = rp_symbolize(s->src->sym, t, n);
+    if (loc->nframes == 0) RP_PUSH(frames, ((rp_frame_t){NULL, NULL, 0, loc->module, loc->offset, false}));
     for (uint32_t k = 0; k < loc->nframes; k++) {
-      const rp_symframe_t* s = &loc->frames[k];
-      RP_PUSH(b->part_frames, ((rp_frame_t){s->function, s->file, s->line, module, node->offset, s->inlined}));
+      const rp_symframe_t* f = &loc->frames[k];
+      RP_PUSH(frames, ((rp_frame_t){f->function, f->file, f->line, loc->module, loc->offset, f->inlined}));
     }
   }
-  p.nframes = (uint32_t)b->part_frames.n - p.first;
-  rp_str_t key = {0};
-  for (uint32_t k = 0; k < p.nframes; k++) add_frame_key(&key, &b->part_frames.v[p.first + k]);
-  p.key_at = (uint32_t)b->part_keys.n;
-  p.key_len = (uint32_t)key.n;
-  rp_str_addn(&b->part_keys, key.s, key.n);
-  rp_str_free(&key);
-  RP_PUSH(b->parts, p);
-  tab->slot[i] = b->part_of_node[id] = (uint32_t)b->parts.n;
-  return (uint32_t)b->parts.n - 1;
+  s->frames = frames.v;
+  s->nframes = (uint32_t)frames.n;
+  s->resolved = true;
+  return s;
 }
 
-/* A word at a time: the stack keys are kilobytes long, and FNV-1a's byte loop showed in profiles. */
-static uint64_t key_hash(const char* s, size_t n) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  uint64_t tail = 0;
-  memcpy(&tail, s + i, n - i);
-  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 29);
-}
-
-/* The shared stack for stack id `id` of trace `t`, made and interned on first use. */
-static const rp_stack_t* stack_of(builder_t* b, const rp_trace_t* t, uint32_t id) {
-  uint32_t nodes[256];
-  unsigned n = rp_trace_stack_nodes(t, id, nodes, 256);
-  uint32_t parts[256];
-  size_t nframes = 0;
-  rp_str_clear(&b->key);
-  for (unsigned i = 0; i < n; i++) {
-    parts[i] = node_part(b, t, nodes[i]);
-    const node_part_t* p = &b->parts.v[parts[i]];
-    nframes += p->nframes;
-    if (b->key.n) rp_str_addn(&b->key, "|", 1);
-    rp_str_addn(&b->key, b->part_keys.s + p->key_at, p->key_len);
-  }
-  if (!n) rp_str_add(&b->key, id == 1 ? "(unknown stack)" : "(no frames)");
-  uint64_t h = key_hash(b->key.s, b->key.n);
-  table_t* tab = &b->stacks.table;
+/* The shared stack for stack id `id` of a trace. */
+static rp_stack_t* stack_of(builder_t* b, const rp_stack_src_t* src, uint32_t id) {
+  uint64_t h = chain_hash(src, id);
+  table_t* tab = &b->stack_table;
   size_t i = h & tab->mask;
   for (; tab->slot[i]; i = (i + 1) & tab->mask) {
-    uint32_t k = tab->slot[i] - 1;
-    if (b->stacks.hashes.v[k] == h && strcmp(b->stacks.all.v[k]->key, b->key.s) == 0) return b->stacks.all.v[k];
+    rp_stack_t* s = b->stacks.v[tab->slot[i] - 1];
+    if (s->hash == h && same_chain(s, src, id)) return s;
   }
   rp_stack_t* s = rp_xcalloc(1, sizeof *s);
-  s->frames = rp_xmalloc(nframes * sizeof *s->frames);
-  for (unsigned k = 0; k < n; k++) {
-    const node_part_t* p = &b->parts.v[parts[k]];
-    memcpy(s->frames + s->nframes, &b->part_frames.v[p->first], p->nframes * sizeof *s->frames);
-    s->nframes += p->nframes;
-  }
-  s->key = rp_xstrndup(b->key.s, b->key.n);
-  RP_PUSH(b->stacks.all, s);
-  RP_PUSH(b->stacks.hashes, h);
-  tab->slot[i] = (uint32_t)b->stacks.all.n;
-  if (b->stacks.all.n * 2 > tab->mask) { /* grow: rehash every stack */
+  *s = (rp_stack_t){.src = src, .id = id, .hash = h};
+  if (!top_node(s)) s->label = id == 1 ? "(unknown stack)" : "(no frames)";
+  RP_PUSH(b->stacks, s);
+  tab->slot[i] = (uint32_t)b->stacks.n;
+  if (b->stacks.n * 2 > tab->mask) { /* grow: rehash every stack */
     table_t bigger;
-    table_init(&bigger, b->stacks.all.n * 2);
-    for (size_t k = 0; k < b->stacks.all.n; k++) {
-      size_t j = b->stacks.hashes.v[k] & bigger.mask;
+    table_init(&bigger, b->stacks.n * 2);
+    for (size_t k = 0; k < b->stacks.n; k++) {
+      size_t j = b->stacks.v[k]->hash & bigger.mask;
       while (bigger.slot[j]) j = (j + 1) & bigger.mask;
       bigger.slot[j] = (uint32_t)k + 1;
     }
@@ -195,24 +192,28 @@ static void note_trace(rp_entry_t* e, uint32_t trace) {
 static void add_trace(builder_t* b, uint32_t ti) {
   rp_report_t* r = b->r;
   const rp_trace_t* t = &r->traces[ti];
-  const rp_stack_t** map = rp_xcalloc(t->stacks.n + 1, sizeof *map);
-  b->parts.n = 0;
-  table_init(&b->part_table, t->nodes.n);
-  b->part_of_node = rp_xcalloc(t->nodes.n, sizeof *b->part_of_node);
-  b->part_frames.n = 0;
-  rp_str_clear(&b->part_keys);
+  rp_stack_src_t* src = &r->srcs[ti];
+  src->trace = t;
+  src->sym = b->sym;
+  src->module_ids = rp_xmalloc((t->modules.n + 1) * sizeof *src->module_ids);
+  for (size_t m = 0; m < t->modules.n; m++) src->module_ids[m] = rp_symbolize_module_id(b->sym, t, (int32_t)m);
+  rp_stack_t** map = rp_xcalloc(t->stacks.n + 2, sizeof *map);
+  /* ids the trace does not define (a trace cut short) all mean "unknown": one slot past the end */
+  size_t unknown = t->stacks.n + 1;
   for (size_t i = 0; i < t->leaks.n; i++) {
     const rp_leak_t* l = &t->leaks.v[i];
-    if (!map[l->stack]) map[l->stack] = stack_of(b, t, l->stack);
-    rp_entry_t* e = entry_for(&b->leak_table, &r->leaks, map[l->stack], l->kind);
+    size_t k = l->stack < t->stacks.n ? l->stack : unknown;
+    if (!map[k]) map[k] = stack_of(b, src, l->stack);
+    rp_entry_t* e = entry_for(&b->leak_table, &r->leaks, map[k], l->kind);
     e->count += l->count;
     e->bytes += l->bytes;
     note_trace(e, ti);
   }
   for (size_t i = 0; i < t->sites.n; i++) {
     const rp_site_t* s = &t->sites.v[i];
-    if (!map[s->stack]) map[s->stack] = stack_of(b, t, s->stack);
-    rp_entry_t* e = entry_for(&b->site_table, &r->sites, map[s->stack], RP_DEFINITE);
+    size_t k = s->stack < t->stacks.n ? s->stack : unknown;
+    if (!map[k]) map[k] = stack_of(b, src, s->stack);
+    rp_entry_t* e = entry_for(&b->site_table, &r->sites, map[k], RP_DEFINITE);
     e->allocs += s->allocs;
     e->frees += s->frees;
     e->alloc_bytes += s->alloc_bytes;
@@ -222,8 +223,6 @@ static void add_trace(builder_t* b, uint32_t ti) {
     note_trace(e, ti);
   }
   free(map);
-  free(b->part_table.slot);
-  free(b->part_of_node);
 }
 
 /* A module's problem is the same in every process that loaded it: said once. */
@@ -275,15 +274,16 @@ static int by_leak(const void* a, const void* b) {
   if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
   if (x->count != y->count) return x->count > y->count ? -1 : 1;
   if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
-  return strcmp(x->stack->key, y->stack->key);
+  return rp_stack_compare(x->stack, y->stack);
 }
 
 void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symbolizer_t* sym, rp_suppressions_t* supp) {
   memset(r, 0, sizeof *r);
   r->traces = traces;
   r->ntraces = ntraces;
+  r->srcs = rp_xcalloc(ntraces + 1, sizeof *r->srcs);
   builder_t b = {.r = r, .sym = sym};
-  table_init(&b.stacks.table, 1024);
+  table_init(&b.stack_table, 1024);
   table_init(&b.leak_table, 256);
   table_init(&b.site_table, 1024);
   for (uint32_t i = 0; i < ntraces; i++) {
@@ -313,26 +313,22 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
   }
   r->suppressions = supp;
   add_notes(r, sym);
-  r->stacks_owned = b.stacks.all.v;
-  r->nstacks = (uint32_t)b.stacks.all.n;
-  free(b.stacks.table.slot);
+  r->stacks_owned = b.stacks.v;
+  r->nstacks = (uint32_t)b.stacks.n;
+  free(b.stack_table.slot);
   free(b.leak_table.slot);
   free(b.site_table.slot);
-  free(b.stacks.hashes.v);
-  rp_str_free(&b.key);
-  free(b.parts.v);
-  free(b.part_frames.v);
-  rp_str_free(&b.part_keys);
 }
 
 void rp_report_free(rp_report_t* r) {
   for (uint32_t i = 0; i < r->nstacks; i++) {
     rp_stack_t* s = r->stacks_owned[i];
     free(s->frames);
-    free(s->key);
     free(s);
   }
   free(r->stacks_owned);
+  for (uint32_t i = 0; r->srcs && i < r->ntraces; i++) free(r->srcs[i].module_ids);
+  free(r->srcs);
   for (size_t i = 0; i < r->leaks.n; i++) free(r->leaks.v[i].traces.v);
   for (size_t i = 0; i < r->sites.n; i++) free(r->sites.v[i].traces.v);
   free(r->leaks.v);
@@ -361,7 +357,7 @@ static int by_cost(const void* a, const void* b) {
   const rp_entry_t* y = &sort_base[*(const uint32_t*)b];
   uint64_t cx = rp_site_cost(x, sort_cost), cy = rp_site_cost(y, sort_cost);
   if (cx != cy) return cx > cy ? -1 : 1;
-  return strcmp(x->stack->key, y->stack->key);
+  return rp_stack_compare(x->stack, y->stack);
 }
 
 uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t* count) {

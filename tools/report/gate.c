@@ -71,6 +71,7 @@ static char* where_label(const rp_report_t* r, const rp_entry_t* e) {
 
 /* The innermost frames of a stack, callers after '<': "make_list (leaky.c:8) < build < main". */
 static char* stack_label(const rp_stack_t* s, uint32_t max) {
+  s = rp_stack_resolve(s);
   if (!s || s->nframes == 0) return rp_xstrdup("(no frames)");
   rp_str_t b = {0};
   char* first = frame_label(&s->frames[0]);
@@ -151,9 +152,8 @@ static void check_leak_budget(const rp_report_t* r, const rp_gate_options_t* o, 
         biggest = e;
     }
     char* total = kinds_leaking > 1 ? rp_xprintf("%s: %" PRIu64 " bytes, ", names.s, bytes) : rp_xstrdup("");
-    char* clue = biggest && biggest->stack && biggest->stack->nframes
-                     ? frame_label(&biggest->stack->frames[0])
-                     : rp_xstrdup("(no frames)");
+    const rp_stack_t* stack = biggest ? rp_stack_resolve(biggest->stack) : NULL;
+    char* clue = stack && stack->nframes ? frame_label(&stack->frames[0]) : rp_xstrdup("(no frames)");
     char* where = biggest ? where_label(r, biggest) : rp_xstrdup("");
     FAIL(out, "%s leaks: %" PRIu64 " %s, %" PRIu64 " bytes (%sallowed %" PRIu64 " bytes); biggest from %s%s",
          rp_kind_name((rp_kind_t)k), r->leaked[k].count, plural(r->leaked[k].count, "block", "blocks"),
@@ -190,7 +190,8 @@ static char* site_key(rp_kind_t kind, const char* fn_key) {
 }
 
 static char* entry_key(const rp_entry_t* e) {
-  char* fn = e->stack ? rp_frames_fn_key(e->stack->frames, e->stack->nframes) : rp_frames_fn_key(NULL, 0);
+  const rp_stack_t* s = rp_stack_resolve(e->stack);
+  char* fn = s ? rp_frames_fn_key(s->frames, s->nframes) : rp_frames_fn_key(NULL, 0);
   char* key = site_key(e->kind, fn);
   free(fn);
   return key;

@@ -39,9 +39,10 @@ void rp_folded_lines(const rp_report_t* r, rp_cost_t cost, void (*emit)(void* ct
       rp_str_addf(&line, "%s[%" PRId64 "]", rp_trace_program(&r->traces[e->traces.v[0]]), r->traces[e->traces.v[0]].pid);
       if (e->traces.n > 1) rp_str_addf(&line, "+%zu", e->traces.n - 1);
     }
-    for (uint32_t k = e->stack->nframes; k-- > 0;) {
+    const rp_stack_t* s = rp_stack_resolve(e->stack);
+    for (uint32_t k = s->nframes; k-- > 0;) {
       if (line.n) rp_str_add(&line, ";");
-      add_frame(&line, &e->stack->frames[k]);
+      add_frame(&line, &s->frames[k]);
     }
     if (!line.n) rp_str_add(&line, "(unknown)");
     emit(ctx, line.s, rp_site_cost(e, cost));

@@ -20,6 +20,7 @@ static json_t* hex(uint64_t v) {
 static json_t* str_or_null(const char* s) { return s ? json_string(s) : json_null(); }
 
 static json_t* stack_json(const rp_stack_t* s) {
+  s = rp_stack_resolve(s);
   json_t* a = json_array();
   for (uint32_t i = 0; i < s->nframes; i++) {
     const rp_frame_t* f = &s->frames[i];

@@ -31,6 +31,7 @@ static void heading(const text_t* x, const char* title) {
 }
 
 static void print_stack(const text_t* x, const rp_stack_t* s) {
+  s = rp_stack_resolve(s);
   unsigned limit = x->o->frames ? x->o->frames : UINT32_MAX;
   for (uint32_t i = 0; i < s->nframes && i < limit; i++) {
     const rp_frame_t* f = &s->frames[i];
@@ -45,7 +46,7 @@ static void print_stack(const text_t* x, const rp_stack_t* s) {
   if (s->nframes > limit)
     fprintf(x->out, "    ... %" PRIu32 " more frame%s (--frames 0 shows all)\n", s->nframes - limit,
             s->nframes - limit == 1 ? "" : "s");
-  if (!s->nframes) fprintf(x->out, "    %s\n", s->key);
+  if (!s->nframes) fprintf(x->out, "    %s\n", s->label ? s->label : "(no frames)");
 }
 
 static void print_processes(const text_t* x, const rp_entry_t* e) {

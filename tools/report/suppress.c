@@ -74,6 +74,7 @@ static bool frame_matches(const char* pattern, const rp_frame_t* f) {
 
 int rp_suppressions_match(const rp_suppressions_t* s, const rp_stack_t* stack) {
   if (!s || !stack) return -1;
+  stack = rp_stack_resolve(stack);
   for (size_t r = 0; r < s->rules.n; r++)
     for (uint32_t i = 0; i < stack->nframes; i++)
       if (frame_matches(s->rules.v[r].pattern, &stack->frames[i])) return (int)r;

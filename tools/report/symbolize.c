@@ -26,6 +26,10 @@ typedef struct rp_symmod_s {
   uint32_t index; /* in rp_symbolizer_t.mods */
   char* path;
   char* build_id;
+  /* Opening is in two steps, each on first need: the ELF file and its build-id (for status and
+   * notes), then the debug info (the first address looked up in it). Most modules of a trace are
+   * never looked up: only the stacks a report prints are symbolized. */
+  bool opened, loaded;
   rp_symstatus_t status;
   Dwfl* dwfl; /* NULL unless status is RP_SYM_OK or RP_SYM_NO_DEBUG_INFO */
   Dwfl_Module* mod;
@@ -262,31 +266,36 @@ static bool build_id_matches(Dwfl_Module* mod, const char* want) {
   return true;
 }
 
+/* The file and its build-id: status RP_SYM_OK unless the file is missing or another build.
+ * Cheap: libdw reads the ELF headers, not the debug sections. */
 static void open_module(rp_symbolizer_t* s, rp_symmod_t* m) {
+  m->opened = true;
+  m->status = RP_SYM_FILE_MISSING;
   /* Only regular files: a trace naming a FIFO or a device must not block or read forever. */
   struct stat st;
-  if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode)) {
-    m->status = RP_SYM_FILE_MISSING;
-    return;
-  }
+  if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode)) return;
   m->dwfl = dwfl_begin(&s->callbacks);
   if (!m->dwfl) rp_die("libdw: %s", dwfl_errmsg(-1));
   dwfl_report_begin(m->dwfl);
   m->mod = dwfl_report_elf(m->dwfl, rp_basename(m->path), m->path, -1, 0, false);
   dwfl_report_end(m->dwfl, NULL, NULL);
-  Dwarf_Addr bias;
-  if (!m->mod)
-    m->status = RP_SYM_FILE_MISSING;
-  else if (*m->build_id && !build_id_matches(m->mod, m->build_id))
-    m->status = RP_SYM_BUILD_ID_CHANGED;
-  else
-    m->status = dwfl_module_getdwarf(m->mod, &bias) ? RP_SYM_OK : RP_SYM_NO_DEBUG_INFO;
-  if (m->status != RP_SYM_OK && m->status != RP_SYM_NO_DEBUG_INFO) {
+  if (m->mod) m->status = *m->build_id && !build_id_matches(m->mod, m->build_id) ? RP_SYM_BUILD_ID_CHANGED : RP_SYM_OK;
+  if (m->status != RP_SYM_OK) {
     dwfl_end(m->dwfl);
     m->dwfl = NULL;
     m->mod = NULL;
-    return;
   }
+}
+
+/* Symbols and debug info, for the first address looked up in the module. Decompressing and
+ * indexing them is most of what symbolizing costs (libc6-dbg's DWARF alone is 10 MB inflated). */
+static void load_module(rp_symbolizer_t* s, rp_symmod_t* m) {
+  if (!m->opened) open_module(s, m);
+  if (m->loaded) return;
+  m->loaded = true;
+  if (!m->mod) return;
+  Dwarf_Addr bias;
+  if (!dwfl_module_getdwarf(m->mod, &bias)) m->status = RP_SYM_NO_DEBUG_INFO;
   m->syms = rp_elfsyms_create(m->mod);
   if (m->status == RP_SYM_OK) m->dwarf = rp_dwarf_create(m->mod);
 }
@@ -301,7 +310,7 @@ static bool same_module(const void* value, const void* key) {
   return strcmp(m->path, k->path) == 0 && strcmp(m->build_id, k->build_id) == 0;
 }
 
-/* The index of the trace's module in s->mods, opening its file the first time; NO_MODULE if the
+/* The index of the trace's module in s->mods (files are not opened here); NO_MODULE if the
  * trace has no such module. */
 static uint32_t module_index(rp_symbolizer_t* s, const rp_trace_t* t, int32_t module) {
   if (module < 0 || (size_t)module >= t->modules.n) return NO_MODULE;
@@ -315,7 +324,6 @@ static uint32_t module_index(rp_symbolizer_t* s, const rp_trace_t* t, int32_t mo
   m->index = (uint32_t)s->mods.n;
   m->path = rp_xstrdup(key.path);
   m->build_id = rp_xstrdup(key.build_id);
-  open_module(s, m);
   RP_PUSH(s->mods, m);
   table_insert(&s->mod_index, hash, m);
   return m->index;
@@ -334,6 +342,7 @@ static rp_locrec_t* locate(rp_symbolizer_t* s, uint32_t mod, uint64_t offset) {
   r->loc = (rp_location_t){.module = "", .offset = offset, .status = RP_SYM_NO_MODULE};
   if (mod == NO_MODULE) return r;
   rp_symmod_t* m = s->mods.v[mod];
+  load_module(s, m);
   r->loc.module = m->path;
   r->loc.status = m->status;
   if (!m->mod) return r;
@@ -381,5 +390,15 @@ const rp_location_t* rp_symbolize(rp_symbolizer_t* s, const rp_trace_t* t, uint3
 
 rp_symstatus_t rp_symbolize_module_status(rp_symbolizer_t* s, const rp_trace_t* t, int32_t module) {
   uint32_t mod = module_index(s, t, module);
-  return mod == NO_MODULE ? RP_SYM_NO_MODULE : s->mods.v[mod]->status;
+  if (mod == NO_MODULE) return RP_SYM_NO_MODULE;
+  if (!s->mods.v[mod]->opened) open_module(s, s->mods.v[mod]);
+  return s->mods.v[mod]->status;
+}
+
+uint32_t rp_symbolize_module_id(rp_symbolizer_t* s, const rp_trace_t* t, int32_t module) {
+  return module_index(s, t, module);
+}
+
+const char* rp_symbolize_module_path(const rp_symbolizer_t* s, uint32_t id) {
+  return id < s->mods.n ? s->mods.v[id]->path : "";
 }

@@ -1,5 +1,5 @@
 /* symbolize.h - return addresses to functions and source lines, offline, with elfutils' libdw.
- * Each module file is opened once (keyed by path and build-id) at load bias 0, so a trace's
+ * Each module file is opened once (keyed by path and build-id), when first needed, at load bias 0, so a trace's
  * module-relative offsets are ELF virtual addresses; results are cached per (module, offset).
  * The build-id recorded in the trace is checked against the file: a rebuilt or replaced binary
  * gives no lines (and its problem is reported), never wrong ones. */
@@ -43,7 +43,14 @@ rp_symbolizer_t* rp_symbolizer_create(const char* debug_paths);
 void rp_symbolizer_destroy(rp_symbolizer_t* s);
 /* The location of node `node` of trace `t`. The result lives as long as the symbolizer. */
 const rp_location_t* rp_symbolize(rp_symbolizer_t* s, const rp_trace_t* t, uint32_t node);
-/* A module's problem, once per module and trace (for the report's notes): RP_SYM_OK if none. */
+/* A module's problem, once per module and trace (for the report's notes): RP_SYM_OK if none, or
+ * RP_SYM_FILE_MISSING, RP_SYM_BUILD_ID_CHANGED. Reads the file's headers only: whether it has
+ * debug info is known once an address in it is symbolized. */
 rp_symstatus_t rp_symbolize_module_status(rp_symbolizer_t* s, const rp_trace_t* t, int32_t module);
+/* The module file (path and build-id) of a trace's module id, as a number shared by every trace
+ * the symbolizer sees: the same file in two processes gets the same number. UINT32_MAX for an
+ * id the trace does not have. Opens nothing. */
+uint32_t rp_symbolize_module_id(rp_symbolizer_t* s, const rp_trace_t* t, int32_t module);
+const char* rp_symbolize_module_path(const rp_symbolizer_t* s, uint32_t id); /* "" if none */
 
 #endif

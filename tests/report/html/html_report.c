@@ -33,8 +33,8 @@ static rp_frame_t site_tiny[] = {FRAME("tiny_alloc", "src/tiny.c", 3), FRAME("ma
 static rp_frame_t site_request[] = {FRAME("<img src=x onerror=\"window.pwned=1\">", "src/req.c", 9),
                                     FRAME("handle", "src/req.c", 60), FRAME("main", "src/main.c", 34)};
 
-#define STACK(frames)                                                                                        \
-  { (frames), sizeof(frames) / sizeof((frames)[0]), #frames }
+#define STACK(fr)                                                                                            \
+  { .frames = (fr), .nframes = sizeof(fr) / sizeof((fr)[0]), .label = #fr }
 static rp_stack_t stacks[] = {STACK(leak_markup), STACK(leak_operator), STACK(leak_node),
                               STACK(leak_cache),  STACK(site_request),  STACK(site_tiny)};
 enum { S_MARKUP, S_OPERATOR, S_NODE, S_CACHE, S_REQUEST, S_TINY };

@@ -34,7 +34,7 @@ static void test_fn_key_is_the_baselines(void) {
   CHECK_UEQ(r.leaks.n, 2);
   unsigned empty = 0;
   for (size_t i = 0; i < r.leaks.n; i++) {
-    const rp_stack_t* s = r.leaks.v[i].stack;
+    const rp_stack_t* s = rp_stack_resolve(r.leaks.v[i].stack);
     char* key = rp_frames_fn_key(s->frames, s->nframes); /* what the gate matches a baseline by */
     if (s->nframes == 0) {
       empty++;

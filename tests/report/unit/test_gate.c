@@ -84,12 +84,12 @@ static rp_frame_t deep_frames[] = {
     {.function = "parse_file", .module = "/build/leaky", .offset = 0x1500},
     {.function = "main", .module = "/build/leaky", .offset = 0x1250},
 };
-static const rp_stack_t list_stack = {list_frames, 3, NULL};
-static const rp_stack_t list_moved_stack = {list_moved_frames, 3, NULL};
-static const rp_stack_t direct_stack = {direct_frames, 3, NULL};
-static const rp_stack_t cache_stack = {cache_frames, 3, NULL};
-static const rp_stack_t stripped_stack = {stripped_frames, 1, NULL};
-static const rp_stack_t deep_stack = {deep_frames, 4, NULL};
+static const rp_stack_t list_stack = {.frames = list_frames, .nframes = 3};
+static const rp_stack_t list_moved_stack = {.frames = list_moved_frames, .nframes = 3};
+static const rp_stack_t direct_stack = {.frames = direct_frames, .nframes = 3};
+static const rp_stack_t cache_stack = {.frames = cache_frames, .nframes = 3};
+static const rp_stack_t stripped_stack = {.frames = stripped_frames, .nframes = 1};
+static const rp_stack_t deep_stack = {.frames = deep_frames, .nframes = 4};
 
 /* ---- reports ---------------------------------------------------------------------------------- */
 
