@@ -18,6 +18,7 @@
 
 #include "symbolize_dwarf.h"
 #include "symbolize_elf.h"
+#include "symbolize_find.h"
 
 /* libstdc++'s demangler (linked into ptmem_report_core); C has no header for it. */
 char* __cxa_demangle(const char* mangled, char* out, size_t* length, int* status);
@@ -214,14 +215,13 @@ static char* debuginfo_path(const char* debug_paths) {
 }
 
 rp_symbolizer_t* rp_symbolizer_create(const char* debug_paths) {
-  /* The network is not ours to use: libdw would ask a debuginfod server for every file without
-   * debug info (Debian's libdebuginfod-common sets the URL in login shells). The client reads the
-   * variable when it first queries, so unsetting it here is early enough. */
-  unsetenv("DEBUGINFOD_URLS");
+  /* The network is not ours to use (Debian's libdebuginfod-common sets DEBUGINFOD_URLS in login
+   * shells): rp_find_debuginfo never asks a server, and modules are reported by path, so
+   * find_elf, which could, is never called. */
   rp_symbolizer_t* s = rp_xcalloc(1, sizeof *s);
   s->debuginfo_path = debuginfo_path(debug_paths);
   s->callbacks = (Dwfl_Callbacks){.find_elf = dwfl_build_id_find_elf,
-                                  .find_debuginfo = dwfl_standard_find_debuginfo,
+                                  .find_debuginfo = rp_find_debuginfo,
                                   .section_address = dwfl_offline_section_address,
                                   .debuginfo_path = &s->debuginfo_path};
   return s;
@@ -279,6 +279,7 @@ static void open_module(rp_symbolizer_t* s, rp_symmod_t* m) {
   dwfl_report_begin(m->dwfl);
   m->mod = dwfl_report_elf(m->dwfl, rp_basename(m->path), m->path, -1, 0, false);
   dwfl_report_end(m->dwfl, NULL, NULL);
+  if (m->mod) rp_find_debuginfo_set_path(m->mod, s->debuginfo_path);
   if (m->mod) m->status = *m->build_id && !build_id_matches(m->mod, m->build_id) ? RP_SYM_BUILD_ID_CHANGED : RP_SYM_OK;
   if (m->status != RP_SYM_OK) {
     dwfl_end(m->dwfl);

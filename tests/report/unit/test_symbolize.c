@@ -243,6 +243,43 @@ static void test_separate_debug_file(void) {
   free(dir);
 }
 
+/* A stripped file's .gnu_debuglink names its debug file, searched as libdw does: next to the file,
+ * in its .debug subdirectory, under /usr/lib/debug and the user's trees mirroring its directory.
+ * A file of that name from another build is not taken. */
+static void test_debuglink(void) {
+  struct {
+    const char* setup; /* shell commands run in a fresh directory */
+    rp_symstatus_t want;
+  } cases[] = {
+      {"cp '" SYMBOLIZE_PROG ".linked' prog && cp '" SYMBOLIZE_PROG ".debug' .", RP_SYM_OK},
+      {"cp '" SYMBOLIZE_PROG ".linked' prog && mkdir .debug && cp '" SYMBOLIZE_PROG ".debug' .debug/", RP_SYM_OK},
+      {"cp '" SYMBOLIZE_PROG ".linked' prog", RP_SYM_NO_DEBUG_INFO},
+      /* a debug file of that name, but of another build */
+      {"cp '" SYMBOLIZE_PROG ".linked' prog && cp '" SYMBOLIZE_PROG_OTHER ".debug' symbolize_prog.debug",
+       RP_SYM_NO_DEBUG_INFO},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char* dir = rp_xprintf("%s/debuglink%zu", test_tmpdir(), i);
+    char* cmd = rp_xprintf("mkdir -p '%s' && cd '%s' && %s", dir, dir, cases[i].setup);
+    CHECK_EQ(system(cmd), 0);
+    char* prog = rp_xprintf("%s/prog", dir);
+    rp_symbolizer_t* s = rp_symbolizer_create(NULL);
+    rp_trace_t t = make_trace(prog, build_id);
+    if (cases[i].want == RP_SYM_OK) {
+      check_full_debug_info(s, &t);
+    } else {
+      const rp_location_t* loc = rp_symbolize(s, &t, 1);
+      CHECK_EQ(loc->status, cases[i].want);
+      CHECK(loc->nframes == 1 && loc->frames[0].file == NULL); /* the ELF symbol, no line */
+    }
+    rp_trace_free(&t);
+    rp_symbolizer_destroy(s);
+    free(prog);
+    free(cmd);
+    free(dir);
+  }
+}
+
 /* The program's ELF file through libelf, for what the test needs to know besides the symbolizer. */
 typedef struct elf_file_s {
   int fd;
@@ -367,6 +404,7 @@ int main(void) {
   test_file_missing_or_not_elf();
   test_stripped_copy();
   test_separate_debug_file();
+  test_debuglink();
   test_address_outside_functions();
   test_function_without_debug_info();
   test_no_module();
