@@ -360,7 +360,35 @@ static int by_cost(const void* a, const void* b) {
   return rp_stack_compare(x->stack, y->stack);
 }
 
-uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t* count) {
+static void swap_idx(uint32_t* a, uint32_t* b) {
+  uint32_t t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Reorders a[0..n) so that its first `want` elements are the `want` first in by_cost order (in no
+ * order among themselves): quickselect, O(n) comparisons where sorting 20k sites for the 10 a
+ * section prints took 20% of a report. by_cost is a strict order (ties go by stack), so the
+ * partition always shrinks. */
+static void select_first(uint32_t* a, uint32_t n, uint32_t want) {
+  uint32_t lo = 0, hi = n;
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2, last = hi - 1;
+    /* median of three as the pivot, moved to the end */
+    if (by_cost(&a[mid], &a[lo]) < 0) swap_idx(&a[mid], &a[lo]);
+    if (by_cost(&a[last], &a[lo]) < 0) swap_idx(&a[last], &a[lo]);
+    if (by_cost(&a[mid], &a[last]) < 0) swap_idx(&a[mid], &a[last]);
+    uint32_t store = lo;
+    for (uint32_t i = lo; i < last; i++)
+      if (by_cost(&a[i], &a[last]) < 0) swap_idx(&a[i], &a[store++]);
+    swap_idx(&a[store], &a[last]);
+    if (store == want || store + 1 == want) return;
+    if (store > want) hi = store;
+    else lo = store + 1;
+  }
+}
+
+uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t top, uint32_t* count) {
   const rp_entry_t* base = cost == RP_COST_LEAKED ? r->leaks.v : r->sites.v;
   size_t n = cost == RP_COST_LEAKED ? r->leaks.n : r->sites.n;
   uint32_t* idx = rp_xmalloc((n + 1) * sizeof *idx);
@@ -369,7 +397,9 @@ uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t* count) {
     if (rp_site_cost(&base[i], cost)) idx[k++] = (uint32_t)i;
   sort_base = base;
   sort_cost = cost;
-  qsort(idx, k, sizeof *idx, by_cost);
+  uint32_t sorted = top && top < k ? top : k;
+  if (sorted < k) select_first(idx, k, sorted);
+  qsort(idx, sorted, sizeof *idx, by_cost);
   *count = k;
   return idx;
 }

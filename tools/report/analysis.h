@@ -78,11 +78,12 @@ void rp_analyze(rp_report_t* r, rp_trace_t* traces, uint32_t ntraces, rp_symboli
                 struct rp_suppressions_s* supp);
 void rp_report_free(rp_report_t* r);
 
-/* Views sorted for output: indices into r->sites (for RP_COST_LEAKED: into r->leaks, definite and
- * indirect ones not suppressed), biggest first by the given cost, entries with a cost of 0 left
- * out; ties in rp_stack_compare order, so output is deterministic. Caller frees. */
+/* Views for output: indices into r->sites (for RP_COST_LEAKED: into r->leaks, definite and
+ * indirect ones not suppressed), entries with a cost of 0 left out; *count of them. The first
+ * `top` (all when 0) are the biggest by the given cost, in order, ties in rp_stack_compare order
+ * so output is deterministic; the rest follow in no order. Caller frees. */
 typedef enum rp_cost_e { RP_COST_LEAKED, RP_COST_PEAK, RP_COST_ALLOCS, RP_COST_TEMPORARY } rp_cost_t;
-uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t* count);
+uint32_t* rp_sites_by(const rp_report_t* r, rp_cost_t cost, uint32_t top, uint32_t* count);
 uint64_t rp_site_cost(const rp_entry_t* e, rp_cost_t cost);
 bool rp_cost_parse(const char* name, rp_cost_t* out); /* leaked, peak, allocations, temporary */
 

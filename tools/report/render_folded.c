@@ -29,7 +29,7 @@ static void add_frame(rp_str_t* line, const rp_frame_t* f) {
 
 void rp_folded_lines(const rp_report_t* r, rp_cost_t cost, void (*emit)(void* ctx, const char* line, uint64_t cost), void* ctx) {
   uint32_t n;
-  uint32_t* idx = rp_sites_by(r, cost, &n);
+  uint32_t* idx = rp_sites_by(r, cost, 0, &n);
   const rp_entry_t* base = cost == RP_COST_LEAKED ? r->leaks.v : r->sites.v;
   rp_str_t line = {0};
   for (uint32_t i = 0; i < n; i++) {

@@ -80,7 +80,7 @@ static json_t* site_json(const rp_entry_t* e) {
 
 static json_t* top_sites(const rp_report_t* r, rp_cost_t cost, unsigned top) {
   uint32_t n;
-  uint32_t* idx = rp_sites_by(r, cost, &n);
+  uint32_t* idx = rp_sites_by(r, cost, top, &n);
   json_t* a = json_array();
   for (uint32_t i = 0; i < n && i < top; i++) json_array_append_new(a, site_json(&r->sites.v[idx[i]]));
   free(idx);

@@ -157,7 +157,7 @@ static void leaks(const text_t* x) {
 static void sites(const text_t* x, rp_cost_t cost, const char* title) {
   const rp_report_t* r = x->r;
   uint32_t n;
-  uint32_t* idx = rp_sites_by(r, cost, &n);
+  uint32_t* idx = rp_sites_by(r, cost, x->o->top, &n);
   heading(x, title);
   uint64_t total = 0, peaks = 0; /* several processes: a site's share is of the sum of their peaks */
   for (uint32_t i = 0; i < n; i++) total += rp_site_cost(&r->sites.v[idx[i]], cost);

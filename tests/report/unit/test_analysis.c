@@ -50,8 +50,38 @@ static void test_fn_key_is_the_baselines(void) {
   free(path);
 }
 
+/* A section's first `top` sites, picked without sorting them all, are those a full sort puts first,
+ * in the same order: costs with many ties (broken by stack), every top from 0 to past the end. */
+static void test_top_sites_are_the_sorted_ones(void) {
+  enum { SITES = 300 };
+  static rp_frame_t frames[SITES];
+  static rp_stack_t stacks[SITES];
+  rp_report_t r = {0};
+  uint32_t seed = 12345;
+  for (uint32_t i = 0; i < SITES; i++) {
+    frames[i] = (rp_frame_t){.module = "/m", .offset = (i * 7919u) % SITES};
+    stacks[i] = (rp_stack_t){.frames = &frames[i], .nframes = 1};
+    seed = seed * 1103515245u + 12345u;
+    RP_PUSH(r.sites, ((rp_entry_t){.stack = &stacks[i], .allocs = (seed >> 16) % 9, .suppressed_by = -1}));
+  }
+  uint32_t all_n;
+  uint32_t* all = rp_sites_by(&r, RP_COST_ALLOCS, 0, &all_n);
+  CHECK(all_n > 200 && all_n < SITES); /* cost 0 is left out */
+  for (uint32_t i = 1; i < all_n; i++) CHECK(r.sites.v[all[i - 1]].allocs >= r.sites.v[all[i]].allocs);
+  for (uint32_t top = 1; top <= all_n + 1; top += top < 20 ? 1 : 37) {
+    uint32_t n;
+    uint32_t* some = rp_sites_by(&r, RP_COST_ALLOCS, top, &n);
+    CHECK_UEQ(n, all_n);
+    for (uint32_t i = 0; i < top && i < n; i++) CHECK_UEQ(some[i], all[i]);
+    free(some);
+  }
+  free(all);
+  free(r.sites.v);
+}
+
 int main(void) {
   test_fn_key_is_the_baselines();
+  test_top_sites_are_the_sorted_ones();
   test_remove_tmpdir();
   return 0;
 }
