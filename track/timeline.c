@@ -8,7 +8,7 @@
 #include "../pools/os.h"
 #include "leaks.h"
 
-#define SAMPLES_MAX 16384
+#define SAMPLES_MAX PT_TIMELINE_SAMPLES_MAX
 #define RSS_PERIOD_NS 10000000u /* /proc/self/statm costs three syscalls: not more often */
 
 static pt_timeline_sample_t* samples;
@@ -85,9 +85,15 @@ size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
   return n;
 }
 
+pt_timeline_sample_t pt_track_timeline_closing(uint64_t now, int64_t live) {
+  int64_t top = pt_load_relaxed(&interval_max);
+  return (pt_timeline_sample_t){now, top > live ? top : live, pt__os_rss()};
+}
+
 void pt_track_timeline_fork_child(void) {
   pt_store_relaxed(&busy, 0);
   nsamples = 0; /* the child's own timeline and snapshots start here */
+  pt_store_relaxed(&interval_max, 0); /* the parent's high-water mark is not the child's */
   next_snapshot_ns = 0;
   snapshot_interval_ns = 1000000000u;
 }

@@ -18,7 +18,7 @@
 #include "track.h"
 
 static pt_jsonl_t writer; /* static, so writing at exit allocates nothing */
-static pt_timeline_sample_t samples[16384];
+static pt_timeline_sample_t samples[PT_TIMELINE_SAMPLES_MAX + 1]; /* + the closing sample */
 
 /* Text and copies of counters, never a heap address: not roots of the leak scan, which would
  * otherwise read (and fault in) their untouched pages in every process at exit. */
@@ -320,7 +320,13 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   trie_free(&trie);
   write_sites(w, count);
   write_leaks(w, leaks);
-  size_t ns = pt_track_timeline_read(samples, sizeof samples / sizeof samples[0]);
+  pt_track_totals_t t;
+  pt_track_totals(&t);
+  /* The last sample is taken now: a run shorter than the sampling interval has its RSS too. The
+   * clock is read after the buffer, so no buffered sample is later than the closing one. */
+  size_t ns = pt_track_timeline_read(samples, PT_TIMELINE_SAMPLES_MAX);
+  uint64_t now = mono_ns();
+  samples[ns++] = pt_track_timeline_closing(now, t.live_bytes);
   for (size_t first = 0; first < ns; first += BATCH) { /* columns, like sites: a third of the bytes */
     size_t last = first + BATCH < ns ? first + BATCH : ns;
     pt_jsonl_begin(w, "timeline");
@@ -336,9 +342,6 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
     pt_jsonl_array_end(w);
     pt_jsonl_end(w);
   }
-  pt_track_totals_t t;
-  pt_track_totals(&t);
-  uint64_t now = mono_ns();
   pt_jsonl_begin(w, "summary");
   pt_jsonl_u64(w, "duration_ns", now - info->start_mono_ns);
   pt_jsonl_u64(w, "allocs", t.allocs);

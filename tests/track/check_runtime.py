@@ -10,7 +10,11 @@
   fifo       PTMEM_OUT naming a FIFO (like /dev/null, not a regular file) is written in place: the
              reader gets the whole trace and the FIFO is still a FIFO (renaming over /dev/null made
              it a regular file for every process of the machine)
-usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR CASE"""
+  closing    a program making a handful of allocations and exiting at once (too short for the
+             event path to sample) gets a trace whose timeline ends with a sample taken when it was
+             written, RSS included, and `ptmem-report` prints its peak RSS (not "not sampled"); a
+             snapshot ends with such a sample too (needs --report)
+usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR [--report TOOL] CASE"""
 import argparse
 import glob
 import json
@@ -35,10 +39,38 @@ def summary(path):
     return check_trace.Trace(path).summary
 
 
+def timeline(path):
+    """The trace's samples in order, as (t_ns, heap_bytes, rss_bytes)."""
+    samples = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec.get("type") == "timeline":
+                samples += zip(rec["t_ns"], rec["heap_bytes"], rec["rss_bytes"])
+    return samples
+
+
+def check_closing_sample(path):
+    """The trace ends with a sample of the moment it was written: RSS read, no later than the
+    summary's end, after every other sample, and its heap the live heap or more."""
+    samples, s = timeline(path), summary(path)
+    if not samples:
+        fail(f"{path}: no timeline sample at all")
+    t, heap, rss = samples[-1]
+    if rss <= 0:
+        fail(f"{path}: the last sample has no RSS: {samples[-3:]}")
+    if t > s["duration_ns"] or any(prev[0] > t for prev in samples[:-1]):
+        fail(f"{path}: the last sample ({t} ns) is not the last moment (duration {s['duration_ns']} ns)")
+    if not s["live_bytes"] <= heap <= s["peak_bytes"]:
+        fail(f"{path}: the last sample's heap {heap} is not between live {s['live_bytes']} and peak {s['peak_bytes']}")
+    return samples
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ("--cmake", "--preload", "--exe", "--outdir"):
         ap.add_argument(k, required=True)
+    ap.add_argument("--report", help="ptmem-report (the closing case)")
     ap.add_argument("case")
     a = ap.parse_args()
     shutil.rmtree(a.outdir, ignore_errors=True)
@@ -132,6 +164,26 @@ def main():
             f.write(data)
         if summary(copy).get("final") is not True:
             fail("the trace read from the FIFO has no final summary")
+    elif a.case == "closing":
+        if not a.report:
+            fail("the closing case needs --report")
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("plain",)), capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            fail(f"program failed: {r.returncode} {r.stderr[-300:]}")
+        final = glob.glob(os.path.join(a.outdir, "ptmem.*.json"))[0]
+        print(f"final trace's samples: {check_closing_sample(final)}")
+        rep = subprocess.run([a.report, "--top", "0", final], capture_output=True, text=True, timeout=60)
+        rss_lines = [l for l in rep.stdout.splitlines() if l.strip().startswith("peak RSS")]
+        if rep.returncode != 0 or len(rss_lines) != 1 or "not sampled" in rss_lines[0]:
+            fail(f"ptmem-report should print the peak RSS: exit {rep.returncode}, {rss_lines}, {rep.stderr}")
+        print(rss_lines[0].strip())
+        snap = os.path.join(a.outdir, "snap.json")
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("snapshot", snap)), capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0 or "snapshot: 0" not in r.stdout:
+            fail(f"program failed: {r.returncode} {r.stdout} {r.stderr}")
+        print(f"snapshot's samples: {check_closing_sample(snap)}")
     else:
         fail(f"unknown case {a.case}")
     print("ok")

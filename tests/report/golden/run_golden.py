@@ -39,7 +39,8 @@ def normalize(text, subst):
     build and debug info: only those of our program are kept, the others become '<system frame>'
     (folded: '<system frames>' between _start and main). What the loader and libunwind allocate
     for themselves depends on the system too: the totals that include it (allocations, peak,
-    reachable leaks, the sites left out by --top) are replaced by '<n>'."""
+    reachable leaks, the sites left out by --top) are replaced by '<n>', and so is the peak RSS
+    (the trace's closing sample reads it; "not sampled" is kept, so losing it still shows)."""
     for old, new in subst:
         text = text.replace(old, new)
     text = re.sub(r"ptmem\.([\w.-]+)\.\d+\.json", r"ptmem.\1.<pid>.json", text)
@@ -50,6 +51,8 @@ def normalize(text, subst):
     text = re.sub(r"0x[0-9a-f]+", "0x<hex>", text)
     text = re.sub(r"(?m)^(  allocations +)\d+ \(\d+ frees\)", r"\1<n> (<n> frees)", text)
     text = re.sub(r"(?m)^(  peak heap +)[\d.]+ \w+", r"\1<n>", text)
+    text = re.sub(r"(?m)^(  peak RSS +)[\d.]+ \w+", r"\1<n>", text)
+    text = re.sub(r'"peak_rss_bytes": [1-9]\d*', '"peak_rss_bytes": <n>', text)
     text = re.sub(r"reachable \d+ \([\d.]+ \w+\)", "reachable <n>", text)
     text = re.sub(r"(?m)^(  \.\.\. )\d+ more (reachable )?sites?", r"\1<n> more \2site(s)", text)
     text = re.sub(r"(?m)^_start;.*?;main;", "_start;<system frames>;main;", text)
