@@ -112,6 +112,40 @@ def case_report_out(a, wd):
     check(not os.path.exists(os.path.join(wd, "u")), "nothing ran: no trace directory")
 
 
+def case_report_out_kept(a, wd):
+    """--report-out replaces FILE only once the report is written: a run that fails keeps the old one."""
+    path = os.path.join(wd, "r.txt")
+    earlier = "the report of an earlier run\n"
+    with open(path, "w") as f:
+        f.write(earlier)
+
+    def kept(what):
+        with open(path) as f:
+            check(f.read() == earlier, f"FILE keeps the earlier report when {what}")
+        leftovers = [n for n in os.listdir(wd) if n.startswith("r.txt.")]
+        check(not leftovers, f"no temporary file left beside FILE when {what}", leftovers)
+
+    Run([a.ptmem, "run", "--out", "a", "--report-out", "r.txt", "--", "./no-such-program"], wd).expect(
+        2, b"", err_has=[r"no-such-program: no such file"])
+    kept("the program cannot be started")
+    # An option ptmem-report refuses: the program runs, then no report is written.
+    Run([a.ptmem, "run", "--out", "b", "--report-out", "r.txt", "--no-such-option", "--", a.app, "clean"],
+        wd).expect(2, b"clean run\n", err_has=[r"^ptmem-report: .*no-such-option"])
+    kept("ptmem run is given a bad option")
+    # A good run replaces it, with FILE's permissions; through a symbolic link, the file it names.
+    os.chmod(path, 0o640)
+    os.symlink("r.txt", os.path.join(wd, "link.txt"))
+    Run([a.ptmem, "run", "--out", "c", "--report-out", "link.txt", "--", a.app, "leak"], wd).expect(
+        1, b"leaked\n", err_has=[r"^ptmem-report: FAIL definite leaks"])
+    with open(path) as f:
+        report = f.read()
+    check(report.startswith("ptmem report: run_app") and "leak_in_parent" in report,
+          "a good run replaces FILE with its report", report[:300])
+    check(os.path.islink(os.path.join(wd, "link.txt")), "the symbolic link is still one")
+    check(os.stat(path).st_mode & 0o777 == 0o640, "FILE's permissions kept", oct(os.stat(path).st_mode))
+    check(sorted(os.listdir(wd)) == ["b", "c", "link.txt", "r.txt"], "no temporary file left", os.listdir(wd))
+
+
 def case_fail_on(a, wd):
     Run([a.ptmem, "run", "--out", "a", "--fail-on=none", "--", a.app, "leak"], wd).expect(
         0, b"leaked\n", err_lacks=[r"FAIL"])
