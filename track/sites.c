@@ -35,7 +35,9 @@ _Static_assert(sizeof(row_t) == 64, "a row is one cache line");
 
 typedef struct thread_rows_s {
   row_t* rows;
-  int64_t pending; /* bytes allocated (+) or freed (-) not yet added to the live total */
+  /* Bytes allocated (+) or freed (-) not yet added to the live total. Written by its thread only;
+   * atomic (relaxed: plain moves) because pt_track_totals adds every thread's to the total. */
+  _Atomic int64_t pending;
   const void* last_alloc; /* temporary = freed before this thread allocated anything else */
   uint32_t last_stack;
   uint32_t max_stack; /* rows above it were never touched */
@@ -113,7 +115,7 @@ static thread_rows_t* rows_for_thread(void) {
   }
   t->last_alloc = NULL;
   t->max_stack = 0;
-  t->pending = 0;
+  pt_store_relaxed(&t->pending, 0);
   tls_rows = t;
   return t;
 }
@@ -126,10 +128,7 @@ static inline void row_before_change(row_t* r) {
   }
 }
 
-static void flush_pending(thread_rows_t* t) {
-  int64_t delta = t->pending;
-  t->pending = 0;
-  int64_t total = pt_fetch_add_acq_rel(&live_total, delta) + delta;
+static void raise_peak(int64_t total) {
   int64_t peak = pt_load_relaxed(&peak_total);
   while (total > peak) {
     if (pt_cas_weak_acq_rel(&peak_total, &peak, total)) {
@@ -137,12 +136,31 @@ static void flush_pending(thread_rows_t* t) {
       break;
     }
   }
+}
+
+static void flush_pending(thread_rows_t* t) {
+  int64_t delta = pt_load_relaxed(&t->pending);
+  pt_store_relaxed(&t->pending, 0);
+  int64_t total = pt_fetch_add_acq_rel(&live_total, delta) + delta;
+  raise_peak(total);
   pt_track_timeline_event(total);
 }
 
+/* A thread alone keeps its change in `pending` and reads the total as the shared value plus it:
+ * exact, and no locked add on every event (a fifth of the counters' cost single-threaded). The
+ * shared total is written only when other threads run (this thread's pending goes in on its first
+ * event after one starts, being past BATCH once the heap has grown); pt_track_totals adds every
+ * thread's pending, so a trace written before that still counts it. */
 static inline void add_to_total(thread_rows_t* t, int64_t delta) {
-  t->pending += delta;
-  if (pt_load_relaxed(&active_threads) <= 1 || t->pending >= BATCH || t->pending <= -BATCH) flush_pending(t);
+  int64_t pending = pt_load_relaxed(&t->pending) + delta;
+  pt_store_relaxed(&t->pending, pending);
+  if (pt_likely(pt_load_relaxed(&active_threads) <= 1)) {
+    int64_t total = pt_load_relaxed(&live_total) + pending;
+    if (pt_unlikely(total > pt_load_relaxed(&peak_total))) raise_peak(total);
+    pt_track_timeline_event(total);
+    return;
+  }
+  if (pending >= BATCH || pending <= -BATCH) flush_pending(t);
 }
 
 void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
@@ -240,7 +258,10 @@ void pt_track_site(uint32_t stack, pt_site_t* out) {
 }
 
 void pt_track_totals(pt_track_totals_t* out) {
+  /* every thread's unflushed change: a thread alone keeps the whole heap's there */
   out->live_bytes = pt_load_acquire(&live_total);
+  for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all)
+    if (pt_load_acquire(&t->active)) out->live_bytes += pt_load_relaxed(&t->pending);
   out->peak_bytes = pt_load_acquire(&peak_total);
   out->allocs = out->frees = 0;
   uint32_t n = retired_max + 1;
@@ -286,8 +307,8 @@ void pt_track_sites_fork_child(void) {
    * parent's trace, and a report merging both would count them twice. What the child inherited
    * stays live, and its peak starts there (every row snapshotted at this new generation). */
   if (mine) {
-    pt_fetch_add_relaxed(&live_total, mine->pending);
-    mine->pending = 0;
+    pt_fetch_add_relaxed(&live_total, pt_load_relaxed(&mine->pending));
+    pt_store_relaxed(&mine->pending, 0);
     restart_counts(mine->rows, mine->max_stack);
   }
   if (retired) restart_counts(retired, retired_max);

@@ -61,49 +61,52 @@ static __thread uint64_t tls_last_config __attribute__((tls_model("initial-exec"
 
 enum { EXTRA = 8 }; /* room for our own frames, dropped below */
 
-/* Raw return addresses from the caller's frame; *same: the call-frame walk found the frames of this
- * thread's previous walk. Never inlined: its own frame is frame 0 of every capture alike. */
-__attribute__((noinline)) static unsigned walk(void** raw, unsigned want, bool* same) {
-  *same = false;
-  unsigned got = 0;
-  backtrace_fn unwind = unwinder;
-  if (config.frame_pointers) {
-    got = walk_frame_pointers((uintptr_t*)raw, want);
-  } else if ((got = pt_track_unwind((uintptr_t*)raw, want, same)) == 0) {
-    if (unwind) {
-      int r = unwind(raw, (int)want);
-      got = r > 0 ? (unsigned)r : 0;
-    } else {
-      got = walk_frame_pointers((uintptr_t*)raw, want);
-    }
-  }
-  __asm__ volatile("" ::: "memory"); /* no tail call: this frame must be on every walk */
-  return got;
-}
-
 static unsigned first_foreign(void* const* raw, unsigned got) {
   unsigned first = 2; /* walk() and the capture function that called it */
   while (first < got && is_own((uintptr_t)raw[first])) first++;
   return first < got ? first : got;
 }
 
+/* Raw return addresses; the caller's start at raw[*first]. *same: the call-frame walk found the
+ * frames of this thread's previous walk. Never inlined: its own frame is frame 0 of every capture
+ * alike. The call-frame walk steps over our own frames by itself once their range is known. */
+__attribute__((noinline)) static unsigned walk(void** raw, unsigned depth, bool* same, unsigned* first) {
+  *same = false;
+  unsigned got = 0, want = depth + EXTRA;
+  backtrace_fn unwind = unwinder;
+  if (!config.frame_pointers && (got = pt_track_unwind_foreign((uintptr_t*)raw, config.skip_hi ? depth : want,
+                                                               config.skip_lo, config.skip_hi, same)) != 0) {
+    *first = config.skip_hi ? 0 : first_foreign(raw, got);
+  } else {
+    if (config.frame_pointers || !unwind) {
+      got = walk_frame_pointers((uintptr_t*)raw, want);
+    } else {
+      int r = unwind(raw, (int)want);
+      got = r > 0 ? (unsigned)r : 0;
+    }
+    *first = first_foreign(raw, got);
+  }
+  __asm__ volatile("" ::: "memory"); /* no tail call: this frame must be on every walk */
+  return got;
+}
+
 unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
-  unsigned want = (max < config.depth ? max : config.depth) + EXTRA;
   bool same;
-  unsigned got = walk(raw, want, &same);
+  unsigned first;
+  unsigned got = walk(raw, max < config.depth ? max : config.depth, &same, &first);
   tls_last_id = 0; /* the next walk's "same" refers to this one, which has no id */
   unsigned n = 0;
-  for (unsigned i = first_foreign(raw, got); i < got && n < max && n < config.depth; i++) frames[n++] = (uintptr_t)raw[i];
+  for (unsigned i = first; i < got && n < max && n < config.depth; i++) frames[n++] = (uintptr_t)raw[i];
   return n;
 }
 
 uint32_t pt_track_stack_id(void) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
-  unsigned got = walk(raw, config.depth + EXTRA, &same);
+  unsigned first;
+  unsigned got = walk(raw, config.depth, &same, &first);
   if (same && tls_last_id && tls_last_config == config_generation) return tls_last_id;
-  unsigned first = first_foreign(raw, got);
   unsigned n = got - first < config.depth ? got - first : config.depth;
   uint32_t id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
   tls_last_id = id;

@@ -84,11 +84,9 @@ typedef struct record_s {
 } record_t;
 static __thread record_t record __attribute__((tls_model("initial-exec")));
 
-__attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max, bool* same_as_last) {
-  const uintptr_t* fp = __builtin_frame_address(0); /* this file keeps frame pointers */
-  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
-  uintptr_t sp = (uintptr_t)fp + 16; /* the caller's registers once we return */
-  uintptr_t rbp = fp[0];
+/* The walk from a frame entered with (ip, sp, rbp). */
+static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, uintptr_t* out, unsigned max,
+                                   bool* same_as_last) {
   uint64_t generation_now = pt_load_acquire(&generation);
   record_t* r = &record;
   unsigned known = r->generation == generation_now ? r->n : 0; /* frames of the record still valid */
@@ -145,4 +143,28 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
   r->n = n < RECORD_MAX ? n : RECORD_MAX;
   r->generation = generation_now;
   return n;
+}
+
+__attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max, bool* same_as_last) {
+  const uintptr_t* fp = __builtin_frame_address(0); /* this file keeps frame pointers */
+  /* the caller's registers once we return */
+  return unwind_from((uintptr_t)__builtin_return_address(0), (uintptr_t)fp + 16, fp[0], out, max, same_as_last);
+}
+
+/* The embedder's frames (malloc's, the tracker's) are a third of a short stack, and each cost the
+ * walk a record check like any other frame. They all keep frame pointers, so the saved-rbp chain
+ * steps over them at two loads each to the first frame whose return address is foreign. A chain
+ * that looks wrong (not growing upwards, too far, misaligned) gives 0: libunwind takes the stack. */
+__attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, uintptr_t own_lo,
+                                                           uintptr_t own_hi, bool* same_as_last) {
+  const uintptr_t* fp = __builtin_frame_address(0);
+  while (fp[1] >= own_lo && fp[1] < own_hi) {
+    const uintptr_t* next = (const uintptr_t*)fp[0];
+    if (next <= fp || (uintptr_t)next - (uintptr_t)fp > FRAME_MAX || ((uintptr_t)next & 7)) {
+      record.generation = 0;
+      return 0;
+    }
+    fp = next;
+  }
+  return unwind_from(fp[1], (uintptr_t)fp + 16, fp[0], out, max, same_as_last);
 }

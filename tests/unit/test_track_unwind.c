@@ -128,6 +128,37 @@ __attribute__((noinline)) static void in_handler(int sig) {
     if (cap[i] != (uintptr_t)ref[i]) handler_ok = 4;
 }
 
+/* An embedder's own code (malloc and the tracker) stand-in: two frames in a section of their own,
+ * whose bounds the linker gives; pt_track_unwind_foreign must start at the frame that called them. */
+extern const char __start_ptmem_test_own[], __stop_ptmem_test_own[];
+__attribute__((noinline, section("ptmem_test_own"))) static unsigned own_inner(uintptr_t* out, uintptr_t lo,
+                                                                               uintptr_t hi) {
+  unsigned n = pt_track_unwind_foreign(out, MAX, lo, hi, NULL);
+  __asm__ volatile("" ::: "memory"); /* no tail call */
+  return n;
+}
+__attribute__((noinline, section("ptmem_test_own"))) static unsigned own_outer(uintptr_t* out, uintptr_t lo,
+                                                                               uintptr_t hi) {
+  unsigned n = own_inner(out, lo, hi);
+  __asm__ volatile("" ::: "memory");
+  return n;
+}
+__attribute__((noinline, visibility("default"))) void calls_own_code(void);
+void calls_own_code(void) {
+  uintptr_t via_own[MAX], direct[MAX];
+  uintptr_t lo = (uintptr_t)__start_ptmem_test_own, hi = (uintptr_t)__stop_ptmem_test_own;
+  unsigned n = own_outer(via_own, lo, hi);
+  unsigned m = pt_track_unwind(direct, MAX, NULL);
+  __asm__ volatile("" ::: "memory");
+  CHECK_EQ(n, m);
+  CHECK(strcmp(symbol_of(via_own[0]), "calls_own_code") == 0); /* the call into own_outer */
+  for (unsigned i = 1; i < n; i++) CHECK_EQ(via_own[i], direct[i]);
+  /* an empty range skips nothing: the walk starts at its caller, as pt_track_unwind does */
+  CHECK_EQ(own_outer(via_own, 0, 0), n + 2);
+  CHECK(via_own[0] >= lo && via_own[0] < hi && via_own[1] >= lo && via_own[1] < hi);
+  for (unsigned i = 3; i < n + 2; i++) CHECK_EQ(via_own[i], direct[i - 2]);
+}
+
 int main(void) {
   void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   void* sym = lib ? dlsym(lib, "unw_backtrace") : NULL;
@@ -196,6 +227,8 @@ int main(void) {
   nb = pt_track_unwind(b, MAX, NULL);
   CHECK_EQ(na, nb);
   for (unsigned i = 1; i < na; i++) CHECK_EQ(a[i], b[i]);
+
+  calls_own_code();
 
   signal(SIGUSR1, in_handler);
   raise(SIGUSR1);
