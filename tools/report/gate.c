@@ -1,7 +1,8 @@
 /* gate.c - see gate.h. Rules, in the order their lines come out:
- *   1. leak rules need a leak scan: a sampled run skips them (its leak figures are estimates), and
- *      a process whose trace has no summary or no scan fails them (unless --allow-incomplete),
- *      since "no leak found" would be a guess;
+ *   1. leak rules need a leak scan: a sampled trace's own leaks are left out of them (its leak
+ *      figures are estimates; a run where every trace is sampled skips them), the other traces'
+ *      leaks still count, and a process whose trace has no summary or no scan fails them (unless
+ *      --allow-incomplete), since "no leak found" would be a guess;
  *   2. without a baseline, the unsuppressed bytes of the --fail-on kinds together must not exceed
  *      --max-leak-bytes (0: not one block), one line per kind that has leaks;
  *      with a baseline, leak sites are matched by rp_frames_fn_key (functions, not paths, so a
@@ -88,25 +89,66 @@ static char* stack_label(const rp_stack_t* s, uint32_t max) {
   return b.s;
 }
 
-static bool counts_against(const rp_entry_t* e, const rp_gate_options_t* o) {
-  return e->kind < RP_KINDS && o->fail_on[e->kind] && e->suppressed_by < 0;
+static bool trace_sampled(const rp_trace_t* t) {
+  return t->summary.approximate || t->sample_bytes;
+}
+
+/* Whether a leak group comes from some unsampled trace. A group found in both a sampled and an
+ * unsampled trace counts in full: its count and bytes are summed over the processes, and the
+ * sampled process's share cannot be taken out of them. */
+static bool from_unsampled(const rp_report_t* r, const rp_entry_t* e) {
+  if (e->traces.n == 0) return true; /* of no known process: nothing says it is an estimate */
+  for (size_t i = 0; i < e->traces.n; i++)
+    if (e->traces.v[i] < r->ntraces && !trace_sampled(&r->traces[e->traces.v[i]])) return true;
+  return false;
+}
+
+/* A leak group the leak rules count: a --fail-on kind, not suppressed, not only from sampled traces. */
+static bool counts_against(const rp_report_t* r, const rp_entry_t* e, const rp_gate_options_t* o) {
+  return e->kind < RP_KINDS && o->fail_on[e->kind] && e->suppressed_by < 0 && from_unsampled(r, e);
+}
+
+/* The leaked totals the rules compare, per kind: r->leaked without the sampled traces' own leaks
+ * (every --fail-on kind; the same as r->leaked when no trace is sampled). */
+static void gated_totals(const rp_report_t* r, const rp_gate_options_t* o, rp_count_t out[RP_KINDS]) {
+  memset(out, 0, RP_KINDS * sizeof *out);
+  for (size_t i = 0; i < r->leaks.n; i++) {
+    const rp_entry_t* e = &r->leaks.v[i];
+    if (!counts_against(r, e, o)) continue;
+    out[e->kind].count += e->count;
+    out[e->kind].bytes += e->bytes;
+  }
 }
 
 /* ---- 1. can the leak rules be decided? ------------------------------------------------------- */
 
-/* False when the leak rules are skipped altogether (nothing to check, or a sampled run); adds the
- * failure or note of every process whose leaks are unknown. */
+/* False when the leak rules are skipped altogether (nothing to check, or every trace sampled);
+ * notes the sampled traces whose leaks are left out, and adds the failure or note of every other
+ * process whose leaks are unknown. */
 static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, rp_gate_result_t* out) {
   bool any_kind = false;
   for (int k = 0; k < RP_KINDS; k++)
     any_kind |= o->fail_on[k];
   if (!any_kind) return false;
-  if (r->approximate) {
-    NOTE(out, "leak rules skipped: the run was sampled (PTMEM_SAMPLE), so leak counts are estimates");
-    return false;
+  uint32_t sampled = 0;
+  rp_str_t names = {0};
+  for (uint32_t i = 0; i < r->ntraces; i++) {
+    if (!trace_sampled(&r->traces[i])) continue;
+    char* who = process_label(&r->traces[i]);
+    rp_str_addf(&names, "%s%s", sampled++ ? ", " : "", who);
+    free(who);
   }
+  if (sampled && sampled == r->ntraces)
+    NOTE(out, "leak rules skipped: the run was sampled (PTMEM_SAMPLE), so leak counts are estimates");
+  else if (sampled)
+    NOTE(out, "leak rules skipped for the leaks of %s: sampled (PTMEM_SAMPLE), so their leak counts are estimates; "
+              "the other processes' leaks are checked",
+         names.s);
+  rp_str_free(&names);
+  if (sampled && sampled == r->ntraces) return false;
   for (uint32_t i = 0; i < r->ntraces; i++) {
     const rp_trace_t* t = &r->traces[i];
+    if (trace_sampled(t)) continue; /* its leaks are not checked: whether it has them does not matter */
     char* who = process_label(t);
     char* why = NULL;
     if (!t->summary.present)
@@ -130,25 +172,27 @@ static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, r
 /* ---- 2a. leak budget: without a baseline, or an explicit --max-leak-bytes ------------------- */
 
 static void check_leak_budget(const rp_report_t* r, const rp_gate_options_t* o, rp_gate_result_t* out) {
+  rp_count_t leaked[RP_KINDS];
+  gated_totals(r, o, leaked);
   uint64_t bytes = 0, blocks = 0;
   int kinds_leaking = 0;
   rp_str_t names = {0};
   for (int k = 0; k < RP_KINDS; k++) {
     if (!o->fail_on[k]) continue;
-    bytes += r->leaked[k].bytes;
-    blocks += r->leaked[k].count;
-    kinds_leaking += r->leaked[k].count > 0;
+    bytes += leaked[k].bytes;
+    blocks += leaked[k].count;
+    kinds_leaking += leaked[k].count > 0;
     rp_str_addf(&names, "%s%s", names.n ? "+" : "", rp_kind_name((rp_kind_t)k));
   }
   uint64_t allowed = o->max_leak_bytes;
   /* With nothing allowed, a leaked block of 0 bytes (malloc(0)) is still a leak. */
   bool over = bytes > allowed || (allowed == 0 && blocks > 0);
   for (int k = 0; over && k < RP_KINDS; k++) {
-    if (!o->fail_on[k] || r->leaked[k].count == 0) continue;
+    if (!o->fail_on[k] || leaked[k].count == 0) continue;
     const rp_entry_t* biggest = NULL;
     for (size_t i = 0; i < r->leaks.n; i++) {
       const rp_entry_t* e = &r->leaks.v[i];
-      if (e->kind == (rp_kind_t)k && counts_against(e, o) && (!biggest || e->bytes > biggest->bytes))
+      if (e->kind == (rp_kind_t)k && counts_against(r, e, o) && (!biggest || e->bytes > biggest->bytes))
         biggest = e;
     }
     char* total = kinds_leaking > 1 ? rp_xprintf("%s: %" PRIu64 " bytes, ", names.s, bytes) : rp_xstrdup("");
@@ -156,8 +200,8 @@ static void check_leak_budget(const rp_report_t* r, const rp_gate_options_t* o, 
     char* clue = stack && stack->nframes ? frame_label(&stack->frames[0]) : rp_xstrdup("(no frames)");
     char* where = biggest ? where_label(r, biggest) : rp_xstrdup("");
     FAIL(out, "%s leaks: %" PRIu64 " %s, %" PRIu64 " bytes (%sallowed %" PRIu64 " bytes); biggest from %s%s",
-         rp_kind_name((rp_kind_t)k), r->leaked[k].count, plural(r->leaked[k].count, "block", "blocks"),
-         r->leaked[k].bytes, total, allowed, clue, where);
+         rp_kind_name((rp_kind_t)k), leaked[k].count, plural(leaked[k].count, "block", "blocks"), leaked[k].bytes,
+         total, allowed, clue, where);
     free(total);
     free(clue);
     free(where);
@@ -247,7 +291,7 @@ static void check_new_leak_sites(const rp_report_t* r, const rp_gate_options_t* 
     const rp_entry_t* e = &r->leaks.v[i];
     if (e->suppressed_by >= 0) continue;
     char* key = entry_key(e);
-    if (counts_against(e, o) && !has_key(&before, key)) {
+    if (counts_against(r, e, o) && !has_key(&before, key)) {
       char* stack = stack_label(e->stack, 3);
       char* where = where_label(r, e);
       FAIL(out, "new %s leak: %" PRIu64 " %s, %" PRIu64 " bytes from %s%s (not in the baseline)",
@@ -289,11 +333,13 @@ static void check_baseline(const rp_report_t* r, const rp_gate_options_t* o, boo
     NOTE(out, "leak rules skipped: the baseline run was sampled, so its leak counts are estimates");
   if (leak_rules && !b.approximate) {
     check_new_leak_sites(r, o, &b, out);
+    rp_count_t leaked[RP_KINDS];
+    gated_totals(r, o, leaked);
     for (int k = 0; k < RP_KINDS; k++) {
       if (!o->fail_on[k]) continue;
       char what[48];
       snprintf(what, sizeof what, "%s leaks", rp_kind_name((rp_kind_t)k));
-      compare_amount(out, what, b.leaked[k].bytes, r->leaked[k].bytes, o->max_increase_pct, false);
+      compare_amount(out, what, b.leaked[k].bytes, leaked[k].bytes, o->max_increase_pct, false);
     }
   }
   compare_amount(out, "peak heap", b.peak_bytes, r->peak_bytes, o->max_increase_pct, true);

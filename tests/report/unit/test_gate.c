@@ -1,6 +1,7 @@
 /* Unit tests of tools/report/gate.c and baseline.c: the CI gate on reports built by hand. Leak
  * budgets pass at exactly the allowed bytes and fail one byte above, per --fail-on kind; --max-peak
- * per process; traces without a leak scan fail unless allowed; sampled runs skip leak rules.
+ * per process; traces without a leak scan fail unless allowed; a run where every trace is sampled
+ * skips the leak rules, and one where only some are still gates the others' leaks.
  * With a baseline (written by the real JSON renderer, so reader and writer agree on the contract):
  * the same leaks pass, a new site fails, the same site in a rebuilt program at another path
  * passes, growth of 9% passes and 11% fails at 10% tolerance, and a malformed baseline ends the
@@ -412,6 +413,58 @@ static void test_sampled_run(void) {
   report_free(&r);
 }
 
+/* Two processes, python3 (pid 1001) sampled: its own leaks are estimates and left out of the rules,
+ * leaky's (pid 1000) still fail them. */
+static void partly_sampled(rp_report_t* r) {
+  report_init(r, 2);
+  r->approximate = true;
+  r->traces[1].sample_bytes = 4096;
+  r->traces[1].summary.approximate = true;
+}
+
+static void test_partly_sampled_run(void) {
+  const char* skipped = "leak rules skipped for the leaks of python3 (pid 1001): sampled (PTMEM_SAMPLE), so "
+                        "their leak counts are estimates; the other processes' leaks are checked";
+  rp_gate_options_t o;
+  rp_gate_defaults(&o);
+  rp_report_t r;
+  partly_sampled(&r);
+  add_leak_in(&r, &cache_stack, RP_DEFINITE, 10, 10000, -1, 1);
+  add_leak_in(&r, &list_stack, RP_DEFINITE, 3, 300, -1, 0);
+  CHECK_FAILURES(gate(&r, &o), 1);
+  CHECK_STR(result.failures.v[0], "FAIL definite leaks: 3 blocks, 300 bytes (allowed 0 bytes); biggest from "
+                                  "make_list (leaky.c:8) in leaky (pid 1000)");
+  CHECK_NOTE(&result, skipped);
+  /* The sampled process's 10000 bytes are not in the budget. */
+  o.max_leak_set = true;
+  o.max_leak_bytes = 300;
+  CHECK_FAILURES(gate(&r, &o), 0);
+  CHECK_NOTE(&result, skipped);
+  report_free(&r);
+
+  /* Leaks in the sampled process alone: nothing to fail, and its missing leak scan is no failure. */
+  rp_gate_defaults(&o);
+  partly_sampled(&r);
+  add_leak_in(&r, &cache_stack, RP_DEFINITE, 10, 10000, -1, 1);
+  r.traces[1].summary.leak_scan = false;
+  CHECK_FAILURES(gate(&r, &o), 0);
+  CHECK_NOTE(&result, skipped);
+  /* The unsampled process still needs its scan. */
+  r.traces[0].summary.leak_scan = false;
+  CHECK_FAILURES(gate(&r, &o), 1);
+  CHECK_CONTAINS(result.failures.v[0], "FAIL leaks of leaky (pid 1000) unknown: the trace has no leak scan");
+  report_free(&r);
+
+  /* A group found in both processes counts in full: its bytes cannot be split between them. */
+  partly_sampled(&r);
+  add_leak_in(&r, &direct_stack, RP_DEFINITE, 2, 2000, -1, 1);
+  RP_PUSH(r.leaks.v[0].traces, 0);
+  CHECK_FAILURES(gate(&r, &o), 1);
+  CHECK_STR(result.failures.v[0], "FAIL definite leaks: 2 blocks, 2000 bytes (allowed 0 bytes); biggest from "
+                                  "leak_direct (leaky.c:11) in python3 (pid 1001) and 1 other process");
+  report_free(&r);
+}
+
 /* ---- baseline --------------------------------------------------------------------------------- */
 
 static void test_fn_key(void) {
@@ -626,8 +679,27 @@ static void test_baseline_tolerance(void) {
   report_like_baseline(&r, &list_stack, 952, 1000000);
   add_leak(&r, &cache_stack, RP_DEFINITE, 1, 10000);
   r.approximate = true;
+  r.traces[0].sample_bytes = 4096;
+  r.traces[0].summary.approximate = true;
   CHECK_FAILURES(gate(&r, &o), 0);
   CHECK_NOTE(&result, "leak rules skipped: the run was sampled (PTMEM_SAMPLE), so leak counts are estimates");
+  report_free(&r);
+
+  /* Partly sampled: a new site in the sampled process alone is no regression, and its bytes are
+   * not in the totals compared; the unsampled process's new site and growth still fail. */
+  partly_sampled(&r);
+  add_leak(&r, &direct_stack, RP_DEFINITE, 1, 952);
+  add_leak(&r, &list_stack, RP_DEFINITE, 1, 48);
+  add_leak(&r, &list_stack, RP_INDIRECT, 4, 192);
+  add_leak(&r, &stripped_stack, RP_REACHABLE, 1, 64);
+  add_leak_in(&r, &cache_stack, RP_DEFINITE, 1, 32, 0, 0);
+  set_peak(&r, 0, 1000000);
+  add_leak_in(&r, &deep_stack, RP_DEFINITE, 5, 50000, -1, 1);
+  CHECK_FAILURES(gate(&r, &o), 0);
+  add_leak_in(&r, &cache_stack, RP_DEFINITE, 1, 500, -1, 0); /* unsuppressed, unlike the baseline's */
+  CHECK_FAILURES(gate(&r, &o), 2);
+  CHECK_CONTAINS(result.failures.v[0], "FAIL new definite leak: 1 block, 500 bytes from cache_insert");
+  CHECK_STR(result.failures.v[1], "FAIL definite leaks grew 50.0%: 1000 -> 1500 bytes (allowed +10%)");
   report_free(&r);
   free(path);
 }
@@ -805,6 +877,7 @@ int main(void) {
   test_max_peak();
   test_incomplete_traces();
   test_sampled_run();
+  test_partly_sampled_run();
   test_fn_key();
   test_baseline_reads_rendered_report();
   test_baseline_regressions();
