@@ -20,6 +20,19 @@ static inline void* pt__alloc(size_t n) {
 }
 
 /* Frees p if ptmem owns it; false if p is foreign (NULL counts as owned: nothing to do). */
+/* Frees p, a block of descriptor d (the page map's answer for it, not NULL). */
+static inline void pt__free_in(void* p, pt_desc_t* d) {
+  pt_heap_t* h = pt__tls_heap;
+  if (pt_likely(pt_load_relaxed(&d->xowner) == (uintptr_t)h)) {
+    pt_block_t* b = p;
+    b->next = d->page.local_free;
+    d->page.local_free = b;
+    if (pt_unlikely(--d->page.used == 0)) pt__page_retire(h, d);
+    return;
+  }
+  pt__free_slow(p, d);
+}
+
 static inline bool pt__free(void* p) {
   pt_desc_t* d = pt__pagemap_lookup(p);
   if (pt_unlikely(d == NULL)) return p == NULL;

@@ -261,12 +261,19 @@ void pt__invalid_free(const void* p, const char* why);
 /* The word lives outside the block (page or chunk tail, or the descriptor), is zero while the block
  * is free, and survives until the block is freed: the embedder writes it after malloc and clears it
  * before free. NULL for blocks without one (made while block_meta was off, pools, arenas). */
-uint64_t* pt__block_meta(const void* p, pt_desc_t* d);
 /* Bytes the page or chunk needs for the meta words of `blocks` blocks. */
 static inline size_t pt__meta_bytes(uint32_t blocks) { return pt__settings.block_meta ? (size_t)blocks * 8 : 0; }
 static inline uint64_t pt__recip(uint32_t bsize) { return ((1ull << 42) + bsize - 1) / bsize; }
 static inline uint32_t pt__block_index(const pt_desc_t* d, const void* p) {
   return (uint32_t)(((uint64_t)((const uint8_t*)p - d->start) * d->recip) >> 42);
+}
+/* Inline: the tracker asks on every malloc and free. (Defined here, after what it needs.) */
+static inline uint64_t* pt__block_meta(const void* p, pt_desc_t* d) {
+  uintptr_t x = pt_load_relaxed(&d->xowner);
+  if (x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED || x == PT_KIND_MEDIUM) /* slab pages, medium chunks */
+    return d->meta ? &d->meta[pt__block_index(d, p)] : NULL;
+  if (x == PT_KIND_LARGE || x == PT_KIND_HUGE) return &d->own_meta;
+  return NULL;
 }
 /* The live block containing address `addr` (interior pointers too): its start, usable size and meta
  * word; false if addr is not inside a block ptmem handed out with a non-zero meta word. */

@@ -5,13 +5,6 @@
 
 static bool is_slab(uintptr_t x) { return x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED; }
 
-uint64_t* pt__block_meta(const void* p, pt_desc_t* d) {
-  uintptr_t x = pt_load_relaxed(&d->xowner);
-  if (is_slab(x) || x == PT_KIND_MEDIUM) return d->meta ? &d->meta[pt__block_index(d, p)] : NULL;
-  if (x == PT_KIND_LARGE || x == PT_KIND_HUGE) return &d->own_meta;
-  return NULL;
-}
-
 bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** meta) {
   pt_desc_t* d = pt__pagemap_lookup(addr);
   if (!d) return false;

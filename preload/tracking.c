@@ -153,12 +153,17 @@ void ptmem_track_alloc(void* p, size_t n) {
     write_trace(NULL, false);
 }
 
-void ptmem_track_free(void* p) {
-  uint64_t* m = p ? record_of(p) : NULL;
-  if (!m || !*m) return; /* foreign, untracked, or freed twice */
+static inline void track_free_in(void* p, pt_desc_t* d) {
+  uint64_t* m = pt__block_meta(p, d);
+  if (!m || !*m) return; /* untracked, or freed twice */
   uint64_t rec = *m;
   *m = 0; /* before the block can be reused */
   pt_track_free(p, pt_rec_stack(rec), pt_rec_size(rec));
+}
+
+void ptmem_track_free(void* p) {
+  pt_desc_t* d = p ? pt__pagemap_lookup(p) : NULL;
+  if (d) track_free_in(p, d); /* else foreign */
 }
 
 void* ptmem_tracked_malloc(size_t n) {
@@ -168,8 +173,13 @@ void* ptmem_tracked_malloc(size_t n) {
 }
 
 void ptmem_tracked_free(void* p) {
-  ptmem_track_free(p);
-  if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
+  pt_desc_t* d = pt__pagemap_lookup(p); /* once for the tracker and the pools both */
+  if (pt_likely(d != NULL)) {
+    track_free_in(p, d);
+    pt__free_in(p, d);
+  } else if (p) {
+    ptmem_foreign_free(p);
+  }
 }
 
 uint64_t ptmem_track_realloc_begin(void* p) {

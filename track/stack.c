@@ -74,9 +74,10 @@ __attribute__((noinline)) static unsigned walk(void** raw, unsigned depth, bool*
   *same = false;
   unsigned got = 0, want = depth + EXTRA;
   backtrace_fn unwind = unwinder;
-  if (!config.frame_pointers && (got = pt_track_unwind_foreign((uintptr_t*)raw, config.skip_hi ? depth : want,
-                                                               config.skip_lo, config.skip_hi, same)) != 0) {
-    *first = config.skip_hi ? 0 : first_foreign(raw, got);
+  /* walk() and the capture function that called it come first, then the embedder's frames */
+  if (!config.frame_pointers &&
+      (got = pt_track_unwind_foreign((uintptr_t*)raw, depth, 2, config.skip_lo, config.skip_hi, same)) != 0) {
+    *first = 0;
   } else {
     if (config.frame_pointers || !unwind) {
       got = walk_frame_pointers((uintptr_t*)raw, want);

@@ -50,9 +50,10 @@ uint32_t pt_track_stack_id(void);
  * models (then use libunwind). *same_as_last (if not NULL): the frames are exactly those of this
  * thread's previous call. */
 unsigned pt_track_unwind(uintptr_t* frames, unsigned max, bool* same_as_last);
-/* The same walk, from the first frame whose return address is outside [own_lo, own_hi): the
- * frames of the code calling it, which must keep frame pointers, are not in the result. */
-unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, uintptr_t own_lo, uintptr_t own_hi,
+/* The same walk, from the first frame past `skip` frames whose return address is outside
+ * [own_lo, own_hi): the frames of the code calling it, which must keep frame pointers, are not in
+ * the result. */
+unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, unsigned skip, uintptr_t own_lo, uintptr_t own_hi,
                                  bool* same_as_last);
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
 

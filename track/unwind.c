@@ -155,10 +155,11 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
  * walk a record check like any other frame. They all keep frame pointers, so the saved-rbp chain
  * steps over them at two loads each to the first frame whose return address is foreign. A chain
  * that looks wrong (not growing upwards, too far, misaligned) gives 0: libunwind takes the stack. */
-__attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, uintptr_t own_lo,
-                                                           uintptr_t own_hi, bool* same_as_last) {
+__attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, unsigned skip,
+                                                           uintptr_t own_lo, uintptr_t own_hi, bool* same_as_last) {
   const uintptr_t* fp = __builtin_frame_address(0);
-  while (fp[1] >= own_lo && fp[1] < own_hi) {
+  while (skip || (fp[1] >= own_lo && fp[1] < own_hi)) {
+    skip -= skip > 0;
     const uintptr_t* next = (const uintptr_t*)fp[0];
     if (next <= fp || (uintptr_t)next - (uintptr_t)fp > FRAME_MAX || ((uintptr_t)next & 7)) {
       record.generation = 0;
