@@ -2,7 +2,8 @@
  * Without a baseline: leaks of the --fail-on kinds above --max-leak-bytes (default 0, so any leak)
  * fail, and a process whose peak heap exceeds --max-peak fails. With --baseline OLD.json only
  * regressions fail: a leak site not in the baseline, leaked bytes or peak up by more than
- * --max-increase percent. A sampled trace or one without a leak scan cannot pass a leak rule. */
+ * --max-increase percent. A trace without a leak scan fails the leak rules (unless
+ * --allow-incomplete); a sampled trace's own leaks are left out of them (estimates), with a note. */
 #ifndef PTMEM_REPORT_GATE_H
 #define PTMEM_REPORT_GATE_H
 #include <stdbool.h>
