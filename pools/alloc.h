@@ -19,7 +19,6 @@ static inline void* pt__alloc(size_t n) {
   return pt__alloc_slow(n);
 }
 
-/* Frees p if ptmem owns it; false if p is foreign (NULL counts as owned: nothing to do). */
 /* Frees p, a block of descriptor d (the page map's answer for it, not NULL). */
 static inline void pt__free_in(void* p, pt_desc_t* d) {
   pt_heap_t* h = pt__tls_heap;
@@ -33,18 +32,11 @@ static inline void pt__free_in(void* p, pt_desc_t* d) {
   pt__free_slow(p, d);
 }
 
+/* Frees p if ptmem owns it; false if p is foreign (NULL counts as owned: nothing to do). */
 static inline bool pt__free(void* p) {
   pt_desc_t* d = pt__pagemap_lookup(p);
   if (pt_unlikely(d == NULL)) return p == NULL;
-  pt_heap_t* h = pt__tls_heap;
-  if (pt_likely(pt_load_relaxed(&d->xowner) == (uintptr_t)h)) {
-    pt_block_t* b = p;
-    b->next = d->page.local_free;
-    d->page.local_free = b;
-    if (pt_unlikely(--d->page.used == 0)) pt__page_retire(h, d);
-    return true;
-  }
-  pt__free_slow(p, d);
+  pt__free_in(p, d);
   return true;
 }
 
