@@ -43,15 +43,16 @@ static uint32_t node_module(const rp_stack_src_t* src, uint32_t node) {
   return m >= 0 && (size_t)m < src->trace->modules.n ? src->module_ids[m] : NO_MODULE;
 }
 
+/* Stacks without frames are two: "unknown" (id 1) and "no frames" (every other). */
 static uint64_t chain_hash(const rp_stack_src_t* src, uint32_t id) {
   const rp_trace_t* t = src->trace;
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ (id < 2 ? id + 1 : 0);
-  if (id >= 2 && id < t->stacks.n)
-    for (uint32_t n = t->stacks.v[id]; n; n = t->nodes.v[n].parent) {
-      h = (h ^ t->nodes.v[n].offset) * 0xff51afd7ed558ccdull;
-      h = (h ^ node_module(src, n)) * 0xc4ceb9fe1a85ec53ull;
-      h ^= h >> 29;
-    }
+  uint32_t n = id >= 2 && id < t->stacks.n ? t->stacks.v[id] : 0;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (n ? 0 : id == 1 ? 2 : 1);
+  for (; n; n = t->nodes.v[n].parent) {
+    h = (h ^ t->nodes.v[n].offset) * 0xff51afd7ed558ccdull;
+    h = (h ^ node_module(src, n)) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+  }
   return h;
 }
 
@@ -66,7 +67,7 @@ static int compare_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
 /* Both stacks still unresolved: by their return-address chains. */
 static int compare_chains(const rp_stack_t* a, const rp_stack_t* b) {
   uint32_t na = top_node(a), nb = top_node(b);
-  if (!na && !nb) return compare_u64(a->id, b->id);
+  if (!na && !nb) return compare_u64(a->id == 1, b->id == 1);
   const rp_trace_t *ta = a->src->trace, *tb = b->src->trace;
   for (; na && nb; na = ta->nodes.v[na].parent, nb = tb->nodes.v[nb].parent) {
     uint32_t ma = node_module(a->src, na), mb = node_module(b->src, nb);
