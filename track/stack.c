@@ -97,6 +97,7 @@ unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max) {
   unsigned first;
   unsigned got = walk(raw, max < config.depth ? max : config.depth, &same, &first);
   tls_last_id = 0; /* the next walk's "same" refers to this one, which has no id */
+  pt_track_unwind_remember(0, 0); /* nor can it be replayed for one */
   unsigned n = 0;
   for (unsigned i = first; i < got && n < max && n < config.depth; i++) frames[n++] = (uintptr_t)raw[i];
   return n;
@@ -106,10 +107,18 @@ uint32_t pt_track_stack_id(void) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
   unsigned first;
+  uint32_t id;
+  /* skip 1 here: this function's frame (walk() adds its own to pt_track_unwind_foreign's 2) */
+  if (!config.frame_pointers && pt_track_unwind_replay(1, config.skip_lo, config.skip_hi, config_generation, &id))
+    return id;
   unsigned got = walk(raw, config.depth, &same, &first);
-  if (same && tls_last_id && tls_last_config == config_generation) return tls_last_id;
+  if (same && tls_last_id && tls_last_config == config_generation) {
+    pt_track_unwind_remember(config_generation, tls_last_id);
+    return tls_last_id;
+  }
   unsigned n = got - first < config.depth ? got - first : config.depth;
-  uint32_t id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
+  id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
+  pt_track_unwind_remember(config_generation, id);
   tls_last_id = id;
   tls_last_config = config_generation;
   return id;

@@ -55,6 +55,13 @@ unsigned pt_track_unwind(uintptr_t* frames, unsigned max, bool* same_as_last);
  * the result. */
 unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, unsigned skip, uintptr_t own_lo, uintptr_t own_hi,
                                  bool* same_as_last);
+/* What the embedder made of the frames of this thread's last pt_track_unwind_foreign (an id, under
+ * its configuration `tag`, not 0), kept for pt_track_unwind_replay. */
+void pt_track_unwind_remember(uint64_t tag, uint32_t id);
+/* True, with that id, if the walk pt_track_unwind_foreign would make from here (with the same
+ * skip and range, counted from the caller of this function) is one remembered under `tag`: it
+ * starts in the same registers and every stack word it reads is the same. Reads those words only. */
+bool pt_track_unwind_replay(unsigned skip, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id);
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
 
 /* ---- "stacktab.c": interning a stack into a dense id, lock-free ---------------------------------- */

@@ -84,13 +84,70 @@ typedef struct record_s {
 } record_t;
 static __thread record_t record __attribute__((tls_model("initial-exec")));
 
-/* The walk from a frame entered with (ip, sp, rbp). */
+/* A walk is a function of the registers it starts with (ip, sp, rbp), the rules (fixed for a cache
+ * generation) and the stack words it reads that decide something: every return address, and a
+ * saved rbp only if a later frame's CFA is computed from it (code without frame pointers keeps
+ * data in rbp, saved by its callees, and that changes from call to call). The same start and the
+ * same deciding words give the same frames. So each thread keeps its last walks as their start and
+ * deciding reads, and a walk that starts the same is replayed: each recorded address is read
+ * again, in order, and compared. Every address is one the fresh walk would read, computed from
+ * words already found equal, so the replay reads nothing a fresh walk would not; it saves the rule
+ * lookups and the bookkeeping. Kept per start ip (ways), so alternating call sites keep theirs. */
+#define REPLAY_READS 48
+#define REPLAY_WAYS 8
+typedef struct replay_s {
+  uintptr_t ip, sp, rbp;
+  uint64_t generation; /* of the rules */
+  uint64_t tag;        /* the embedder's, for a complete walk it remembered; 0: not usable */
+  uint32_t id;         /* what the embedder made of the frames */
+  uint32_t nreads;     /* more than REPLAY_READS: too long to keep */
+  bool rbp_used;       /* the starting rbp decided a CFA */
+  struct {
+    const uintptr_t* addr;
+    uintptr_t value;
+  } reads[REPLAY_READS];
+} replay_t;
+static __thread replay_t replays[REPLAY_WAYS] __attribute__((tls_model("initial-exec")));
+static __thread replay_t* replay_last __attribute__((tls_model("initial-exec"))); /* walk to remember */
+
+static inline replay_t* replay_way(uintptr_t ip) { return &replays[(ip ^ (ip >> 9)) & (REPLAY_WAYS - 1)]; }
+
+static inline void note_read(replay_t* rec, const uintptr_t* slot, uintptr_t value) {
+  if (rec->nreads < REPLAY_READS) {
+    rec->reads[rec->nreads].addr = slot;
+    rec->reads[rec->nreads].value = value;
+  }
+  rec->nreads++;
+}
+
+/* How the walk's rbp came to be, for the replay record: the starting one, or one read from a slot
+ * and noted only once a CFA uses it. */
+typedef struct rbp_origin_s {
+  bool from_start, pending;
+  const uintptr_t* slot;
+} rbp_origin_t;
+
+static inline void rbp_read(rbp_origin_t* o, const uintptr_t* slot) {
+  o->from_start = false;
+  o->pending = true;
+  o->slot = slot;
+}
+
+static inline void rbp_used(rbp_origin_t* o, replay_t* rec, uintptr_t rbp) {
+  if (!rec) return;
+  if (o->from_start) rec->rbp_used = true;
+  else if (o->pending) note_read(rec, o->slot, rbp);
+  o->pending = false;
+}
+
+/* The walk from a frame entered with (ip, sp, rbp); its reads go to `rec` if not NULL. */
 static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, uintptr_t* out, unsigned max,
-                                   bool* same_as_last) {
+                                   bool* same_as_last, replay_t* rec) {
   uint64_t generation_now = pt_load_acquire(&generation);
   record_t* r = &record;
   unsigned known = r->generation == generation_now ? r->n : 0; /* frames of the record still valid */
   bool same = known > 0;
+  rbp_origin_t origin = {.from_start = true};
   unsigned n = 0;
   while (n < max) {
     /* A frame entered with the ip and sp (and, if its CFA is rbp-based, the rbp) it had in the
@@ -108,10 +165,15 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
         }
       }
       if (f->sp == sp && f->ip == ip && (!(f->flags & CFA_RBP) || f->rbp == rbp)) {
+        if (f->flags & CFA_RBP) rbp_used(&origin, rec, rbp);
         out[n++] = ip;
         if (f->flags & OUTERMOST) break;
-        if (f->rbp_slot) rbp = *f->rbp_slot;
+        if (f->rbp_slot) {
+          rbp = *f->rbp_slot;
+          rbp_read(&origin, f->rbp_slot);
+        }
         ip = *f->ra_slot;
+        if (rec) note_read(rec, f->ra_slot, ip);
         sp = f->cfa;
         if (!ip) break;
         continue;
@@ -122,6 +184,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
     frame_t f = {ip, sp, rbp, 0, NULL, NULL, OUTERMOST};
     if (kind_of(rule) != KIND_LAST) {
       uintptr_t cfa = (cfa_is_rbp(rule) ? rbp : sp) + (uintptr_t)cfa_offset_of(rule);
+      if (cfa_is_rbp(rule)) rbp_used(&origin, rec, rbp);
       if (kind_of(rule) != KIND_STANDARD || cfa <= sp || cfa - sp > FRAME_MAX || (cfa & 7)) {
         r->generation = 0; /* libunwind takes this stack; a frame-by-frame record would be partial */
         return 0;
@@ -134,8 +197,12 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
     if (n < RECORD_MAX) r->frames[n] = f;
     out[n++] = ip;
     if (f.flags & OUTERMOST) break;
-    if (f.rbp_slot) rbp = *f.rbp_slot;
+    if (f.rbp_slot) {
+      rbp = *f.rbp_slot;
+      rbp_read(&origin, f.rbp_slot);
+    }
     ip = *f.ra_slot;
+    if (rec) note_read(rec, f.ra_slot, ip);
     sp = f.cfa;
     if (!ip) break;
   }
@@ -148,7 +215,21 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
 __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max, bool* same_as_last) {
   const uintptr_t* fp = __builtin_frame_address(0); /* this file keeps frame pointers */
   /* the caller's registers once we return */
-  return unwind_from((uintptr_t)__builtin_return_address(0), (uintptr_t)fp + 16, fp[0], out, max, same_as_last);
+  return unwind_from((uintptr_t)__builtin_return_address(0), (uintptr_t)fp + 16, fp[0], out, max, same_as_last,
+                     NULL);
+}
+
+/* The frame pointer of the first frame past `skip` frames and the embedder's range; NULL if the
+ * chain looks wrong (not growing upwards, too far, misaligned). */
+static inline const uintptr_t* first_foreign_frame(const uintptr_t* fp, unsigned skip, uintptr_t own_lo,
+                                                   uintptr_t own_hi) {
+  while (skip || (fp[1] >= own_lo && fp[1] < own_hi)) {
+    skip -= skip > 0;
+    const uintptr_t* next = (const uintptr_t*)fp[0];
+    if (next <= fp || (uintptr_t)next - (uintptr_t)fp > FRAME_MAX || ((uintptr_t)next & 7)) return NULL;
+    fp = next;
+  }
+  return fp;
 }
 
 /* The embedder's frames (malloc's, the tracker's) are a third of a short stack, and each cost the
@@ -157,15 +238,43 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
  * that looks wrong (not growing upwards, too far, misaligned) gives 0: libunwind takes the stack. */
 __attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, unsigned skip,
                                                            uintptr_t own_lo, uintptr_t own_hi, bool* same_as_last) {
-  const uintptr_t* fp = __builtin_frame_address(0);
-  while (skip || (fp[1] >= own_lo && fp[1] < own_hi)) {
-    skip -= skip > 0;
-    const uintptr_t* next = (const uintptr_t*)fp[0];
-    if (next <= fp || (uintptr_t)next - (uintptr_t)fp > FRAME_MAX || ((uintptr_t)next & 7)) {
-      record.generation = 0;
-      return 0;
-    }
-    fp = next;
+  const uintptr_t* fp = first_foreign_frame(__builtin_frame_address(0), skip, own_lo, own_hi);
+  replay_last = NULL;
+  if (!fp) {
+    record.generation = 0;
+    return 0;
   }
-  return unwind_from(fp[1], (uintptr_t)fp + 16, fp[0], out, max, same_as_last);
+  uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
+  replay_t* rec = replay_way(ip); /* the header only: the arrays are 1.3 KiB */
+  rec->ip = ip;
+  rec->sp = sp;
+  rec->rbp = rbp;
+  rec->generation = pt_load_acquire(&generation);
+  rec->tag = 0;
+  rec->nreads = 0;
+  rec->rbp_used = false;
+  unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, rec);
+  if (n && rec->nreads <= REPLAY_READS) replay_last = rec;
+  return n;
+}
+
+void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
+  if (!replay_last) return;
+  replay_last->id = id;
+  replay_last->tag = tag;
+  replay_last = NULL;
+}
+
+__attribute__((noinline)) bool pt_track_unwind_replay(unsigned skip, uintptr_t own_lo, uintptr_t own_hi,
+                                                      uint64_t tag, uint32_t* id) {
+  const uintptr_t* fp = first_foreign_frame(__builtin_frame_address(0), skip, own_lo, own_hi);
+  if (!fp || !tag) return false;
+  const replay_t* e = replay_way(fp[1]);
+  if (e->tag != tag || e->ip != fp[1] || e->sp != (uintptr_t)fp + 16 || (e->rbp_used && e->rbp != fp[0]) ||
+      e->generation != pt_load_acquire(&generation))
+    return false;
+  for (uint32_t i = 0; i < e->nreads; i++)
+    if (*e->reads[i].addr != e->reads[i].value) return false;
+  *id = e->id;
+  return true;
 }

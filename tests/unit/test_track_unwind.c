@@ -128,6 +128,56 @@ __attribute__((noinline)) static void in_handler(int sig) {
     if (cap[i] != (uintptr_t)ref[i]) handler_ok = 4;
 }
 
+/* pt_track_stack_id replays a remembered walk when it starts alike and every stack word it decides
+ * on is the same: over thousands of stacks (recursion depths, VLA and alloca sizes that move
+ * rbp-based frames, two callers, and stale words left in the VLAs by earlier calls), the id it gives
+ * must always name the frames a fresh walk finds here. */
+static unsigned replay_checked, replay_frames;
+__attribute__((noinline, visibility("default"))) void replay_leaf(void);
+void replay_leaf(void) {
+  uint32_t id = pt_track_stack_id();
+  uintptr_t fresh[64];
+  unsigned n = pt_track_stack_capture(fresh, 64); /* a walk, never a replay */
+  __asm__ volatile("" ::: "memory");
+  const uintptr_t* frames;
+  unsigned m = pt_track_stack_frames(id, &frames);
+  CHECK_EQ(m, n);
+  CHECK(n >= 1 && strcmp(symbol_of(frames[0]), "replay_leaf") == 0);
+  for (unsigned i = 1; i < n; i++) CHECK_EQ(frames[i], fresh[i]);
+  replay_checked++;
+  replay_frames += n;
+}
+__attribute__((noinline)) static void replay_vla(unsigned depth, size_t size, uint32_t* rng) {
+  char buf[size];
+  memset(buf, (int)depth, size);
+  __asm__ volatile("" : : "r"(buf) : "memory");
+  *rng = *rng * 1103515245u + 12345u;
+  if (depth == 0) replay_leaf();
+  else replay_vla(depth - 1, 16 + (*rng >> 20) % 96, rng);
+  __asm__ volatile("" ::: "memory");
+}
+__attribute__((noinline, visibility("default"))) void replay_caller_a(unsigned depth, uint32_t* rng);
+void replay_caller_a(unsigned depth, uint32_t* rng) {
+  replay_vla(depth, 32, rng);
+  __asm__ volatile("" ::: "memory");
+}
+__attribute__((noinline, visibility("default"))) void replay_caller_b(unsigned depth, uint32_t* rng);
+void replay_caller_b(unsigned depth, uint32_t* rng) {
+  replay_vla(depth, 48, rng);
+  __asm__ volatile("" ::: "memory");
+}
+static void check_replays(void) {
+  uint32_t rng = 7;
+  for (unsigned i = 0; i < 3000; i++) {
+    unsigned depth = (rng >> 16) % 4;
+    rng = rng * 1103515245u + 12345u;
+    if (rng & 0x100) replay_caller_a(depth, &rng);
+    else replay_caller_b(depth, &rng);
+    if (i % 7 == 0) replay_leaf(); /* straight from here as well */
+  }
+  CHECK_GE(replay_checked, 3000);
+}
+
 /* An embedder's own code (malloc and the tracker) stand-in: two frames in a section of their own,
  * whose bounds the linker gives; pt_track_unwind_foreign must start at the frame that called them. */
 extern const char __start_ptmem_test_own[], __stop_ptmem_test_own[];
@@ -229,6 +279,7 @@ int main(void) {
   for (unsigned i = 1; i < na; i++) CHECK_EQ(a[i], b[i]);
 
   calls_own_code();
+  check_replays();
 
   signal(SIGUSR1, in_handler);
   raise(SIGUSR1);
