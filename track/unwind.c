@@ -221,14 +221,16 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
 
 /* The frame pointer of the first frame past `skip` frames and the embedder's range; NULL if the
  * chain looks wrong (not growing upwards, too far, misaligned). */
+static inline const uintptr_t* caller_frame(const uintptr_t* fp) {
+  uintptr_t next = fp[0];
+  /* one unsigned compare: at or below this frame wraps around to a huge step */
+  return next - (uintptr_t)fp - 1 < FRAME_MAX && !(next & 7) ? (const uintptr_t*)next : NULL;
+}
+
 static inline const uintptr_t* first_foreign_frame(const uintptr_t* fp, unsigned skip, uintptr_t own_lo,
                                                    uintptr_t own_hi) {
-  while (skip || (fp[1] >= own_lo && fp[1] < own_hi)) {
-    skip -= skip > 0;
-    const uintptr_t* next = (const uintptr_t*)fp[0];
-    if (next <= fp || (uintptr_t)next - (uintptr_t)fp > FRAME_MAX || ((uintptr_t)next & 7)) return NULL;
-    fp = next;
-  }
+  for (; fp && skip; skip--) fp = caller_frame(fp);
+  while (fp && fp[1] - own_lo < own_hi - own_lo) fp = caller_frame(fp);
   return fp;
 }
 
