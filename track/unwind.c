@@ -102,6 +102,7 @@ typedef struct replay_s {
   uint32_t id;         /* what the embedder made of the frames */
   uint32_t nreads;     /* more than REPLAY_READS: too long to keep */
   bool rbp_used;       /* the starting rbp decided a CFA */
+  uint32_t misses;     /* replays of this call site that failed since it was recorded */
   struct {
     const uintptr_t* addr;
     uintptr_t value;
@@ -109,6 +110,13 @@ typedef struct replay_s {
 } replay_t;
 static __thread replay_t replays[REPLAY_WAYS] __attribute__((tls_model("initial-exec")));
 static __thread replay_t* replay_last __attribute__((tls_model("initial-exec"))); /* walk to remember */
+/* Recording a walk costs more than trying a replay. Where stacks repeat (a loop's call sites) every
+ * recording pays back; where one call site is reached at ever different depths (an interpreter)
+ * re-recording it each time only thrashes its way (python3 took 9% more instructions). So a way is
+ * recorded again for the same call site only after REPLAY_STALE misses; a new call site takes it
+ * at once. */
+#define REPLAY_STALE 8
+static __thread bool replay_armed __attribute__((tls_model("initial-exec"))); /* record the next walk */
 
 static inline replay_t* replay_way(uintptr_t ip) { return &replays[(ip ^ (ip >> 9)) & (REPLAY_WAYS - 1)]; }
 
@@ -247,7 +255,9 @@ __attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsig
     return 0;
   }
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
-  replay_t* rec = replay_way(ip); /* the header only: the arrays are 1.3 KiB */
+  if (!replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, NULL);
+  replay_armed = false;
+  replay_t* rec = replay_way(ip); /* the header only: the reads are 768 bytes */
   rec->ip = ip;
   rec->sp = sp;
   rec->rbp = rbp;
@@ -255,6 +265,7 @@ __attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsig
   rec->tag = 0;
   rec->nreads = 0;
   rec->rbp_used = false;
+  rec->misses = 0;
   unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, rec);
   if (n && rec->nreads <= REPLAY_READS) replay_last = rec;
   return n;
@@ -269,14 +280,19 @@ void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
 
 __attribute__((noinline)) bool pt_track_unwind_replay(unsigned skip, uintptr_t own_lo, uintptr_t own_hi,
                                                       uint64_t tag, uint32_t* id) {
+  replay_armed = false;
   const uintptr_t* fp = first_foreign_frame(__builtin_frame_address(0), skip, own_lo, own_hi);
   if (!fp || !tag) return false;
-  const replay_t* e = replay_way(fp[1]);
-  if (e->tag != tag || e->ip != fp[1] || e->sp != (uintptr_t)fp + 16 || (e->rbp_used && e->rbp != fp[0]) ||
-      e->generation != pt_load_acquire(&generation))
-    return false;
-  for (uint32_t i = 0; i < e->nreads; i++)
-    if (*e->reads[i].addr != e->reads[i].value) return false;
-  *id = e->id;
-  return true;
+  replay_t* e = replay_way(fp[1]);
+  bool hit = e->tag == tag && e->ip == fp[1] && e->sp == (uintptr_t)fp + 16 && (!e->rbp_used || e->rbp == fp[0]) &&
+             e->generation == pt_load_acquire(&generation);
+  for (uint32_t i = 0; hit && i < e->nreads; i++)
+    if (*e->reads[i].addr != e->reads[i].value) hit = false;
+  if (hit) {
+    *id = e->id;
+    return true;
+  }
+  /* the walk that follows is recorded for next time: a new call site, or one that kept missing */
+  replay_armed = e->ip != fp[1] || !e->tag || ++e->misses >= REPLAY_STALE;
+  return false;
 }
