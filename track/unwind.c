@@ -67,12 +67,17 @@ static uint64_t rule_of(uintptr_t ip) {
   return rule;
 }
 
+/* Words read from the stack are kept complemented. Code without frame pointers keeps data in rbp,
+ * a heap pointer as often as not, and this thread-local memory is scanned for roots at exit: kept
+ * as read, a lost list's head saved in a walk record made the list reachable (tests/demo). */
+static inline uintptr_t hidden(uintptr_t word) { return ~word; }
+
 /* This thread's previous walk, frame by frame: the state each frame was entered with and where its
  * rule reads. A new walk updates it in place, frame n only where it differs. */
 #define RECORD_MAX 64
 enum { OUTERMOST = 1, CFA_RBP = 2 };
 typedef struct frame_s {
-  uintptr_t ip, sp, rbp, cfa;
+  uintptr_t ip, sp, rbp_hidden, cfa; /* rbp_hidden: hidden(rbp) */
   const uintptr_t* ra_slot;  /* NULL in the outermost frame */
   const uintptr_t* rbp_slot; /* NULL: the caller's rbp is this frame's */
   uintptr_t flags;
@@ -96,26 +101,19 @@ static __thread record_t record __attribute__((tls_model("initial-exec")));
 #define REPLAY_READS 48
 #define REPLAY_WAYS 8
 typedef struct replay_s {
-  uintptr_t ip, sp, rbp;
+  uintptr_t ip, sp, rbp_hidden; /* hidden(rbp) */
   uint64_t generation; /* of the rules */
   uint64_t tag;        /* the embedder's, for a complete walk it remembered; 0: not usable */
   uint32_t id;         /* what the embedder made of the frames */
   uint32_t nreads;     /* more than REPLAY_READS: too long to keep */
   bool rbp_used;       /* the starting rbp decided a CFA */
-  uint32_t misses;     /* replays of this call site that failed since it was recorded */
   struct {
     const uintptr_t* addr;
-    uintptr_t value;
+    uintptr_t value_hidden; /* hidden(*addr) */
   } reads[REPLAY_READS];
 } replay_t;
 static __thread replay_t replays[REPLAY_WAYS] __attribute__((tls_model("initial-exec")));
 static __thread replay_t* replay_last __attribute__((tls_model("initial-exec"))); /* walk to remember */
-/* Recording a walk costs more than trying a replay. Where stacks repeat (a loop's call sites) every
- * recording pays back; where one call site is reached at ever different depths (an interpreter)
- * re-recording it each time only thrashes its way (python3 took 9% more instructions). So a way is
- * recorded again for the same call site only after REPLAY_STALE misses; a new call site takes it
- * at once. */
-#define REPLAY_STALE 8
 static __thread bool replay_armed __attribute__((tls_model("initial-exec"))); /* record the next walk */
 
 static inline replay_t* replay_way(uintptr_t ip) { return &replays[(ip ^ (ip >> 9)) & (REPLAY_WAYS - 1)]; }
@@ -123,7 +121,7 @@ static inline replay_t* replay_way(uintptr_t ip) { return &replays[(ip ^ (ip >> 
 static inline void note_read(replay_t* rec, const uintptr_t* slot, uintptr_t value) {
   if (rec->nreads < REPLAY_READS) {
     rec->reads[rec->nreads].addr = slot;
-    rec->reads[rec->nreads].value = value;
+    rec->reads[rec->nreads].value_hidden = hidden(value);
   }
   rec->nreads++;
 }
@@ -172,7 +170,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
           known -= p - n;                                                  /* was passed goes */
         }
       }
-      if (f->sp == sp && f->ip == ip && (!(f->flags & CFA_RBP) || f->rbp == rbp)) {
+      if (f->sp == sp && f->ip == ip && (!(f->flags & CFA_RBP) || f->rbp_hidden == hidden(rbp))) {
         if (f->flags & CFA_RBP) rbp_used(&origin, rec, rbp);
         out[n++] = ip;
         if (f->flags & OUTERMOST) break;
@@ -189,7 +187,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
     }
     same = false;
     uint64_t rule = rule_of(ip);
-    frame_t f = {ip, sp, rbp, 0, NULL, NULL, OUTERMOST};
+    frame_t f = {ip, sp, hidden(rbp), 0, NULL, NULL, OUTERMOST};
     if (kind_of(rule) != KIND_LAST) {
       uintptr_t cfa = (cfa_is_rbp(rule) ? rbp : sp) + (uintptr_t)cfa_offset_of(rule);
       if (cfa_is_rbp(rule)) rbp_used(&origin, rec, rbp);
@@ -260,12 +258,11 @@ __attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsig
   replay_t* rec = replay_way(ip); /* the header only: the reads are 768 bytes */
   rec->ip = ip;
   rec->sp = sp;
-  rec->rbp = rbp;
+  rec->rbp_hidden = hidden(rbp);
   rec->generation = pt_load_acquire(&generation);
   rec->tag = 0;
   rec->nreads = 0;
   rec->rbp_used = false;
-  rec->misses = 0;
   unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, rec);
   if (n && rec->nreads <= REPLAY_READS) replay_last = rec;
   return n;
@@ -284,15 +281,14 @@ __attribute__((noinline)) bool pt_track_unwind_replay(unsigned skip, uintptr_t o
   const uintptr_t* fp = first_foreign_frame(__builtin_frame_address(0), skip, own_lo, own_hi);
   if (!fp || !tag) return false;
   replay_t* e = replay_way(fp[1]);
-  bool hit = e->tag == tag && e->ip == fp[1] && e->sp == (uintptr_t)fp + 16 && (!e->rbp_used || e->rbp == fp[0]) &&
+  bool hit = e->tag == tag && e->ip == fp[1] && e->sp == (uintptr_t)fp + 16 && (!e->rbp_used || e->rbp_hidden == hidden(fp[0])) &&
              e->generation == pt_load_acquire(&generation);
   for (uint32_t i = 0; hit && i < e->nreads; i++)
-    if (*e->reads[i].addr != e->reads[i].value) hit = false;
+    if (hidden(*e->reads[i].addr) != e->reads[i].value_hidden) hit = false;
   if (hit) {
     *id = e->id;
     return true;
   }
-  /* the walk that follows is recorded for next time: a new call site, or one that kept missing */
-  replay_armed = e->ip != fp[1] || !e->tag || ++e->misses >= REPLAY_STALE;
+  replay_armed = true; /* the walk that follows is recorded for next time */
   return false;
 }
