@@ -90,7 +90,7 @@ void pt__invalid_free(const void* p, const char* why) {
 
 void pt__free_slow(void* p, pt_desc_t* d) {
   uintptr_t x = pt_load_relaxed(&d->xowner);
-  if (x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED) {
+  if (pt__kind_is_slab(x)) {
     pt__slab_free_slow(d, p, x);
     return;
   }
@@ -115,7 +115,7 @@ void pt__free_slow(void* p, pt_desc_t* d) {
 
 size_t pt__usable_size_of(const void* p, pt_desc_t* d) {
   uintptr_t x = pt_load_relaxed(&d->xowner);
-  if (x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED || x == PT_KIND_MEDIUM) return d->bsize;
+  if (pt__kind_is_slab(x) || x == PT_KIND_MEDIUM) return d->bsize;
   switch (x) {
   case PT_KIND_POOL: return pt__pool_block_size(d);
   case PT_KIND_LARGE: return (size_t)d->nslices * PT_SLICE_SIZE - (size_t)((const uint8_t*)p - d->start);

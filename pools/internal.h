@@ -60,6 +60,8 @@ enum {
   PT_KIND_LIMIT = 0x100,
 };
 #define PT_PAGE_FULL ((uintptr_t)1)
+/* A slab page's descriptor: owned by a heap, or abandoned by a heap that ended. */
+static inline bool pt__kind_is_slab(uintptr_t xowner) { return xowner >= PT_KIND_LIMIT || xowner == PT_KIND_ABANDONED; }
 
 typedef struct pt_block_s {
   struct pt_block_s* next;
@@ -270,7 +272,7 @@ static inline uint32_t pt__block_index(const pt_desc_t* d, const void* p) {
 /* Inline: the tracker asks on every malloc and free. (Defined here, after what it needs.) */
 static inline uint64_t* pt__block_meta(const void* p, pt_desc_t* d) {
   uintptr_t x = pt_load_relaxed(&d->xowner);
-  if (x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED || x == PT_KIND_MEDIUM) /* slab pages, medium chunks */
+  if (pt__kind_is_slab(x) || x == PT_KIND_MEDIUM) /* blocks of a size class: one word each */
     return d->meta ? &d->meta[pt__block_index(d, p)] : NULL;
   if (x == PT_KIND_LARGE || x == PT_KIND_HUGE) return &d->own_meta;
   return NULL;

@@ -3,14 +3,12 @@
  * there: no hash table, no lock, found from the pointer by the page map and one multiplication). */
 #include "internal.h"
 
-static bool is_slab(uintptr_t x) { return x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED; }
-
 bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** meta) {
   pt_desc_t* d = pt__pagemap_lookup(addr);
   if (!d) return false;
   uintptr_t x = pt_load_relaxed(&d->xowner);
   uint64_t* m;
-  if (is_slab(x) || x == PT_KIND_MEDIUM) {
+  if (pt__kind_is_slab(x) || x == PT_KIND_MEDIUM) {
     if (!d->meta) return false;
     uint32_t idx = pt__block_index(d, addr);
     uint32_t limit = x == PT_KIND_MEDIUM ? pt_load_relaxed(&d->medium.nblocks) : d->page.capacity;
@@ -42,7 +40,7 @@ typedef struct visit_s {
 static void visit_span(pt_desc_t* d, void* arg) {
   visit_t* v = arg;
   uintptr_t x = pt_load_relaxed(&d->xowner);
-  if (is_slab(x) || x == PT_KIND_MEDIUM) {
+  if (pt__kind_is_slab(x) || x == PT_KIND_MEDIUM) {
     if (!d->meta) return;
     uint32_t n = x == PT_KIND_MEDIUM ? pt_load_relaxed(&d->medium.nblocks) : d->page.capacity;
     for (uint32_t i = 0; i < n; i++)

@@ -8,7 +8,7 @@ static void count_span(pt_desc_t* d, void* arg) {
   pt_stats_t* s = arg;
   uintptr_t x = pt_load_relaxed(&d->xowner);
   size_t bytes = (size_t)d->nslices * PT_SLICE_SIZE;
-  if (x >= PT_KIND_LIMIT || x == PT_KIND_ABANDONED) {
+  if (pt__kind_is_slab(x)) {
     s->in_use += (size_t)d->page.used * d->bsize;
     *(x == PT_KIND_ABANDONED ? &s->abandoned_pages : &s->slab_pages) += bytes;
   } else if (x == PT_KIND_MEDIUM) {
