@@ -86,14 +86,16 @@ static void first_use_in_thread(void) {
   tls_key_armed = true;
 }
 
-static uint32_t capture(void) {
+/* `frame`: ours, in the entry point the application called (see pt_track_stack_id_from). */
+static inline uint32_t capture(const void* frame) {
   if (tls_in_tracker) return PT_STACK_UNKNOWN;
   tls_in_tracker = true;
   if (pt_unlikely(!tls_key_armed)) first_use_in_thread();
-  uint32_t id = pt_track_stack_id();
-  uint32_t stacks = pt_track_stack_count();
-  if (pt_unlikely(stacks != pt_load_relaxed(&modules_seen_stacks))) { /* a new stack: new library? */
-    pt_store_relaxed(&modules_seen_stacks, stacks);
+  uint32_t id = pt_track_stack_id_from(frame);
+  /* Ids are dense and grow: one not below the count last seen is a new stack, perhaps in code of a
+   * library loaded since. Stacks seen before (the replayed ones) cost one compare. */
+  if (pt_unlikely(id >= pt_load_relaxed(&modules_seen_stacks))) {
+    pt_store_relaxed(&modules_seen_stacks, pt_track_stack_count());
     pt_track_modules_refresh();
   }
   tls_in_tracker = false;
@@ -142,16 +144,19 @@ static int write_trace(const char* path_or_null, bool final) {
   return result;
 }
 
-void ptmem_track_alloc(void* p, size_t n) {
+static inline __attribute__((always_inline)) void track_alloc_at(void* p, size_t n, const void* frame) {
   uint64_t* m = p ? record_of(p) : NULL;
   if (!m || !pt_track_sample_this(n)) return; /* not sampled: no record, its free is ignored too */
-  uint32_t stack = capture();
+  uint32_t stack = capture(frame);
   *m = pt_rec_make(stack, n);
   pt_track_alloc(p, stack, n);
   if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !tls_in_tracker &&
       pt_exchange_acq_rel(&pt_track_snapshot_due, 0))
     write_trace(NULL, false);
 }
+
+/* Called by an entry point of ours: this frame's callers out to the application are all ours. */
+void ptmem_track_alloc(void* p, size_t n) { track_alloc_at(p, n, __builtin_frame_address(0)); }
 
 static inline void track_free_in(void* p, pt_desc_t* d) {
   uint64_t* m = pt__block_meta(p, d);
@@ -166,9 +171,10 @@ void ptmem_track_free(void* p) {
   if (d) track_free_in(p, d); /* else foreign */
 }
 
+/* malloc tail-calls it: this frame's return address is in the application. */
 void* ptmem_tracked_malloc(size_t n) {
   void* p = pt__alloc(n);
-  ptmem_track_alloc(p, n);
+  track_alloc_at(p, n, __builtin_frame_address(0));
   return p;
 }
 

@@ -61,57 +61,61 @@ static __thread uint64_t tls_last_config __attribute__((tls_model("initial-exec"
 
 enum { EXTRA = 8 }; /* room for our own frames, dropped below */
 
-static unsigned first_foreign(void* const* raw, unsigned got) {
-  unsigned first = 2; /* walk() and the capture function that called it */
+/* Where the caller's frames start in a walk of libunwind or of frame pointers, which begin inside
+ * walk(): at `frame`'s return address if the walk has it (the first match is the innermost), then
+ * past the embedder's own frames. */
+static unsigned first_foreign(void* const* raw, unsigned got, const void* frame) {
+  uintptr_t ret = ((const uintptr_t*)frame)[1];
+  unsigned first = 0;
+  while (first < got && (uintptr_t)raw[first] != ret) first++;
+  if (first == got) first = 0;
   while (first < got && is_own((uintptr_t)raw[first])) first++;
-  return first < got ? first : got;
+  return first;
 }
 
 /* Raw return addresses; the caller's start at raw[*first]. *same: the call-frame walk found the
- * frames of this thread's previous walk. Never inlined: its own frame is frame 0 of every capture
- * alike. The call-frame walk steps over our own frames by itself once their range is known. */
-__attribute__((noinline)) static unsigned walk(void** raw, unsigned depth, bool* same, unsigned* first) {
+ * frames of this thread's previous walk. */
+static unsigned walk(void** raw, unsigned depth, const void* frame, bool* same, unsigned* first) {
   *same = false;
   unsigned got = 0, want = depth + EXTRA;
   backtrace_fn unwind = unwinder;
-  /* walk() and the capture function that called it come first, then the embedder's frames */
   if (!config.frame_pointers &&
-      (got = pt_track_unwind_foreign((uintptr_t*)raw, depth, 2, config.skip_lo, config.skip_hi, same)) != 0) {
+      (got = pt_track_unwind_foreign((uintptr_t*)raw, depth, frame, config.skip_lo, config.skip_hi, same)) != 0) {
     *first = 0;
-  } else {
-    if (config.frame_pointers || !unwind) {
-      got = walk_frame_pointers((uintptr_t*)raw, want);
-    } else {
-      int r = unwind(raw, (int)want);
-      got = r > 0 ? (unsigned)r : 0;
-    }
-    *first = first_foreign(raw, got);
+    return got;
   }
-  __asm__ volatile("" ::: "memory"); /* no tail call: this frame must be on every walk */
+  if (config.frame_pointers || !unwind) {
+    got = walk_frame_pointers((uintptr_t*)raw, want);
+  } else {
+    int r = unwind(raw, (int)want);
+    got = r > 0 ? (unsigned)r : 0;
+  }
+  *first = first_foreign(raw, got, frame);
   return got;
 }
 
-unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max) {
+/* Noinline: its frame's return address is the caller's, where the walk starts. */
+__attribute__((noinline)) unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
   unsigned first;
-  unsigned got = walk(raw, max < config.depth ? max : config.depth, &same, &first);
+  unsigned got = walk(raw, max < config.depth ? max : config.depth, __builtin_frame_address(0), &same, &first);
   tls_last_id = 0; /* the next walk's "same" refers to this one, which has no id */
   pt_track_unwind_remember(0, 0); /* nor can it be replayed for one */
   unsigned n = 0;
   for (unsigned i = first; i < got && n < max && n < config.depth; i++) frames[n++] = (uintptr_t)raw[i];
+  __asm__ volatile("" ::: "memory"); /* no tail call: this frame is where the walk starts */
   return n;
 }
 
-uint32_t pt_track_stack_id(void) {
+uint32_t pt_track_stack_id_from(const void* frame) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
   unsigned first;
   uint32_t id;
-  /* skip 1 here: this function's frame (walk() adds its own to pt_track_unwind_foreign's 2) */
-  if (!config.frame_pointers && pt_track_unwind_replay(1, config.skip_lo, config.skip_hi, config_generation, &id))
+  if (!config.frame_pointers && pt_track_unwind_replay(frame, config.skip_lo, config.skip_hi, config_generation, &id))
     return id;
-  unsigned got = walk(raw, config.depth, &same, &first);
+  unsigned got = walk(raw, config.depth, frame, &same, &first);
   if (same && tls_last_id && tls_last_config == config_generation) {
     pt_track_unwind_remember(config_generation, tls_last_id);
     return tls_last_id;
@@ -121,5 +125,11 @@ uint32_t pt_track_stack_id(void) {
   pt_track_unwind_remember(config_generation, id);
   tls_last_id = id;
   tls_last_config = config_generation;
+  return id;
+}
+
+__attribute__((noinline)) uint32_t pt_track_stack_id(void) {
+  uint32_t id = pt_track_stack_id_from(__builtin_frame_address(0));
+  __asm__ volatile("" ::: "memory"); /* no tail call: this frame is where the walk starts */
   return id;
 }

@@ -44,24 +44,29 @@ unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max);
  * pt_track_stack_intern(frames of pt_track_stack_capture) gives it, but without hashing the frames
  * when the walk finds the same stack as this thread's previous pt_track_stack_id. */
 uint32_t pt_track_stack_id(void);
+/* The same from a live frame of the embedder's (see pt_track_unwind_foreign), the walk starting at
+ * its return address: the embedder's entry point (malloc) passes its own frame, and the walk steps
+ * over nothing in between. */
+uint32_t pt_track_stack_id_from(const void* frame);
 
 /* ---- "unwind.c": the default walk, by call-frame information (cfi.c) ----------------------------- */
 /* Return addresses from the caller's frame outwards; 0 if some frame needs more than this walk
  * models (then use libunwind). *same_as_last (if not NULL): the frames are exactly those of this
  * thread's previous call. */
 unsigned pt_track_unwind(uintptr_t* frames, unsigned max, bool* same_as_last);
-/* The same walk, from the first frame past `skip` frames whose return address is outside
- * [own_lo, own_hi): the frames of the code calling it, which must keep frame pointers, are not in
- * the result. */
-unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, unsigned skip, uintptr_t own_lo, uintptr_t own_hi,
-                                 bool* same_as_last);
+/* The same walk, started in a live frame of the calling code, `frame` (its frame pointer; that
+ * code must keep frame pointers): from its return address, or further out while the return address
+ * is inside [own_lo, own_hi), so the embedder's own frames (malloc's, the tracker's) are not in the
+ * result. */
+unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, const void* frame, uintptr_t own_lo,
+                                 uintptr_t own_hi, bool* same_as_last);
 /* What the embedder made of the frames of this thread's last pt_track_unwind_foreign (an id, under
  * its configuration `tag`, not 0), kept for pt_track_unwind_replay. */
 void pt_track_unwind_remember(uint64_t tag, uint32_t id);
-/* True, with that id, if the walk pt_track_unwind_foreign would make from here (with the same
- * skip and range, counted from the caller of this function) is one remembered under `tag`: it
- * starts in the same registers and every stack word it reads is the same. Reads those words only. */
-bool pt_track_unwind_replay(unsigned skip, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id);
+/* True, with that id, if the walk pt_track_unwind_foreign would make from `frame` (with the same
+ * range) is one remembered under `tag`: it starts in the same registers and every stack word it
+ * reads is the same. Reads those words only. */
+bool pt_track_unwind_replay(const void* frame, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id);
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
 
 /* ---- "stacktab.c": interning a stack into a dense id, lock-free ---------------------------------- */

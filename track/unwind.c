@@ -225,17 +225,16 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
                      NULL);
 }
 
-/* The frame pointer of the first frame past `skip` frames and the embedder's range; NULL if the
- * chain looks wrong (not growing upwards, too far, misaligned). */
+/* The next frame out, or NULL if the chain looks wrong (not growing upwards, too far, misaligned). */
 static inline const uintptr_t* caller_frame(const uintptr_t* fp) {
   uintptr_t next = fp[0];
   /* one unsigned compare: at or below this frame wraps around to a huge step */
   return next - (uintptr_t)fp - 1 < FRAME_MAX && !(next & 7) ? (const uintptr_t*)next : NULL;
 }
 
-static inline const uintptr_t* first_foreign_frame(const uintptr_t* fp, unsigned skip, uintptr_t own_lo,
-                                                   uintptr_t own_hi) {
-  for (; fp && skip; skip--) fp = caller_frame(fp);
+/* From the embedder's frame `frame` out to the first one whose return address is foreign. */
+static inline const uintptr_t* first_foreign_frame(const void* frame, uintptr_t own_lo, uintptr_t own_hi) {
+  const uintptr_t* fp = frame;
   while (fp && fp[1] - own_lo < own_hi - own_lo) fp = caller_frame(fp);
   return fp;
 }
@@ -244,9 +243,9 @@ static inline const uintptr_t* first_foreign_frame(const uintptr_t* fp, unsigned
  * walk a record check like any other frame. They all keep frame pointers, so the saved-rbp chain
  * steps over them at two loads each to the first frame whose return address is foreign. A chain
  * that looks wrong (not growing upwards, too far, misaligned) gives 0: libunwind takes the stack. */
-__attribute__((noinline)) unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, unsigned skip,
-                                                           uintptr_t own_lo, uintptr_t own_hi, bool* same_as_last) {
-  const uintptr_t* fp = first_foreign_frame(__builtin_frame_address(0), skip, own_lo, own_hi);
+unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame, uintptr_t own_lo, uintptr_t own_hi,
+                                 bool* same_as_last) {
+  const uintptr_t* fp = first_foreign_frame(frame, own_lo, own_hi);
   replay_last = NULL;
   if (!fp) {
     record.generation = 0;
@@ -275,10 +274,9 @@ void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
   replay_last = NULL;
 }
 
-__attribute__((noinline)) bool pt_track_unwind_replay(unsigned skip, uintptr_t own_lo, uintptr_t own_hi,
-                                                      uint64_t tag, uint32_t* id) {
+bool pt_track_unwind_replay(const void* frame, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id) {
   replay_armed = false;
-  const uintptr_t* fp = first_foreign_frame(__builtin_frame_address(0), skip, own_lo, own_hi);
+  const uintptr_t* fp = first_foreign_frame(frame, own_lo, own_hi);
   if (!fp || !tag) return false;
   replay_t* e = replay_way(fp[1]);
   bool hit = e->tag == tag && e->ip == fp[1] && e->sp == (uintptr_t)fp + 16 && (!e->rbp_used || e->rbp_hidden == hidden(fp[0])) &&

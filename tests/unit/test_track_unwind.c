@@ -183,7 +183,7 @@ static void check_replays(void) {
 extern const char __start_ptmem_test_own[], __stop_ptmem_test_own[];
 __attribute__((noinline, section("ptmem_test_own"))) static unsigned own_inner(uintptr_t* out, uintptr_t lo,
                                                                                uintptr_t hi) {
-  unsigned n = pt_track_unwind_foreign(out, MAX, 0, lo, hi, NULL);
+  unsigned n = pt_track_unwind_foreign(out, MAX, __builtin_frame_address(0), lo, hi, NULL);
   __asm__ volatile("" ::: "memory"); /* no tail call */
   return n;
 }
