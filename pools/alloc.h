@@ -19,6 +19,26 @@ static inline void* pt__alloc(size_t n) {
   return pt__alloc_slow(n);
 }
 
+/* pt__alloc for the tracker: also the block's meta word (NULL if it has none), which the fast path
+ * finds from the page it took the block from, without the page map. */
+static inline void* pt__alloc_meta(size_t n, uint64_t** meta) {
+  pt_heap_t* h = pt__tls_heap;
+  if (pt_likely(n <= PT_DIRECT_MAX)) {
+    pt_desc_t* pg = h->direct[(n + 15) >> 4];
+    pt_block_t* b = pg->page.free;
+    if (pt_likely(b != NULL)) {
+      pg->page.free = b->next;
+      pg->page.used++;
+      *meta = pg->meta ? &pg->meta[pt__block_index(pg, b)] : NULL;
+      return b;
+    }
+  }
+  void* p = pt__alloc_slow(n);
+  pt_desc_t* d = p ? pt__pagemap_lookup(p) : NULL;
+  *meta = d ? pt__block_meta(p, d) : NULL;
+  return p;
+}
+
 /* Frees p, a block of descriptor d (the page map's answer for it, not NULL). */
 static inline void pt__free_in(void* p, pt_desc_t* d) {
   pt_heap_t* h = pt__tls_heap;

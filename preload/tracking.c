@@ -21,6 +21,8 @@
 #include "preload.h"
 #include "ptmem/ptmem.h"
 #include "trace.h"
+#include "sites.h"
+#include "stack.h"
 #include "track.h"
 
 bool ptmem_tracking;
@@ -30,8 +32,10 @@ static pthread_key_t thread_key;
 static _Atomic int thread_key_state; /* 0 none, 3 being created, 1 ready, 2 failed */
 static _Atomic int self_range_ready;
 static _Atomic uint32_t modules_seen_stacks;
-static __thread bool tls_in_tracker __attribute__((tls_model("initial-exec")));
-static __thread bool tls_key_armed __attribute__((tls_model("initial-exec")));
+/* This thread's state, one byte so that the fast path tests it once: ARMED once its first event
+ * set it up, INSIDE while the tracker itself runs (what it allocates then is not tracked). */
+enum { ARMED = 1, INSIDE = 2 };
+static __thread uint8_t tls_state __attribute__((tls_model("initial-exec")));
 
 static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
@@ -83,23 +87,32 @@ static void first_use_in_thread(void) {
     }
   }
   if (st == 1) pthread_setspecific(thread_key, (void*)1); /* may allocate: we are inside the guard */
-  tls_key_armed = true;
+  tls_state |= ARMED;
 }
 
-/* `frame`: ours, in the entry point the application called (see pt_track_stack_id_from). */
-static inline uint32_t capture(const void* frame) {
-  if (tls_in_tracker) return PT_STACK_UNKNOWN;
-  tls_in_tracker = true;
-  if (pt_unlikely(!tls_key_armed)) first_use_in_thread();
-  uint32_t id = pt_track_stack_id_from(frame);
+/* The stack when the replay could not give it: a walk, which may allocate (libunwind), so inside
+ * the guard. */
+__attribute__((noinline)) static uint32_t capture_walked(const void* frame) {
+  if (tls_state & INSIDE) return PT_STACK_UNKNOWN;
+  tls_state |= INSIDE;
+  if (pt_unlikely(!(tls_state & ARMED))) first_use_in_thread();
+  uint32_t id = pt_track_stack_id_walked(frame);
   /* Ids are dense and grow: one not below the count last seen is a new stack, perhaps in code of a
-   * library loaded since. Stacks seen before (the replayed ones) cost one compare. */
+   * library loaded since. A replayed id was walked before and checked then. */
   if (pt_unlikely(id >= pt_load_relaxed(&modules_seen_stacks))) {
     pt_store_relaxed(&modules_seen_stacks, pt_track_stack_count());
     pt_track_modules_refresh();
   }
-  tls_in_tracker = false;
+  tls_state &= (uint8_t)~INSIDE;
   return id;
+}
+
+/* `frame`: ours, in the entry point the application called (see pt_track_stack_id_from). A replay
+ * reads the stack and this thread's records only: no guard needed. */
+static inline __attribute__((always_inline)) uint32_t capture(const void* frame) {
+  uint32_t id;
+  if (pt_likely(tls_state == ARMED) && pt_track_stack_replay(frame, &id)) return id;
+  return capture_walked(frame);
 }
 
 static inline uint64_t* record_of(const void* p) {
@@ -120,8 +133,8 @@ static int write_trace(const char* path_or_null, bool final) {
   } else if (!pt_cas_strong_acq_rel(&writing, &expected, 1)) {
     return EBUSY;
   }
-  bool was_inside = tls_in_tracker;
-  tls_in_tracker = true;
+  uint8_t was = tls_state;
+  tls_state |= INSIDE;
   int result = 0;
   char path[1200];
   if (path_or_null && strlen(path_or_null) < sizeof path) {
@@ -139,24 +152,26 @@ static int write_trace(const char* path_or_null, bool final) {
     }
     if (!pt_track_trace_write(path, &trace_info, final ? &leaks : NULL, final)) result = EIO;
   }
-  tls_in_tracker = was_inside;
+  tls_state = was;
   pt_store_release(&writing, 0);
   return result;
 }
 
-static inline __attribute__((always_inline)) void track_alloc_at(void* p, size_t n, const void* frame) {
-  uint64_t* m = p ? record_of(p) : NULL;
+/* p's meta word m (NULL: p is NULL, or a block without one). */
+static inline __attribute__((always_inline)) void track_alloc_at(void* p, uint64_t* m, size_t n, const void* frame) {
   if (!m || !pt_track_sample_this(n)) return; /* not sampled: no record, its free is ignored too */
   uint32_t stack = capture(frame);
   *m = pt_rec_make(stack, n);
   pt_track_alloc(p, stack, n);
-  if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !tls_in_tracker &&
+  if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !(tls_state & INSIDE) &&
       pt_exchange_acq_rel(&pt_track_snapshot_due, 0))
     write_trace(NULL, false);
 }
 
 /* Called by an entry point of ours: this frame's callers out to the application are all ours. */
-void ptmem_track_alloc(void* p, size_t n) { track_alloc_at(p, n, __builtin_frame_address(0)); }
+void ptmem_track_alloc(void* p, size_t n) {
+  track_alloc_at(p, p ? record_of(p) : NULL, n, __builtin_frame_address(0));
+}
 
 static inline void track_free_in(void* p, pt_desc_t* d) {
   uint64_t* m = pt__block_meta(p, d);
@@ -173,8 +188,9 @@ void ptmem_track_free(void* p) {
 
 /* malloc tail-calls it: this frame's return address is in the application. */
 void* ptmem_tracked_malloc(size_t n) {
-  void* p = pt__alloc(n);
-  track_alloc_at(p, n, __builtin_frame_address(0));
+  uint64_t* m;
+  void* p = pt__alloc_meta(n, &m);
+  track_alloc_at(p, m, n, __builtin_frame_address(0));
   return p;
 }
 

@@ -22,44 +22,27 @@
 #include "../pools/os.h"
 #include "leaks.h"
 #include "timeline.h"
-#include "track.h"
+#include "sites.h"
 
-typedef struct row_s {
-  uint64_t allocs, frees, alloc_bytes, temporary;
-  int64_t live_bytes, live_count, snap_bytes;
-  uint64_t snap_gen;
-} row_t;
+typedef pt_track_row_t row_t;
+typedef pt_track_thread_t thread_rows_t;
 _Static_assert(sizeof(row_t) == 64, "a row is one cache line");
 
 #define ROWS_BYTES ((size_t)(PT_STACK_MAX + 1) * sizeof(row_t))
 
-typedef struct thread_rows_s {
-  row_t* rows;
-  /* Bytes allocated (+) or freed (-) not yet added to the live total. Written by its thread only;
-   * atomic (relaxed: plain moves) because pt_track_totals adds every thread's to the total. */
-  _Atomic int64_t pending;
-  const void* last_alloc; /* temporary = freed before this thread allocated anything else */
-  uint32_t last_stack;
-  uint32_t max_stack; /* rows above it were never touched */
-  struct thread_rows_s* next_all;
-  _Atomic int active;
-} thread_rows_t;
-
-static _Atomic int64_t live_total;
-/* With several threads each one adds to the shared total only every BATCH bytes of change: one
- * shared cache line written per event made tracking 12x slower than untracked on larson. With one
- * thread every event goes through, so the peak stays exact. */
-#define BATCH ((int64_t)32 * 1024)
-static _Atomic int active_threads;
-/* The peak is its own generation: it only grows, and rows compare their snap_gen with it. */
-static _Atomic int64_t peak_total;
+_Atomic int64_t pt_track_live_total;
+/* With several threads each one adds to the shared total only every PT_TRACK_BATCH bytes of
+ * change: one shared cache line written per event made tracking 12x slower than untracked on
+ * larson. With one thread every event goes through, so the peak stays exact. */
+_Atomic int pt_track_active_threads;
+_Atomic int64_t pt_track_peak_total;
 static _Atomic uint64_t peak_ticks; /* when: cheap clock ticks, converted by the report (below) */
 static uint64_t start_ticks, start_ns;
 static _Atomic(thread_rows_t*) all_threads;
 static row_t* retired;
 static uint32_t retired_max; /* highest stack id with a retired row */
 static _Atomic int retired_lock;
-static __thread thread_rows_t* tls_rows __attribute__((tls_model("initial-exec")));
+__thread pt_track_thread_t* pt_track_tls_thread __attribute__((tls_model("initial-exec")));
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -92,14 +75,13 @@ static void lock_retired(void) {
 static void unlock_retired(void) { pt_store_release(&retired_lock, 0); }
 
 /* Thread-rows records are never freed: a thread that ends leaves its record inactive for the next. */
-static thread_rows_t* rows_for_thread(void) {
-  thread_rows_t* t = tls_rows;
-  if (pt_likely(t != NULL)) return t;
+thread_rows_t* pt_track_thread_start(void) {
+  thread_rows_t* t;
   for (t = pt_load_acquire(&all_threads); t; t = t->next_all) {
     int expected = 0;
     if (pt_load_relaxed(&t->active) == 0 && pt_cas_strong_acq_rel(&t->active, &expected, 1)) break;
   }
-  pt_fetch_add_acq_rel(&active_threads, 1);
+  pt_fetch_add_acq_rel(&pt_track_active_threads, 1);
   if (!t) {
     t = pt__os_reserve(sizeof *t, 4096); /* a page per thread record: rare, and never returned */
     if (!t) return NULL;
@@ -116,85 +98,33 @@ static thread_rows_t* rows_for_thread(void) {
   t->last_alloc = NULL;
   t->max_stack = 0;
   pt_store_relaxed(&t->pending, 0);
-  tls_rows = t;
+  pt_track_tls_thread = t;
   return t;
 }
 
-static inline void row_before_change(row_t* r) {
-  uint64_t gen = (uint64_t)pt_load_acquire(&peak_total);
-  if (r->snap_gen != gen) {
-    r->snap_bytes = r->live_bytes;
-    r->snap_gen = gen;
-  }
-}
-
-static void raise_peak(int64_t total) {
-  int64_t peak = pt_load_relaxed(&peak_total);
+void pt_track_raise_peak(int64_t total) {
+  int64_t peak = pt_load_relaxed(&pt_track_peak_total);
   while (total > peak) {
-    if (pt_cas_weak_acq_rel(&peak_total, &peak, total)) {
+    if (pt_cas_weak_acq_rel(&pt_track_peak_total, &peak, total)) {
       pt_store_relaxed(&peak_ticks, ticks());
       break;
     }
   }
 }
 
-static void flush_pending(thread_rows_t* t) {
+void pt_track_flush_pending(thread_rows_t* t) {
   int64_t delta = pt_load_relaxed(&t->pending);
   pt_store_relaxed(&t->pending, 0);
-  int64_t total = pt_fetch_add_acq_rel(&live_total, delta) + delta;
-  raise_peak(total);
+  int64_t total = pt_fetch_add_acq_rel(&pt_track_live_total, delta) + delta;
+  pt_track_raise_peak(total);
   pt_track_timeline_event(total);
 }
 
-/* A thread alone keeps its change in `pending` and reads the total as the shared value plus it:
- * exact, and no locked add on every event (a fifth of the counters' cost single-threaded). The
- * shared total is written only when other threads run (this thread's pending goes in on its first
- * event after one starts, being past BATCH once the heap has grown); pt_track_totals adds every
- * thread's pending, so a trace written before that still counts it. */
-static inline void add_to_total(thread_rows_t* t, int64_t delta) {
-  int64_t pending = pt_load_relaxed(&t->pending) + delta;
-  pt_store_relaxed(&t->pending, pending);
-  if (pt_likely(pt_load_relaxed(&active_threads) <= 1)) {
-    int64_t total = pt_load_relaxed(&live_total) + pending;
-    if (pt_unlikely(total > pt_load_relaxed(&peak_total))) raise_peak(total);
-    pt_track_timeline_event(total);
-    return;
-  }
-  if (pending >= BATCH || pending <= -BATCH) flush_pending(t);
-}
-
-void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
-  thread_rows_t* t = rows_for_thread();
-  if (!t || stack > PT_STACK_MAX) return;
-  row_t* r = &t->rows[stack];
-  uint64_t w = pt_track_weight(size); /* 1 unless sampling */
-  size *= w;
-  row_before_change(r);
-  r->allocs += w;
-  r->alloc_bytes += size;
-  r->live_bytes += (int64_t)size;
-  r->live_count += (int64_t)w;
-  if (stack > t->max_stack) t->max_stack = stack;
-  t->last_alloc = p;
-  t->last_stack = stack;
-  add_to_total(t, (int64_t)size);
-}
-
-void pt_track_free(const void* p, uint32_t stack, size_t size) {
-  thread_rows_t* t = rows_for_thread();
-  if (!t || stack > PT_STACK_MAX) return;
-  row_t* r = &t->rows[stack];
-  uint64_t w = pt_track_weight(size);
-  size *= w;
-  row_before_change(r);
-  r->frees += w;
-  r->live_bytes -= (int64_t)size;
-  r->live_count -= (int64_t)w;
-  if (stack > t->max_stack) t->max_stack = stack;
-  if (p == t->last_alloc && stack == t->last_stack) r->temporary += w;
-  t->last_alloc = NULL;
-  add_to_total(t, -(int64_t)size);
-}
+/* The event path (sites.h): a thread alone keeps its change in `pending` and reads the total as
+ * the shared value plus it: exact, and no locked add on every event (a fifth of the counters' cost
+ * single-threaded). The shared total is written only when other threads run (this thread's pending
+ * goes in on its first event after one starts, being past PT_TRACK_BATCH once the heap has grown);
+ * pt_track_totals adds every thread's pending, so a trace written before that still counts it. */
 
 /* A row's share of the current peak. */
 static int64_t row_peak_share(const row_t* r, uint64_t gen) { return r->snap_gen == gen ? r->snap_bytes : r->live_bytes; }
@@ -214,17 +144,17 @@ static void merge_row(row_t* into, const row_t* from, uint64_t gen) {
 }
 
 void pt_track_thread_exit(void) {
-  thread_rows_t* t = tls_rows;
+  thread_rows_t* t = pt_track_tls_thread;
   if (!t) return;
-  flush_pending(t);
-  tls_rows = NULL;
-  pt_fetch_sub_relaxed(&active_threads, 1);
+  pt_track_flush_pending(t);
+  pt_track_tls_thread = NULL;
+  pt_fetch_sub_relaxed(&pt_track_active_threads, 1);
   lock_retired();
   if (!retired) {
     retired = pt__os_reserve(ROWS_BYTES, 4096);
     pt_track_leaks_exclude(retired, ROWS_BYTES);
   }
-  uint64_t gen = (uint64_t)pt_load_acquire(&peak_total);
+  uint64_t gen = (uint64_t)pt_load_acquire(&pt_track_peak_total);
   if (retired)
     for (uint32_t s = 0; s <= t->max_stack; s++)
       if (t->rows[s].allocs || t->rows[s].frees) {
@@ -251,7 +181,7 @@ static void add_row(pt_site_t* out, const row_t* r, uint64_t gen) {
 void pt_track_site(uint32_t stack, pt_site_t* out) {
   memset(out, 0, sizeof *out);
   if (stack > PT_STACK_MAX) return;
-  uint64_t gen = (uint64_t)pt_load_acquire(&peak_total);
+  uint64_t gen = (uint64_t)pt_load_acquire(&pt_track_peak_total);
   if (retired) add_row(out, &retired[stack], gen);
   for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all)
     if (pt_load_acquire(&t->active) && stack <= t->max_stack) add_row(out, &t->rows[stack], gen);
@@ -259,10 +189,10 @@ void pt_track_site(uint32_t stack, pt_site_t* out) {
 
 void pt_track_totals(pt_track_totals_t* out) {
   /* every thread's unflushed change: a thread alone keeps the whole heap's there */
-  out->live_bytes = pt_load_acquire(&live_total);
+  out->live_bytes = pt_load_acquire(&pt_track_live_total);
   for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all)
     if (pt_load_acquire(&t->active)) out->live_bytes += pt_load_relaxed(&t->pending);
-  out->peak_bytes = pt_load_acquire(&peak_total);
+  out->peak_bytes = pt_load_acquire(&pt_track_peak_total);
   out->allocs = out->frees = 0;
   uint32_t n = retired_max + 1;
   for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all)
@@ -292,28 +222,28 @@ static void restart_counts(row_t* rows, uint32_t max) {
 
 void pt_track_sites_fork_child(void) {
   pt_store_relaxed(&retired_lock, 0);
-  pt_store_relaxed(&active_threads, tls_rows ? 1 : 0);
-  thread_rows_t* mine = tls_rows;
+  pt_store_relaxed(&pt_track_active_threads, pt_track_tls_thread ? 1 : 0);
+  thread_rows_t* mine = pt_track_tls_thread;
   /* The other threads are gone: fold their rows in as if they had ended. */
   for (thread_rows_t* t = pt_load_acquire(&all_threads); t; t = t->next_all) {
     if (t == mine || !pt_load_relaxed(&t->active)) continue;
-    thread_rows_t* saved = tls_rows;
-    tls_rows = t;
-    pt_fetch_add_relaxed(&active_threads, 1); /* pt_track_thread_exit takes it off again */
+    thread_rows_t* saved = pt_track_tls_thread;
+    pt_track_tls_thread = t;
+    pt_fetch_add_relaxed(&pt_track_active_threads, 1); /* pt_track_thread_exit takes it off again */
     pt_track_thread_exit();
-    tls_rows = saved;
+    pt_track_tls_thread = saved;
   }
   /* The child's trace tells what the child did: the parent's counts up to the fork are in the
    * parent's trace, and a report merging both would count them twice. What the child inherited
    * stays live, and its peak starts there (every row snapshotted at this new generation). */
   if (mine) {
-    pt_fetch_add_relaxed(&live_total, pt_load_relaxed(&mine->pending));
+    pt_fetch_add_relaxed(&pt_track_live_total, pt_load_relaxed(&mine->pending));
     pt_store_relaxed(&mine->pending, 0);
     restart_counts(mine->rows, mine->max_stack);
   }
   if (retired) restart_counts(retired, retired_max);
-  int64_t live = pt_load_relaxed(&live_total);
-  pt_store_relaxed(&peak_total, live > 0 ? live : 1);
+  int64_t live = pt_load_relaxed(&pt_track_live_total);
+  pt_store_relaxed(&pt_track_peak_total, live > 0 ? live : 1);
   pt_store_relaxed(&peak_ticks, ticks());
 }
 

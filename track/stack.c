@@ -11,10 +11,13 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "stack.h"
 #include "track.h"
 
-static pt_track_config_t config = {.depth = 32};
-static uint64_t config_generation = 1; /* a capture's id is valid under the configuration it was taken in */
+pt_track_config_t pt_track_stack_config = {.depth = 32};
+uint64_t pt_track_stack_config_generation = 1;
+#define config pt_track_stack_config /* short names for this file's many uses */
+#define config_generation pt_track_stack_config_generation
 typedef int (*backtrace_fn)(void**, int);
 static backtrace_fn unwinder; /* libunwind's unw_backtrace once loaded */
 
@@ -108,20 +111,18 @@ __attribute__((noinline)) unsigned pt_track_stack_capture(uintptr_t* frames, uns
   return n;
 }
 
-uint32_t pt_track_stack_id_from(const void* frame) {
+/* stack.h's pt_track_stack_id_from when the replay missed. */
+uint32_t pt_track_stack_id_walked(const void* frame) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
   unsigned first;
-  uint32_t id;
-  if (!config.frame_pointers && pt_track_unwind_replay(frame, config.skip_lo, config.skip_hi, config_generation, &id))
-    return id;
   unsigned got = walk(raw, config.depth, frame, &same, &first);
   if (same && tls_last_id && tls_last_config == config_generation) {
     pt_track_unwind_remember(config_generation, tls_last_id);
     return tls_last_id;
   }
   unsigned n = got - first < config.depth ? got - first : config.depth;
-  id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
+  uint32_t id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
   pt_track_unwind_remember(config_generation, id);
   tls_last_id = id;
   tls_last_config = config_generation;

@@ -15,10 +15,10 @@ static pt_timeline_sample_t* samples;
 static size_t nsamples;
 static uint64_t interval_ns = 1000000; /* doubles each time the buffer is folded */
 static _Atomic uint64_t next_sample_ns;
-static _Atomic int64_t interval_max;
+_Atomic int64_t pt_track_timeline_high;
 static uint64_t last_rss_ns, last_rss;
 static _Atomic int busy;
-static __thread uint32_t tls_events __attribute__((tls_model("initial-exec")));
+__thread uint32_t pt_track_timeline_events __attribute__((tls_model("initial-exec")));
 _Atomic int pt_track_snapshot_due;
 /* Snapshots for crash tolerance: the first after 1 s, then at doubling intervals up to a minute,
  * so a short run pays nothing and a long one loses at most a minute to a SIGKILL. */
@@ -62,16 +62,14 @@ static void take_sample(uint64_t now, int64_t live) {
       if (snapshot_interval_ns < SNAPSHOT_INTERVAL_MAX_NS) snapshot_interval_ns *= 2;
       next_snapshot_ns = now + snapshot_interval_ns;
     }
-    int64_t top = pt_exchange_acq_rel(&interval_max, live);
+    int64_t top = pt_exchange_acq_rel(&pt_track_timeline_high, live);
     samples[nsamples++] = (pt_timeline_sample_t){now, top > live ? top : live, last_rss};
     pt_store_relaxed(&next_sample_ns, now + interval_ns);
   }
   pt_store_release(&busy, 0);
 }
 
-void pt_track_timeline_event(int64_t live) {
-  if (live > pt_load_relaxed(&interval_max)) pt_store_relaxed(&interval_max, live);
-  if (pt_likely(++tls_events & 63)) return;
+void pt_track_timeline_tick(int64_t live) {
   uint64_t now = now_ns();
   if (now >= pt_load_relaxed(&next_sample_ns)) take_sample(now, live);
 }
@@ -86,14 +84,14 @@ size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
 }
 
 pt_timeline_sample_t pt_track_timeline_closing(uint64_t now, int64_t live) {
-  int64_t top = pt_load_relaxed(&interval_max);
+  int64_t top = pt_load_relaxed(&pt_track_timeline_high);
   return (pt_timeline_sample_t){now, top > live ? top : live, pt__os_rss()};
 }
 
 void pt_track_timeline_fork_child(void) {
   pt_store_relaxed(&busy, 0);
   nsamples = 0; /* the child's own timeline and snapshots start here */
-  pt_store_relaxed(&interval_max, 0); /* the parent's high-water mark is not the child's */
+  pt_store_relaxed(&pt_track_timeline_high, 0); /* the parent's high-water mark is not the child's */
   next_snapshot_ns = 0;
   snapshot_interval_ns = 1000000000u;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../pools/atomic.h"
+
 typedef struct pt_timeline_sample_s {
   uint64_t t_ns;       /* CLOCK_MONOTONIC */
   int64_t heap_bytes;  /* highest live total in the interval ending at t_ns */
@@ -19,8 +21,18 @@ typedef struct pt_timeline_sample_s {
 /* The buffer's capacity: pt_track_timeline_read never returns more. */
 #define PT_TIMELINE_SAMPLES_MAX 16384
 
-/* Called by sites.c with the live total after each event. */
-void pt_track_timeline_event(int64_t live_total);
+/* Called by sites.h with the live total after each event: inline, a compare and a count, and
+ * every 64 events of a thread a clock read (pt_track_timeline_tick). */
+extern _Atomic int64_t pt_track_timeline_high; /* highest live total since the last sample */
+extern __thread uint32_t pt_track_timeline_events __attribute__((tls_model("initial-exec")));
+void pt_track_timeline_tick(int64_t live_total);
+static inline void pt_track_timeline_count(int64_t live_total) { /* an event that did not grow the heap */
+  if (pt_unlikely(!(++pt_track_timeline_events & 63))) pt_track_timeline_tick(live_total);
+}
+static inline void pt_track_timeline_event(int64_t live_total) {
+  if (live_total > pt_load_relaxed(&pt_track_timeline_high)) pt_store_relaxed(&pt_track_timeline_high, live_total);
+  pt_track_timeline_count(live_total);
+}
 /* Copies up to `max` samples, oldest first; returns how many. */
 size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max);
 /* The sample that closes a trace written at `now_ns` (CLOCK_MONOTONIC) with `live_total` bytes

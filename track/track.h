@@ -44,10 +44,9 @@ unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max);
  * pt_track_stack_intern(frames of pt_track_stack_capture) gives it, but without hashing the frames
  * when the walk finds the same stack as this thread's previous pt_track_stack_id. */
 uint32_t pt_track_stack_id(void);
-/* The same from a live frame of the embedder's (see pt_track_unwind_foreign), the walk starting at
- * its return address: the embedder's entry point (malloc) passes its own frame, and the walk steps
- * over nothing in between. */
-uint32_t pt_track_stack_id_from(const void* frame);
+/* pt_track_stack_id_from(frame), the same from a live frame of the embedder's (see
+ * pt_track_unwind_foreign), the walk starting at its return address (the embedder's entry point,
+ * malloc, passes its own frame, and the walk steps over nothing in between): inline, in stack.h. */
 
 /* ---- "unwind.c": the default walk, by call-frame information (cfi.c) ----------------------------- */
 /* Return addresses from the caller's frame outwards; 0 if some frame needs more than this walk
@@ -63,10 +62,7 @@ unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, const void* fr
 /* What the embedder made of the frames of this thread's last pt_track_unwind_foreign (an id, under
  * its configuration `tag`, not 0), kept for pt_track_unwind_replay. */
 void pt_track_unwind_remember(uint64_t tag, uint32_t id);
-/* True, with that id, if the walk pt_track_unwind_foreign would make from `frame` (with the same
- * range) is one remembered under `tag`: it starts in the same registers and every stack word it
- * reads is the same. Reads those words only. */
-bool pt_track_unwind_replay(const void* frame, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id);
+/* pt_track_unwind_replay: inline, in replay.h. */
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
 
 /* ---- "stacktab.c": interning a stack into a dense id, lock-free ---------------------------------- */
@@ -101,8 +97,7 @@ typedef struct pt_track_totals_s {
   uint64_t allocs, frees;
   uint64_t peak_time_ns; /* CLOCK_MONOTONIC time the peak was reached */
 } pt_track_totals_t;
-void pt_track_alloc(const void* p, uint32_t stack, size_t size);
-void pt_track_free(const void* p, uint32_t stack, size_t size);
+/* pt_track_alloc(p, stack, size) and pt_track_free(p, stack, size), the events: inline, in sites.h */
 void pt_track_thread_exit(void); /* merges this thread's rows; call from its last moments */
 /* Sum of every thread's rows for one site (callers iterate ids below pt_track_stack_count()). */
 void pt_track_site(uint32_t stack, pt_site_t* out);

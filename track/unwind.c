@@ -15,11 +15,12 @@
 #include "../pools/atomic.h"
 #include "cfi.h"
 #include "leaks.h"
+#include "replay.h"
 #include "track.h"
 
 #define CACHE_BITS 14
 #define CACHE_SLOTS (1u << CACHE_BITS)
-#define FRAME_MAX ((uintptr_t)256 << 20) /* a larger step between two CFAs: give up, do not follow */
+#define FRAME_MAX PT_TRACK_FRAME_MAX /* a larger step between two CFAs: give up, do not follow */
 
 enum { KIND_STANDARD = 1, KIND_LAST = 2, KIND_UNSUPPORTED = 3 };
 
@@ -29,7 +30,7 @@ typedef struct slot_s {
 } slot_t;
 
 static slot_t cache[CACHE_SLOTS];
-static _Atomic uint64_t generation = 1;
+_Atomic uint64_t pt_track_unwind_generation = 1;
 static _Atomic int cache_excluded;
 
 static uint64_t pack(const pt_cfi_rule_t* r) {
@@ -44,13 +45,13 @@ static inline intptr_t rbp_offset_of(uint64_t rule) { return (int16_t)(uint16_t)
 static inline intptr_t ra_offset_of(uint64_t rule) { return (int16_t)(uint16_t)(rule >> 48); }
 
 void pt_track_unwind_flush(void) {
-  uint64_t g = pt_load_relaxed(&generation);
-  pt_store_release(&generation, (g + 1) & 0xffff ? (g + 1) & 0xffff : 1);
+  uint64_t g = pt_load_relaxed(&pt_track_unwind_generation);
+  pt_store_release(&pt_track_unwind_generation, (g + 1) & 0xffff ? (g + 1) & 0xffff : 1);
 }
 
 static uint64_t rule_of(uintptr_t ip) {
   slot_t* s = &cache[(ip ^ (ip >> CACHE_BITS)) & (CACHE_SLOTS - 1)];
-  uint64_t want = ip | pt_load_acquire(&generation) << 48;
+  uint64_t want = ip | pt_load_acquire(&pt_track_unwind_generation) << 48;
   if (pt_load_acquire(&s->key) == want) {
     uint64_t rule = pt_load_acquire(&s->rule); /* orders the key's second reading after it */
     if (pt_load_relaxed(&s->key) == want) return rule;
@@ -67,10 +68,7 @@ static uint64_t rule_of(uintptr_t ip) {
   return rule;
 }
 
-/* Words read from the stack are kept complemented. Code without frame pointers keeps data in rbp,
- * a heap pointer as often as not, and this thread-local memory is scanned for roots at exit: kept
- * as read, a lost list's head saved in a walk record made the list reachable (tests/demo). */
-static inline uintptr_t hidden(uintptr_t word) { return ~word; }
+static inline uintptr_t hidden(uintptr_t word) { return pt_track_hidden(word); } /* replay.h says why */
 
 /* This thread's previous walk, frame by frame: the state each frame was entered with and where its
  * rule reads. A new walk updates it in place, frame n only where it differs. */
@@ -89,35 +87,12 @@ typedef struct record_s {
 } record_t;
 static __thread record_t record __attribute__((tls_model("initial-exec")));
 
-/* A walk is a function of the registers it starts with (ip, sp, rbp), the rules (fixed for a cache
- * generation) and the stack words it reads that decide something: every return address, and a
- * saved rbp only if a later frame's CFA is computed from it (code without frame pointers keeps
- * data in rbp, saved by its callees, and that changes from call to call). The same start and the
- * same deciding words give the same frames. So each thread keeps its last walks as their start and
- * deciding reads, and a walk that starts the same is replayed: each recorded address is read
- * again, in order, and compared. Every address is one the fresh walk would read, computed from
- * words already found equal, so the replay reads nothing a fresh walk would not; it saves the rule
- * lookups and the bookkeeping. Kept per start ip (ways), so alternating call sites keep theirs. */
-#define REPLAY_READS 48
-#define REPLAY_WAYS 8
-typedef struct replay_s {
-  uintptr_t ip, sp, rbp_hidden; /* hidden(rbp) */
-  uint64_t generation; /* of the rules */
-  uint64_t tag;        /* the embedder's, for a complete walk it remembered; 0: not usable */
-  uint32_t id;         /* what the embedder made of the frames */
-  uint32_t nreads;     /* more than REPLAY_READS: too long to keep */
-  bool rbp_used;       /* the starting rbp decided a CFA */
-  struct {
-    const uintptr_t* addr;
-    uintptr_t value_hidden; /* hidden(*addr) */
-  } reads[REPLAY_READS];
-} replay_t;
-static __thread replay_t replays[REPLAY_WAYS] __attribute__((tls_model("initial-exec")));
-static __thread replay_t* replay_last __attribute__((tls_model("initial-exec"))); /* walk to remember */
-static __thread bool replay_armed __attribute__((tls_model("initial-exec"))); /* record the next walk */
-
-static inline replay_t* replay_way(uintptr_t ip) { return &replays[(ip ^ (ip >> 9)) & (REPLAY_WAYS - 1)]; }
-
+/* This thread's remembered walks, for replay (replay.h), and the one to remember next. */
+__thread pt_track_replay_t pt_track_replays[PT_TRACK_REPLAY_WAYS] __attribute__((tls_model("initial-exec")));
+__thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
+static __thread pt_track_replay_t* replay_last __attribute__((tls_model("initial-exec")));
+typedef pt_track_replay_t replay_t;
+#define REPLAY_READS PT_TRACK_REPLAY_READS
 static inline void note_read(replay_t* rec, const uintptr_t* slot, uintptr_t value) {
   if (rec->nreads < REPLAY_READS) {
     rec->reads[rec->nreads].addr = slot;
@@ -149,7 +124,7 @@ static inline void rbp_used(rbp_origin_t* o, replay_t* rec, uintptr_t rbp) {
 /* The walk from a frame entered with (ip, sp, rbp); its reads go to `rec` if not NULL. */
 static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, uintptr_t* out, unsigned max,
                                    bool* same_as_last, replay_t* rec) {
-  uint64_t generation_now = pt_load_acquire(&generation);
+  uint64_t generation_now = pt_load_acquire(&pt_track_unwind_generation);
   record_t* r = &record;
   unsigned known = r->generation == generation_now ? r->n : 0; /* frames of the record still valid */
   bool same = known > 0;
@@ -225,40 +200,26 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
                      NULL);
 }
 
-/* The next frame out, or NULL if the chain looks wrong (not growing upwards, too far, misaligned). */
-static inline const uintptr_t* caller_frame(const uintptr_t* fp) {
-  uintptr_t next = fp[0];
-  /* one unsigned compare: at or below this frame wraps around to a huge step */
-  return next - (uintptr_t)fp - 1 < FRAME_MAX && !(next & 7) ? (const uintptr_t*)next : NULL;
-}
-
-/* From the embedder's frame `frame` out to the first one whose return address is foreign. */
-static inline const uintptr_t* first_foreign_frame(const void* frame, uintptr_t own_lo, uintptr_t own_hi) {
-  const uintptr_t* fp = frame;
-  while (fp && fp[1] - own_lo < own_hi - own_lo) fp = caller_frame(fp);
-  return fp;
-}
-
 /* The embedder's frames (malloc's, the tracker's) are a third of a short stack, and each cost the
  * walk a record check like any other frame. They all keep frame pointers, so the saved-rbp chain
  * steps over them at two loads each to the first frame whose return address is foreign. A chain
  * that looks wrong (not growing upwards, too far, misaligned) gives 0: libunwind takes the stack. */
 unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame, uintptr_t own_lo, uintptr_t own_hi,
                                  bool* same_as_last) {
-  const uintptr_t* fp = first_foreign_frame(frame, own_lo, own_hi);
+  const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
   replay_last = NULL;
   if (!fp) {
     record.generation = 0;
     return 0;
   }
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
-  if (!replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, NULL);
-  replay_armed = false;
-  replay_t* rec = replay_way(ip); /* the header only: the reads are 768 bytes */
+  if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, NULL);
+  pt_track_replay_armed = false;
+  replay_t* rec = pt_track_replay_way(ip); /* the header only: the reads are 768 bytes */
   rec->ip = ip;
   rec->sp = sp;
   rec->rbp_hidden = hidden(rbp);
-  rec->generation = pt_load_acquire(&generation);
+  rec->generation = pt_load_acquire(&pt_track_unwind_generation);
   rec->tag = 0;
   rec->nreads = 0;
   rec->rbp_used = false;
@@ -272,21 +233,4 @@ void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
   replay_last->id = id;
   replay_last->tag = tag;
   replay_last = NULL;
-}
-
-bool pt_track_unwind_replay(const void* frame, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id) {
-  replay_armed = false;
-  const uintptr_t* fp = first_foreign_frame(frame, own_lo, own_hi);
-  if (!fp || !tag) return false;
-  replay_t* e = replay_way(fp[1]);
-  bool hit = e->tag == tag && e->ip == fp[1] && e->sp == (uintptr_t)fp + 16 && (!e->rbp_used || e->rbp_hidden == hidden(fp[0])) &&
-             e->generation == pt_load_acquire(&generation);
-  for (uint32_t i = 0; hit && i < e->nreads; i++)
-    if (hidden(*e->reads[i].addr) != e->reads[i].value_hidden) hit = false;
-  if (hit) {
-    *id = e->id;
-    return true;
-  }
-  replay_armed = true; /* the walk that follows is recorded for next time */
-  return false;
 }

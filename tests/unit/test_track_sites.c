@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "sites.h"
 #include "track.h"
 
 enum { S1 = 10, S2 = 11, S3 = 12 };

@@ -1,0 +1,93 @@
+/* replay.h - replaying this thread's remembered walks (unwind.c records them): inline, because a
+ * replay is the whole stack capture of most allocations and costs a few loads per frame, less than
+ * the calls around it.
+ *
+ * A walk is a function of the registers it starts with (ip, sp, rbp), the rules (fixed for a cache
+ * generation) and the stack words it reads that decide something: every return address, and a
+ * saved rbp only if a later frame's CFA is computed from it (code without frame pointers keeps
+ * data in rbp, saved by its callees, and that changes from call to call). The same start and the
+ * same deciding words give the same frames. So each thread keeps its last walks as their start and
+ * deciding reads, and a walk that starts the same is replayed: each recorded address is read
+ * again, in order, and compared. Every address is one the fresh walk would read, computed from
+ * words already found equal, so the replay reads nothing a fresh walk would not; it saves the rule
+ * lookups and the bookkeeping. Kept per start ip (ways), so alternating call sites keep theirs. */
+#ifndef PTMEM_TRACK_REPLAY_H
+#define PTMEM_TRACK_REPLAY_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../pools/atomic.h"
+
+#define PT_TRACK_REPLAY_READS 48
+#define PT_TRACK_REPLAY_WAYS  8
+#define PT_TRACK_FRAME_MAX    ((uintptr_t)256 << 20) /* a larger step between two frames: give up */
+
+typedef struct pt_track_replay_s {
+  uintptr_t ip, sp, rbp_hidden; /* pt_track_hidden(rbp) */
+  uint64_t generation;          /* of the rules */
+  uint64_t tag;                 /* the embedder's, for a complete walk it remembered; 0: not usable */
+  uint32_t id;                  /* what the embedder made of the frames */
+  uint32_t nreads;              /* more than PT_TRACK_REPLAY_READS: too long to keep */
+  bool rbp_used;                /* the starting rbp decided a CFA */
+  struct {
+    const uintptr_t* addr;
+    uintptr_t value_hidden; /* pt_track_hidden(*addr) */
+  } reads[PT_TRACK_REPLAY_READS];
+} pt_track_replay_t;
+
+extern __thread pt_track_replay_t pt_track_replays[PT_TRACK_REPLAY_WAYS]
+    __attribute__((tls_model("initial-exec")));
+extern __thread bool pt_track_replay_armed
+    __attribute__((tls_model("initial-exec")));     /* record the next walk */
+extern _Atomic uint64_t pt_track_unwind_generation; /* of the rule cache: dlclose bumps it */
+
+/* Words read from the stack are kept complemented. Code without frame pointers keeps data in rbp,
+ * a heap pointer as often as not, and this thread-local memory is scanned for roots at exit: kept
+ * as read, a lost list's head saved in a walk record made the list reachable (tests/demo). */
+static inline uintptr_t pt_track_hidden(uintptr_t word) {
+  return ~word;
+}
+
+static inline pt_track_replay_t* pt_track_replay_way(uintptr_t ip) {
+  return &pt_track_replays[(ip ^ (ip >> 9)) & (PT_TRACK_REPLAY_WAYS - 1)];
+}
+
+/* The next frame out, or NULL if the chain looks wrong (not growing upwards, too far, misaligned). */
+static inline const uintptr_t* pt_track_caller_frame(const uintptr_t* fp) {
+  uintptr_t next = fp[0];
+  /* one unsigned compare: at or below this frame wraps around to a huge step */
+  return next - (uintptr_t)fp - 1 < PT_TRACK_FRAME_MAX && !(next & 7) ? (const uintptr_t*)next : NULL;
+}
+
+/* From the embedder's frame `frame` out to the first one whose return address is foreign. */
+static inline const uintptr_t* pt_track_first_foreign_frame(const void* frame, uintptr_t own_lo,
+                                                            uintptr_t own_hi) {
+  const uintptr_t* fp = frame;
+  while (fp && fp[1] - own_lo < own_hi - own_lo)
+    fp = pt_track_caller_frame(fp);
+  return fp;
+}
+
+/* True, with that id, if the walk pt_track_unwind_foreign would make from `frame` (with the same
+ * range) is one remembered under `tag`: it starts in the same registers and every stack word it
+ * reads is the same. Reads those words only. Else the next pt_track_unwind_foreign is recorded. */
+static inline __attribute__((always_inline)) bool pt_track_unwind_replay(const void* frame, uintptr_t own_lo,
+                                                                        uintptr_t own_hi, uint64_t tag,
+                                                                        uint32_t* id) {
+  const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
+  if (pt_unlikely(!fp || !tag)) return false;
+  const pt_track_replay_t* e = pt_track_replay_way(fp[1]);
+  if (e->tag != tag || e->ip != fp[1] || e->sp != (uintptr_t)fp + 16 ||
+      (e->rbp_used && e->rbp_hidden != pt_track_hidden(fp[0])) ||
+      e->generation != pt_load_acquire(&pt_track_unwind_generation))
+    goto miss;
+  for (uint32_t i = 0, n = e->nreads; i < n; i++)
+    if (pt_track_hidden(*e->reads[i].addr) != e->reads[i].value_hidden) goto miss;
+  *id = e->id;
+  return true;
+miss:
+  pt_track_replay_armed = true; /* the walk that follows is recorded for next time */
+  return false;
+}
+
+#endif
