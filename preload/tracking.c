@@ -225,13 +225,26 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
 /* The stack below this frame is the tracker's: its buffers are not initialised and hold words of
  * the application's dead frames (a lost block's address, say), so the exit scan starts here. The
  * registers of the code that called exit are spilled just below, into the scanned part. */
-__attribute__((noinline)) void ptmem_tracking_finish(void) {
-  if (!ptmem_tracking) return;
+__attribute__((noinline)) static void scan_and_write_at_exit(void) {
   jmp_buf regs;
   setjmp(regs);
   pt_track_leaks_live_stack_from((uintptr_t)&regs);
   write_trace(NULL, true);
   __asm__ volatile("" : : "r"(&regs) : "memory");
+}
+
+/* The frame above (its padding, the words setjmp leaves alone) is laid where the application's
+ * calls left their words, and it is scanned as live: zero that stack first. A lost list's node
+ * sat there after a change of the allocator's frame sizes, and came out reachable. */
+__attribute__((noinline)) static void clear_dead_stack(void) {
+  volatile uintptr_t words[2048];
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) words[i] = 0;
+}
+
+void ptmem_tracking_finish(void) {
+  if (!ptmem_tracking) return;
+  clear_dead_stack();
+  scan_and_write_at_exit();
 }
 
 PT_EXPORT int ptmem_tracking_enabled(void) { return ptmem_tracking; }
