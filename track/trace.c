@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../pools/os.h"
+#include "codemap.h"
 #include "jsonl.h"
 #include "timeline.h"
 #include "modules.h"
@@ -163,7 +164,7 @@ static uint32_t trie_child(trie_t* t, uint32_t parent, uintptr_t frame) {
   }
 }
 
-static bool trie_build(trie_t* t, uint32_t count) {
+static bool trie_build(trie_t* t, uint32_t count, const pt_codemap_t* map) {
   size_t frames = 0;
   for (uint32_t id = 2; id < count; id++) {
     const uintptr_t* f;
@@ -187,7 +188,7 @@ static bool trie_build(trie_t* t, uint32_t count) {
     /* A frame-pointer walk through code without frame pointers can read junk: the stack ends at
      * the first address in no module's code (return addresses point after the call: -1). */
     unsigned keep = 0;
-    while (keep < n && pt_track_module_code_contains(f[keep] - 1)) keep++;
+    while (keep < n && pt_codemap_code(map, f[keep] - 1)) keep++;
     uint32_t node = 0;
     for (unsigned i = keep; i-- > 0;) node = trie_child(t, node, f[i]);
     t->node_of_stack[id] = node;
@@ -201,32 +202,22 @@ static void trie_free(trie_t* t) {
   if (t->node_of_stack) pt__os_release(t->node_of_stack, t->bytes_stacks);
 }
 
-static int module_index(uintptr_t addr, size_t nmodules) {
-  for (size_t i = 0; i < nmodules; i++) {
-    const pt_module_t* m = pt_track_module(i);
-    for (uint32_t s = 0; s < m->nsegments; s++) {
-      uintptr_t lo = m->base + m->segments[s].vaddr;
-      if (addr - 1 >= lo && addr - 1 < lo + m->segments[s].memsz) return (int)i;
-    }
-  }
-  return -1;
-}
-
-static void write_nodes(pt_jsonl_t* w, const trie_t* t) {
-  size_t nmodules = pt_track_modules_count();
+static void write_nodes(pt_jsonl_t* w, const trie_t* t, const pt_codemap_t* map) {
+  static int module[BATCH];
   for (size_t first = 1; first <= t->nodes; first += BATCH) {
     size_t last = first + BATCH - 1 < t->nodes ? first + BATCH - 1 : t->nodes;
+    for (size_t i = first; i <= last; i++) module[i - first] = pt_codemap_module(map, t->frame[i] - 1);
     pt_jsonl_begin(w, "nodes");
     pt_jsonl_u64(w, "first", first);
     pt_jsonl_array_begin(w, "parent");
     for (size_t i = first; i <= last; i++) pt_jsonl_item_u64(w, t->parent[i]);
     pt_jsonl_array_end(w);
     pt_jsonl_array_begin(w, "module");
-    for (size_t i = first; i <= last; i++) pt_jsonl_item_i64(w, module_index(t->frame[i], nmodules));
+    for (size_t i = first; i <= last; i++) pt_jsonl_item_i64(w, module[i - first]);
     pt_jsonl_array_end(w);
     pt_jsonl_array_begin(w, "offset");
     for (size_t i = first; i <= last; i++) {
-      int m = module_index(t->frame[i], nmodules);
+      int m = module[i - first];
       pt_jsonl_item_hex(w, m < 0 ? t->frame[i] : t->frame[i] - pt_track_module((size_t)m)->base);
     }
     pt_jsonl_array_end(w);
@@ -313,11 +304,14 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   write_modules(w, info);
   uint32_t count = pt_track_stack_count();
   trie_t trie = {0};
-  if (trie_build(&trie, count)) {
-    write_nodes(w, &trie);
+  pt_codemap_t map;
+  pt_codemap_build(&map); /* without memory, lookups go through the table: slower, same answers */
+  if (trie_build(&trie, count, &map)) {
+    write_nodes(w, &trie, &map);
     write_stacks(w, &trie, count);
   }
   trie_free(&trie);
+  pt_codemap_free(&map);
   write_sites(w, count);
   write_leaks(w, leaks);
   pt_track_totals_t t;

@@ -88,7 +88,9 @@ typedef struct record_s {
 static __thread record_t record __attribute__((tls_model("initial-exec")));
 
 /* This thread's remembered walks, for replay (replay.h), and the one to remember next. */
-__thread pt_track_replay_t pt_track_replays[PT_TRACK_REPLAY_WAYS] __attribute__((tls_model("initial-exec")));
+__thread pt_track_replay_t pt_track_replays[PT_TRACK_REPLAY_GROUPS][PT_TRACK_REPLAY_WAYS]
+    __attribute__((tls_model("initial-exec")));
+static __thread uint8_t replay_victim[PT_TRACK_REPLAY_GROUPS] __attribute__((tls_model("initial-exec")));
 __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
 static __thread pt_track_replay_t* replay_last __attribute__((tls_model("initial-exec")));
 typedef pt_track_replay_t replay_t;
@@ -215,7 +217,12 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
   if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, NULL);
   pt_track_replay_armed = false;
-  replay_t* rec = pt_track_replay_way(ip); /* the header only: the reads are 768 bytes */
+  /* an unused way of the group, else each in turn */
+  unsigned g = pt_track_replay_group(ip), w = 0;
+  replay_t* group = pt_track_replays[g];
+  while (w < PT_TRACK_REPLAY_WAYS && group[w].tag) w++;
+  if (w == PT_TRACK_REPLAY_WAYS) w = replay_victim[g]++ % PT_TRACK_REPLAY_WAYS;
+  replay_t* rec = &group[w]; /* the header only: the reads are 768 bytes */
   rec->ip = ip;
   rec->sp = sp;
   rec->rbp_hidden = hidden(rbp);
