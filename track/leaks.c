@@ -21,6 +21,7 @@
 
 #include "../pools/atomic.h"
 #include "../pools/os.h"
+#include "touched.h"
 #include "track.h"
 
 /* The tracker's own reservations (stack table, per-thread rows...): never roots, and scanning their
@@ -49,6 +50,7 @@ typedef struct scan_s {
   void** work; /* blocks to scan */
   size_t nwork, cap;
   size_t live;
+  pt_touched_t touched;
 } scan_t;
 
 static sigjmp_buf fault_jump;
@@ -154,10 +156,11 @@ __attribute__((noinline)) static bool guarded_indirect_pass(scan_t* s) {
  * ours apart), so one line can hold an allocator region and, next to it, ld.so's first TLS block.
  * Leaving out every line that touched our memory lost such roots: dlerror's message, held in libc's
  * TLS, came out as a definite leak in bash, in some runs only, by how the mappings happened to fall. */
-static bool scan_foreign_parts(scan_t* s, uintptr_t lo, uintptr_t hi) {
+static bool scan_foreign_parts(scan_t* s, uintptr_t lo, uintptr_t hi, bool anonymous) {
   uintptr_t run = lo; /* start of the foreign memory not scanned yet */
   for (uintptr_t a = lo; a < hi;) {
     uintptr_t end = own_end(s, a);
+    if (!end && anonymous && pt_touched_never(&s->touched, a)) end = (a | 4095) + 1; /* zeros */
     if (!end) {
       a = (a | 4095) + 1;
       continue;
@@ -169,6 +172,16 @@ static bool scan_foreign_parts(scan_t* s, uintptr_t lo, uintptr_t hi) {
   return run >= hi || guarded_scan(s, run, hi);
 }
 
+/* Not backed by a file (inode 0): its pages never touched are zeros, not the file's contents. */
+static bool is_anonymous(const char* fields) {
+  const char* p = fields;
+  for (int field = 0; field < 3; field++) { /* perms, offset, dev */
+    while (*p && *p != ' ') p++;
+    while (*p == ' ') p++;
+  }
+  return p[0] == '0' && (p[1] == ' ' || p[1] == 0);
+}
+
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
 static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete) {
   const char* p = line;
@@ -178,7 +191,7 @@ static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete)
   if (*p++ != ' ' || p[0] != 'r' || p[1] != 'w') return;
   if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]") || strstr(line, "[anon:ptmem")) return;
   if (sp >= lo && sp < hi) lo = sp; /* our own stack: only its live part */
-  if (!scan_foreign_parts(s, lo, hi)) {
+  if (!scan_foreign_parts(s, lo, hi, is_anonymous(p))) {
     *complete = false;
     s->nwork = 0;
   }
@@ -271,7 +284,9 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   sigaction(SIGSEGV, &sa, &old_segv);
   sigaction(SIGBUS, &sa, &old_bus);
   pt_track_threads_hold(); /* until the marks are final: held threads neither move nor free blocks */
+  pt_touched_open(&s.touched);
   scan_roots(&s, &out->complete);
+  pt_touched_close(&s.touched);
   if (!guarded_indirect_pass(&s)) out->complete = false;
   sigaction(SIGSEGV, &old_segv, NULL);
   sigaction(SIGBUS, &old_bus, NULL);
