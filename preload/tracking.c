@@ -173,7 +173,7 @@ void ptmem_track_alloc(void* p, size_t n) {
   track_alloc_at(p, p ? record_of(p) : NULL, n, __builtin_frame_address(0));
 }
 
-static inline void track_free_in(void* p, pt_desc_t* d) {
+static inline __attribute__((always_inline)) void track_free_in(void* p, pt_desc_t* d) {
   uint64_t* m = pt__block_meta(p, d);
   if (!m || !*m) return; /* untracked, or freed twice */
   uint64_t rec = *m;
