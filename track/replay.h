@@ -15,7 +15,7 @@
  * The walks are kept in groups by their start ip, several to a group: one allocating function
  * reached through different callers starts at the same ip every time (python3's object allocator:
  * with one walk kept per start ip, two allocations in three missed and walked; with four, one in
- * thirteen). 32 walks of 824 bytes, 26 KiB, are the thread-local cost. */
+ * thirteen). 32 walks of 824 bytes, 26 KiB, per thread. */
 #ifndef PTMEM_TRACK_REPLAY_H
 #define PTMEM_TRACK_REPLAY_H
 #include <stdbool.h>
@@ -41,10 +41,14 @@ typedef struct pt_track_replay_s {
   } reads[PT_TRACK_REPLAY_READS];
 } pt_track_replay_t;
 
-extern __thread pt_track_replay_t pt_track_replays[PT_TRACK_REPLAY_GROUPS][PT_TRACK_REPLAY_WAYS]
-    __attribute__((tls_model("initial-exec")));
-extern __thread bool pt_track_replay_armed
-    __attribute__((tls_model("initial-exec")));     /* record the next walk */
+/* This thread's walks (unwind.c keeps them out of thread-local storage: perthread.h says why);
+ * NULL until its first walk. */
+typedef struct pt_track_replays_s {
+  pt_track_replay_t group[PT_TRACK_REPLAY_GROUPS][PT_TRACK_REPLAY_WAYS];
+  uint8_t victim[PT_TRACK_REPLAY_GROUPS]; /* the way to replace next when a group is full */
+} pt_track_replays_t;
+extern __thread pt_track_replays_t* pt_track_tls_replays __attribute__((tls_model("initial-exec")));
+extern __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec"))); /* record the next walk */
 extern _Atomic uint64_t pt_track_unwind_generation; /* of the rule cache: dlclose bumps it */
 
 /* Words read from the stack are kept complemented. Code without frame pointers keeps data in rbp,
@@ -82,7 +86,9 @@ static inline __attribute__((always_inline)) bool pt_track_unwind_replay(const v
                                                                         uint32_t* id) {
   const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
   if (pt_unlikely(!fp || !tag)) return false;
-  const pt_track_replay_t* group = pt_track_replays[pt_track_replay_group(fp[1])];
+  const pt_track_replays_t* replays = pt_track_tls_replays;
+  if (pt_unlikely(!replays)) goto miss;
+  const pt_track_replay_t* group = replays->group[pt_track_replay_group(fp[1])];
   uint64_t generation = pt_load_acquire(&pt_track_unwind_generation);
   for (unsigned w = 0; w < PT_TRACK_REPLAY_WAYS; w++) {
     const pt_track_replay_t* e = &group[w];
@@ -96,6 +102,7 @@ static inline __attribute__((always_inline)) bool pt_track_unwind_replay(const v
       return true;
     }
   }
+miss:
   pt_track_replay_armed = true; /* the walk that follows is recorded for next time */
   return false;
 }

@@ -18,7 +18,7 @@
 #define SLOTS_BITS 22                 /* 4M slots: 64% full at the 24-bit id limit... never reached */
 #define SLOTS (1u << SLOTS_BITS)
 #define FRAMES_MAX (1u << 27)         /* 128M frames: 1 GiB of address space */
-#define CACHE_SLOTS 256
+#define CACHE_SLOTS 64 /* 1 KiB of thread-local storage: perthread.h says why it stays small */
 
 static _Atomic uint64_t* slots;       /* (hash >> 32) << 32 | id; 0 = empty */
 static _Atomic uint64_t* index_of;    /* per id: frame offset << 8 | depth */

@@ -64,6 +64,8 @@ unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, const void* fr
 void pt_track_unwind_remember(uint64_t tag, uint32_t id);
 /* pt_track_unwind_replay: inline, in replay.h. */
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
+void pt_track_unwind_thread_exit(void); /* gives this thread's walks to the next thread */
+void pt_track_unwind_fork_child(void);
 
 /* ---- "stacktab.c": interning a stack into a dense id, lock-free ---------------------------------- */
 uint32_t pt_track_stack_intern(const uintptr_t* frames, unsigned depth);

@@ -15,6 +15,7 @@
 #include "../pools/atomic.h"
 #include "cfi.h"
 #include "leaks.h"
+#include "perthread.h"
 #include "replay.h"
 #include "track.h"
 
@@ -85,14 +86,35 @@ typedef struct record_s {
   unsigned n;
   uint64_t generation; /* of the rules it was walked with; 0: none */
 } record_t;
-static __thread record_t record __attribute__((tls_model("initial-exec")));
 
-/* This thread's remembered walks, for replay (replay.h), and the one to remember next. */
-__thread pt_track_replay_t pt_track_replays[PT_TRACK_REPLAY_GROUPS][PT_TRACK_REPLAY_WAYS]
-    __attribute__((tls_model("initial-exec")));
-static __thread uint8_t replay_victim[PT_TRACK_REPLAY_GROUPS] __attribute__((tls_model("initial-exec")));
+
+/* This thread's walks: its remembered ones, for replay (replay.h), and its last one frame by frame,
+ * in a block of its own (perthread.h); and the one to remember next. */
+typedef struct walks_s {
+  pt_track_replays_t replays; /* first: pt_track_tls_replays points at the block */
+  record_t record;
+} walks_t;
+static pt_perthread_pool_t walks_pool = {.size = (sizeof(walks_t) + 4095) & ~(size_t)4095};
+__thread pt_track_replays_t* pt_track_tls_replays __attribute__((tls_model("initial-exec")));
 __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
 static __thread pt_track_replay_t* replay_last __attribute__((tls_model("initial-exec")));
+
+static walks_t* walks_of_thread(void) {
+  walks_t* w = (walks_t*)pt_track_tls_replays;
+  if (pt_likely(w != NULL)) return w;
+  w = pt_perthread_take(&walks_pool);
+  pt_track_tls_replays = &w->replays;
+  return w;
+}
+
+void pt_track_unwind_thread_exit(void) {
+  walks_t* w = (walks_t*)pt_track_tls_replays;
+  pt_track_tls_replays = NULL;
+  replay_last = NULL;
+  pt_perthread_give(&walks_pool, w);
+}
+
+void pt_track_unwind_fork_child(void) { pt_perthread_fork_child(&walks_pool); }
 typedef pt_track_replay_t replay_t;
 #define REPLAY_READS PT_TRACK_REPLAY_READS
 static inline void note_read(replay_t* rec, const uintptr_t* slot, uintptr_t value) {
@@ -127,7 +149,9 @@ static inline void rbp_used(rbp_origin_t* o, replay_t* rec, uintptr_t rbp) {
 static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, uintptr_t* out, unsigned max,
                                    bool* same_as_last, replay_t* rec) {
   uint64_t generation_now = pt_load_acquire(&pt_track_unwind_generation);
-  record_t* r = &record;
+  walks_t* w = walks_of_thread();
+  if (!w) return 0; /* no memory for the record: libunwind takes the stack */
+  record_t* r = &w->record;
   unsigned known = r->generation == generation_now ? r->n : 0; /* frames of the record still valid */
   bool same = known > 0;
   rbp_origin_t origin = {.from_start = true};
@@ -210,19 +234,20 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
                                  bool* same_as_last) {
   const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
   replay_last = NULL;
-  if (!fp) {
-    record.generation = 0;
+  walks_t* walks = walks_of_thread();
+  if (!fp || !walks) {
+    if (walks) walks->record.generation = 0;
     return 0;
   }
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
   if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, NULL);
   pt_track_replay_armed = false;
   /* an unused way of the group, else each in turn */
-  unsigned g = pt_track_replay_group(ip), w = 0;
-  replay_t* group = pt_track_replays[g];
-  while (w < PT_TRACK_REPLAY_WAYS && group[w].tag) w++;
-  if (w == PT_TRACK_REPLAY_WAYS) w = replay_victim[g]++ % PT_TRACK_REPLAY_WAYS;
-  replay_t* rec = &group[w]; /* the header only: the reads are 768 bytes */
+  unsigned g = pt_track_replay_group(ip), way = 0;
+  replay_t* group = walks->replays.group[g];
+  while (way < PT_TRACK_REPLAY_WAYS && group[way].tag) way++;
+  if (way == PT_TRACK_REPLAY_WAYS) way = walks->replays.victim[g]++ % PT_TRACK_REPLAY_WAYS;
+  replay_t* rec = &group[way]; /* the header only: the reads are 768 bytes */
   rec->ip = ip;
   rec->sp = sp;
   rec->rbp_hidden = hidden(rbp);
