@@ -65,6 +65,7 @@ static void thread_ends(void* arg) {
   (void)arg;
   pt_track_thread_exit();
   pt_track_unwind_thread_exit();
+  pt_track_stacktab_thread_exit();
 }
 
 /* Things that need a working process (dl_iterate_phdr, pthread keys): done on the first events. */
@@ -282,6 +283,7 @@ void ptmem_tracking_fork_child(void) {
   if (!ptmem_tracking) return;
   pt_track_sites_fork_child();
   pt_track_unwind_fork_child();
+  pt_track_stacktab_fork_child();
   pt_track_modules_fork_child();
   pt_track_timeline_fork_child();
   trace_info.start_mono_ns = clock_ns(CLOCK_MONOTONIC);

@@ -13,12 +13,13 @@
 #include "../pools/os.h"
 #include "../pools/atomic.h"
 #include "leaks.h"
+#include "perthread.h"
 #include "track.h"
 
 #define SLOTS_BITS 22                 /* 4M slots: 64% full at the 24-bit id limit... never reached */
 #define SLOTS (1u << SLOTS_BITS)
 #define FRAMES_MAX (1u << 27)         /* 128M frames: 1 GiB of address space */
-#define CACHE_SLOTS 64 /* 1 KiB of thread-local storage: perthread.h says why it stays small */
+#define CACHE_SLOTS 4096 /* 64 KiB per thread, out of thread-local storage (perthread.h) */
 
 static _Atomic uint64_t* slots;       /* (hash >> 32) << 32 | id; 0 = empty */
 static _Atomic uint64_t* index_of;    /* per id: frame offset << 8 | depth */
@@ -31,7 +32,24 @@ typedef struct cache_entry_s {
   uint64_t hash;
   uint32_t id;
 } cache_entry_t;
-static __thread cache_entry_t cache[CACHE_SLOTS] __attribute__((tls_model("initial-exec")));
+/* The shared table is 32 MiB probed at random: a lookup there is a cache miss and a TLB miss, the
+ * hottest load of gcc's cc1 tracked (11% of its samples; its stacks rarely replay: 1.6 M lookups
+ * for 2.3 M allocations, 43% of them answered here). 65536 entries answered 92% but gained only 2%
+ * of wall time for 1 MiB a thread. */
+static pt_perthread_pool_t cache_pool = {.size = CACHE_SLOTS * sizeof(cache_entry_t)};
+static __thread cache_entry_t* tls_cache __attribute__((tls_model("initial-exec")));
+
+static cache_entry_t* cache_of_thread(void) {
+  if (pt_unlikely(!tls_cache)) tls_cache = pt_perthread_take(&cache_pool);
+  return tls_cache;
+}
+
+void pt_track_stacktab_thread_exit(void) {
+  pt_perthread_give(&cache_pool, tls_cache);
+  tls_cache = NULL;
+}
+
+void pt_track_stacktab_fork_child(void) { pt_perthread_fork_child(&cache_pool); }
 
 static bool ensure_ready(void) {
   int st = pt_load_acquire(&ready);
@@ -86,8 +104,9 @@ uint32_t pt_track_stack_intern(const uintptr_t* f, unsigned n) {
   if (n == 0) return PT_STACK_UNKNOWN;
   if (n > PT_TRACK_DEPTH_MAX) n = PT_TRACK_DEPTH_MAX;
   uint64_t h = hash_frames(f, n);
-  cache_entry_t* c = &cache[h & (CACHE_SLOTS - 1)];
-  if (c->hash == h) return c->id;
+  cache_entry_t* cache = cache_of_thread();
+  cache_entry_t* c = cache ? &cache[h & (CACHE_SLOTS - 1)] : NULL;
+  if (c && c->hash == h) return c->id;
   if (!ensure_ready()) return PT_STACK_UNKNOWN;
   uint64_t tag = h & ~0xFFFFFFFFull;
   uint32_t id = PT_STACK_UNKNOWN;
@@ -111,9 +130,13 @@ uint32_t pt_track_stack_intern(const uintptr_t* f, unsigned n) {
       break;
     }
   }
-  c->hash = h;
-  c->id = id;
+  if (c) {
+    c->hash = h;
+    c->id = id;
+  }
   return id;
 }
 
-void pt_track_stack_reset_for_tests(void) { memset(cache, 0, sizeof cache); }
+void pt_track_stack_reset_for_tests(void) {
+  if (tls_cache) memset(tls_cache, 0, cache_pool.size);
+}

@@ -73,6 +73,8 @@ uint32_t pt_track_stack_intern(const uintptr_t* frames, unsigned depth);
 unsigned pt_track_stack_frames(uint32_t id, const uintptr_t** frames);
 uint32_t pt_track_stack_count(void); /* ids are 2 .. count-1 */
 void pt_track_stack_reset_for_tests(void);
+void pt_track_stacktab_thread_exit(void); /* gives this thread's cache to the next thread */
+void pt_track_stacktab_fork_child(void);
 
 /* ---- "sampling.c": sampled tracking (PTMEM_SAMPLE) ----------------------------------------------- */
 /* With a sampling rate of R bytes (0: every allocation), an allocation is recorded with probability
