@@ -4,8 +4,8 @@
 #define PTMEM_POOLS_ALLOC_H
 #include "internal.h"
 
-/* Any size; NULL with errno = ENOMEM on failure (including sizes above PTRDIFF_MAX). */
-static inline void* pt__alloc(size_t n) {
+/* The fast path: a block of the thread's page for size n, and that page; NULL if it has none. */
+static inline void* pt__alloc_fast(size_t n, pt_desc_t** page) {
   pt_heap_t* h = pt__tls_heap;
   if (pt_likely(n <= PT_DIRECT_MAX)) {
     pt_desc_t* pg = h->direct[(n + 15) >> 4];
@@ -13,30 +13,33 @@ static inline void* pt__alloc(size_t n) {
     if (pt_likely(b != NULL)) {
       pg->page.free = b->next;
       pg->page.used++;
+      *page = pg;
       return b;
     }
   }
-  return pt__alloc_slow(n);
+  return NULL;
+}
+
+/* Any size; NULL with errno = ENOMEM on failure (including sizes above PTRDIFF_MAX). */
+static inline void* pt__alloc(size_t n) {
+  pt_desc_t* page;
+  void* b = pt__alloc_fast(n, &page);
+  return pt_likely(b != NULL) ? b : pt__alloc_slow(n);
 }
 
 /* pt__alloc for the tracker: also the block's meta word (NULL if it has none), which the fast path
  * finds from the page it took the block from, without the page map. */
 static inline void* pt__alloc_meta(size_t n, uint64_t** meta) {
-  pt_heap_t* h = pt__tls_heap;
-  if (pt_likely(n <= PT_DIRECT_MAX)) {
-    pt_desc_t* pg = h->direct[(n + 15) >> 4];
-    pt_block_t* b = pg->page.free;
-    if (pt_likely(b != NULL)) {
-      pg->page.free = b->next;
-      pg->page.used++;
-      *meta = pg->meta ? &pg->meta[pt__block_index(pg, b)] : NULL;
-      return b;
-    }
+  pt_desc_t* page;
+  void* b = pt__alloc_fast(n, &page);
+  if (pt_likely(b != NULL)) {
+    *meta = page->meta ? &page->meta[pt__block_index(page, b)] : NULL;
+    return b;
   }
-  void* p = pt__alloc_slow(n);
-  pt_desc_t* d = p ? pt__pagemap_lookup(p) : NULL;
-  *meta = d ? pt__block_meta(p, d) : NULL;
-  return p;
+  b = pt__alloc_slow(n);
+  pt_desc_t* d = b ? pt__pagemap_lookup(b) : NULL;
+  *meta = d ? pt__block_meta(b, d) : NULL;
+  return b;
 }
 
 /* Frees p, a block of descriptor d (the page map's answer for it, not NULL). */
