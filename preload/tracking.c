@@ -37,6 +37,8 @@ static _Atomic uint32_t modules_seen_stacks;
 enum { ARMED = 1, INSIDE = 2 };
 static __thread uint8_t tls_state __attribute__((tls_model("initial-exec")));
 
+static void thread_counts(void);
+
 static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
   clock_gettime(c, &ts);
@@ -58,14 +60,20 @@ void ptmem_tracking_start(void) {
   pt_track_stack_configure(&c);
   pt_track_set_sampling((uint64_t)ptmem_options.sample);
   pt_track_clock_start();
+  pt_track_thread_start_hook = thread_counts;
   ptmem_tracking = true;
 }
 
+/* The thread's key destructor. Destructors of other keys may run after it and allocate or free:
+ * their first event arms the key again (thread_counts below, or the capture with ARMED cleared),
+ * so glibc calls this again in its next round and the state they took is handed back too, not
+ * lost with the thread (tests/stress thread_churn, tracked: 100 s and 419 MiB, now 13 s, 21 MiB). */
 static void thread_ends(void* arg) {
   (void)arg;
   pt_track_thread_exit();
   pt_track_unwind_thread_exit();
   pt_track_stacktab_thread_exit();
+  tls_state &= (uint8_t)~ARMED;
 }
 
 /* Things that need a working process (dl_iterate_phdr, pthread keys): done on the first events. */
@@ -107,6 +115,14 @@ __attribute__((noinline)) static uint32_t capture_walked(const void* frame) {
   }
   tls_state &= (uint8_t)~INSIDE;
   return id;
+}
+
+/* A thread's first counted event, or its first after thread_ends. */
+static void thread_counts(void) {
+  if (tls_state & (ARMED | INSIDE)) return;
+  tls_state |= INSIDE;
+  first_use_in_thread();
+  tls_state &= (uint8_t)~INSIDE;
 }
 
 /* `frame`: ours, in the entry point the application called (see pt_track_stack_id_from). A replay

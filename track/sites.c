@@ -42,6 +42,7 @@ static _Atomic(thread_rows_t*) all_threads;
 static row_t* retired;
 static uint32_t retired_max; /* highest stack id with a retired row */
 static _Atomic int retired_lock;
+void (*pt_track_thread_start_hook)(void);
 __thread pt_track_thread_t* pt_track_tls_thread __attribute__((tls_model("initial-exec")));
 
 static uint64_t now_ns(void) {
@@ -99,6 +100,7 @@ thread_rows_t* pt_track_thread_start(void) {
   t->max_stack = 0;
   pt_store_relaxed(&t->pending, 0);
   pt_track_tls_thread = t;
+  if (pt_track_thread_start_hook) pt_track_thread_start_hook();
   return t;
 }
 

@@ -103,6 +103,10 @@ typedef struct pt_track_totals_s {
 } pt_track_totals_t;
 /* pt_track_alloc(p, stack, size) and pt_track_free(p, stack, size), the events: inline, in sites.h */
 void pt_track_thread_exit(void); /* merges this thread's rows; call from its last moments */
+/* Called when a thread counts its first event, again after pt_track_thread_exit too (a destructor
+ * that runs after the embedder's may still allocate or free): the embedder arms whatever calls
+ * pt_track_thread_exit, or the thread's rows would never be merged and handed on. */
+extern void (*pt_track_thread_start_hook)(void);
 /* Sum of every thread's rows for one site (callers iterate ids below pt_track_stack_count()). */
 void pt_track_site(uint32_t stack, pt_site_t* out);
 void pt_track_totals(pt_track_totals_t* out);
