@@ -37,8 +37,7 @@ static inline void* pt__alloc_meta(size_t n, uint64_t** meta) {
     return b;
   }
   b = pt__alloc_slow(n);
-  pt_desc_t* d = b ? pt__pagemap_lookup(b) : NULL;
-  *meta = d ? pt__block_meta(b, d) : NULL;
+  *meta = b ? pt__block_meta_of(b) : NULL;
   return b;
 }
 

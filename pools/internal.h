@@ -277,6 +277,12 @@ static inline uint64_t* pt__block_meta(const void* p, pt_desc_t* d) {
   if (x == PT_KIND_LARGE || x == PT_KIND_HUGE) return &d->own_meta;
   return NULL;
 }
+/* The meta word of block p, found through the page map; NULL as pt__block_meta does, or if p is
+ * not ptmem's. */
+static inline uint64_t* pt__block_meta_of(const void* p) {
+  pt_desc_t* d = pt__pagemap_lookup(p);
+  return d ? pt__block_meta(p, d) : NULL;
+}
 /* The live block containing address `addr` (interior pointers too): its start, usable size and meta
  * word; false if addr is not inside a block ptmem handed out with a non-zero meta word. */
 bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** meta);

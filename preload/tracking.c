@@ -133,10 +133,6 @@ static inline __attribute__((always_inline)) uint32_t capture(const void* frame)
   return capture_walked(frame);
 }
 
-static inline uint64_t* record_of(const void* p) {
-  pt_desc_t* d = pt__pagemap_lookup(p);
-  return d ? pt__block_meta(p, d) : NULL;
-}
 
 static void heap_foreach(void (*fn)(void*, size_t, uint64_t*, void*), void* arg) { pt__foreach_meta(fn, arg); }
 static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec) {
@@ -188,7 +184,7 @@ static inline __attribute__((always_inline)) void track_alloc_at(void* p, uint64
 
 /* Called by an entry point of ours: this frame's callers out to the application are all ours. */
 void ptmem_track_alloc(void* p, size_t n) {
-  track_alloc_at(p, p ? record_of(p) : NULL, n, __builtin_frame_address(0));
+  track_alloc_at(p, p ? pt__block_meta_of(p) : NULL, n, __builtin_frame_address(0));
 }
 
 static inline __attribute__((always_inline)) void track_free_in(void* p, pt_desc_t* d) {
@@ -223,7 +219,7 @@ void ptmem_tracked_free(void* p) {
 }
 
 uint64_t ptmem_track_realloc_begin(void* p) {
-  uint64_t* m = p ? record_of(p) : NULL;
+  uint64_t* m = p ? pt__block_meta_of(p) : NULL;
   if (!m) return 0;
   uint64_t rec = *m;
   *m = 0;
@@ -232,7 +228,7 @@ uint64_t ptmem_track_realloc_begin(void* p) {
 
 void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
   if (!q) { /* failed: p is untouched, and so is its record */
-    uint64_t* m = p ? record_of(p) : NULL;
+    uint64_t* m = p ? pt__block_meta_of(p) : NULL;
     if (m) *m = old;
     return;
   }

@@ -122,12 +122,6 @@ void pt_track_flush_pending(thread_rows_t* t) {
   pt_track_timeline_event(total);
 }
 
-/* The event path (sites.h): a thread alone keeps its change in `pending` and reads the total as
- * the shared value plus it: exact, and no locked add on every event (a fifth of the counters' cost
- * single-threaded). The shared total is written only when other threads run (this thread's pending
- * goes in on its first event after one starts, being past PT_TRACK_BATCH once the heap has grown);
- * pt_track_totals adds every thread's pending, so a trace written before that still counts it. */
-
 /* A row's share of the current peak. */
 static int64_t row_peak_share(const row_t* r, uint64_t gen) { return r->snap_gen == gen ? r->snap_bytes : r->live_bytes; }
 

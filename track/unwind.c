@@ -69,14 +69,13 @@ static uint64_t rule_of(uintptr_t ip) {
   return rule;
 }
 
-static inline uintptr_t hidden(uintptr_t word) { return pt_track_hidden(word); } /* replay.h says why */
 
 /* This thread's previous walk, frame by frame: the state each frame was entered with and where its
  * rule reads. A new walk updates it in place, frame n only where it differs. */
 #define RECORD_MAX 64
 enum { OUTERMOST = 1, CFA_RBP = 2 };
 typedef struct frame_s {
-  uintptr_t ip, sp, rbp_hidden, cfa; /* rbp_hidden: hidden(rbp) */
+  uintptr_t ip, sp, rbp_hidden, cfa; /* rbp_hidden: pt_track_hidden(rbp) */
   const uintptr_t* ra_slot;  /* NULL in the outermost frame */
   const uintptr_t* rbp_slot; /* NULL: the caller's rbp is this frame's */
   uintptr_t flags;
@@ -120,7 +119,7 @@ typedef pt_track_replay_t replay_t;
 static inline void note_read(replay_t* rec, const uintptr_t* slot, uintptr_t value) {
   if (rec->nreads < REPLAY_READS) {
     rec->reads[rec->nreads].addr = slot;
-    rec->reads[rec->nreads].value_hidden = hidden(value);
+    rec->reads[rec->nreads].value_hidden = pt_track_hidden(value);
   }
   rec->nreads++;
 }
@@ -171,7 +170,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
           known -= p - n;                                                  /* was passed goes */
         }
       }
-      if (f->sp == sp && f->ip == ip && (!(f->flags & CFA_RBP) || f->rbp_hidden == hidden(rbp))) {
+      if (f->sp == sp && f->ip == ip && (!(f->flags & CFA_RBP) || f->rbp_hidden == pt_track_hidden(rbp))) {
         if (f->flags & CFA_RBP) rbp_used(&origin, rec, rbp);
         out[n++] = ip;
         if (f->flags & OUTERMOST) break;
@@ -188,7 +187,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
     }
     same = false;
     uint64_t rule = rule_of(ip);
-    frame_t f = {ip, sp, hidden(rbp), 0, NULL, NULL, OUTERMOST};
+    frame_t f = {ip, sp, pt_track_hidden(rbp), 0, NULL, NULL, OUTERMOST};
     if (kind_of(rule) != KIND_LAST) {
       uintptr_t cfa = (cfa_is_rbp(rule) ? rbp : sp) + (uintptr_t)cfa_offset_of(rule);
       if (cfa_is_rbp(rule)) rbp_used(&origin, rec, rbp);
@@ -250,7 +249,7 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   replay_t* rec = &group[way]; /* the header only: the reads are 768 bytes */
   rec->ip = ip;
   rec->sp = sp;
-  rec->rbp_hidden = hidden(rbp);
+  rec->rbp_hidden = pt_track_hidden(rbp);
   rec->generation = pt_load_acquire(&pt_track_unwind_generation);
   rec->tag = 0;
   rec->nreads = 0;
