@@ -18,7 +18,7 @@ static void* large_alloc(size_t n, uint32_t align_slices, bool zero) {
   pt_desc_t* d = pt__span_claim(slices, align_slices, &is_zero);
   if (!d) return NULL;
   d->meta = NULL;
-  d->own_meta = 0;
+  d->large.own_meta = 0;
   pt_store_release(&d->xowner, (uintptr_t)PT_KIND_LARGE);
   if (zero && !is_zero) memset(d->start, 0, n);
   return d->start;

@@ -27,13 +27,18 @@ static inline void* pt__alloc(size_t n) {
   return pt_likely(b != NULL) ? b : pt__alloc_slow(n);
 }
 
+/* The fast path's pages are one slice each, so a block's page starts at the block's slice. */
+_Static_assert(PT_DIRECT_MAX <= 8 * PT_KiB, "pt__class_page_slices: direct sizes have one-slice pages");
+
 /* pt__alloc for the tracker: also the block's meta word (NULL if it has none), which the fast path
- * finds from the page it took the block from, without the page map. */
+ * finds from the page it took the block from, without the page map, and from the owner's line of
+ * the page's descriptor only (see pt_desc_t). */
 static inline void* pt__alloc_meta(size_t n, uint64_t** meta) {
   pt_desc_t* page;
   void* b = pt__alloc_fast(n, &page);
   if (pt_likely(b != NULL)) {
-    *meta = page->meta ? &page->meta[pt__block_index(page, b)] : NULL;
+    uint64_t offset = (uintptr_t)b & (PT_SLICE_SIZE - 1);
+    *meta = page->page.meta ? &page->page.meta[(offset * page->page.recip) >> 42] : NULL;
     return b;
   }
   b = pt__alloc_slow(n);

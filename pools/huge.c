@@ -125,7 +125,7 @@ void* pt__huge_alloc(size_t size, size_t align, bool zero) {
   d->huge.align = align;
   d->nslices = 0;
   d->meta = NULL;
-  d->own_meta = 0;
+  d->huge.own_meta = 0;
   pt_store_release(&d->xowner, (uintptr_t)PT_KIND_HUGE);
   if (!pt__pagemap_set(d->start, d->huge.size, d)) {
     unmap_block(d);

@@ -71,7 +71,6 @@ static void* chunk_new(pt_heap_t* h, unsigned cls) {
   }
   d->cls = cls;
   d->bsize = (uint32_t)bsize;
-  d->flags = 0;
   d->medium.slot = slot;
   pt_store_relaxed(&d->medium.nblocks, nblocks);
   d->recip = pt__recip((uint32_t)bsize);

@@ -17,11 +17,11 @@ bool pt__block_find(const void* addr, void** start, size_t* size, uint64_t** met
     *start = d->start + (size_t)idx * d->bsize;
     *size = d->bsize;
   } else if (x == PT_KIND_LARGE) {
-    m = &d->own_meta;
+    m = &d->large.own_meta;
     *start = d->start;
     *size = (size_t)d->nslices * PT_SLICE_SIZE;
   } else if (x == PT_KIND_HUGE) {
-    m = &d->own_meta;
+    m = &d->huge.own_meta;
     *start = d->start;
     *size = d->huge.size;
   } else {
@@ -45,14 +45,14 @@ static void visit_span(pt_desc_t* d, void* arg) {
     uint32_t n = x == PT_KIND_MEDIUM ? pt_load_relaxed(&d->medium.nblocks) : d->page.capacity;
     for (uint32_t i = 0; i < n; i++)
       if (d->meta[i]) v->fn(d->start + (size_t)i * d->bsize, d->bsize, &d->meta[i], v->arg);
-  } else if (x == PT_KIND_LARGE && d->own_meta) {
-    v->fn(d->start, (size_t)d->nslices * PT_SLICE_SIZE, &d->own_meta, v->arg);
+  } else if (x == PT_KIND_LARGE && d->large.own_meta) {
+    v->fn(d->start, (size_t)d->nslices * PT_SLICE_SIZE, &d->large.own_meta, v->arg);
   }
 }
 
 static void visit_huge(pt_desc_t* d, void* arg) {
   visit_t* v = arg;
-  if (d->own_meta) v->fn(d->start, d->huge.size, &d->own_meta, v->arg);
+  if (d->huge.own_meta) v->fn(d->start, d->huge.size, &d->huge.own_meta, v->arg);
 }
 
 void pt__foreach_meta(pt_meta_visit_fn fn, void* arg) {

@@ -98,7 +98,6 @@ static pt_desc_t* page_new(pt_heap_t* h, unsigned cls) {
   if (!pg) return NULL;
   pg->cls = cls;
   pg->bsize = (uint32_t)pt__class_size(cls);
-  pg->flags = 0;
   pg->page.free = pg->page.local_free = NULL;
   pg->page.next = pg->page.prev = NULL;
   pg->page.used = pg->page.capacity = 0;
@@ -112,6 +111,8 @@ static pt_desc_t* page_new(pt_heap_t* h, unsigned cls) {
     pg->meta = (uint64_t*)(pg->start + (size_t)pg->page.reserved * pg->bsize);
     if (!is_zero) memset(pg->meta, 0, pt__meta_bytes(pg->page.reserved));
   }
+  pg->page.meta = pg->meta;
+  pg->page.recip = pg->recip;
   pt_store_relaxed(&pg->thread_free, 0);
   pt_store_release(&pg->xowner, (uintptr_t)h);
   return pg;
