@@ -63,6 +63,73 @@ static void print_processes(const text_t* x, const rp_entry_t* e) {
   fputc('\n', x->out);
 }
 
+/* The figures come from the exit scans: with none they are unknown, not zero; else the lines say
+ * what they leave out (processes without a scan, traces cut while writing their leaks) and whether
+ * they are estimates (sampled). Reachable blocks get a line of their own: a newcomer reads
+ * everything on the "leaks" line as something to fix. */
+typedef struct leak_scans_s {
+  uint32_t unscanned, cut; /* cut: leak records, but no summary saying the scan ended */
+  bool sampled;
+} leak_scans_t;
+
+static leak_scans_t leak_scans(const rp_report_t* r) {
+  leak_scans_t s = {0, 0, false};
+  for (uint32_t i = 0; i < r->ntraces; i++) {
+    const rp_trace_t* t = &r->traces[i];
+    if (!t->summary.leak_scan && !t->leaks.n) s.unscanned++;
+    else if (!t->summary.leak_scan) s.cut++;
+    else if (t->summary.approximate || t->sample_bytes) s.sampled = true;
+  }
+  return s;
+}
+
+static bool leaks_unknown(const rp_report_t* r) { return r->ntraces && leak_scans(r).unscanned == r->ntraces; }
+
+static void leak_totals(const text_t* x) {
+  const rp_report_t* r = x->r;
+  char a[32], caveat[160] = "";
+  leak_scans_t s = leak_scans(r);
+  uint32_t unscanned = s.unscanned, cut = s.cut;
+  bool sampled = s.sampled;
+  if (leaks_unknown(r)) {
+    fprintf(x->out, "  leaks          unknown (no leak scan in the trace%s)\n", r->ntraces == 1 ? "" : "s");
+    return;
+  }
+  size_t n = 0;
+  if (sampled) n += (size_t)snprintf(caveat + n, sizeof caveat - n, ", estimated: sampled");
+  if (cut) n += (size_t)snprintf(caveat + n, sizeof caveat - n, ", at least: %s cut short", cut == 1 ? "a trace was" : "traces were");
+  if (unscanned)
+    snprintf(caveat + n, sizeof caveat - n, ", not counting %" PRIu32 " process%s without a leak scan", unscanned,
+             unscanned == 1 ? "" : "es");
+  fprintf(x->out, "  leaks         ");
+  for (int k = RP_DEFINITE; k <= RP_INDIRECT; k++)
+    fprintf(x->out, " %s%s%s %" PRIu64 " (%s)%s", kind_color(x, (rp_kind_t)k), rp_kind_name((rp_kind_t)k), ansi(x, RESET),
+            r->leaked[k].count, rp_fmt_bytes(r->leaked[k].bytes, a), k == RP_DEFINITE ? "," : "");
+  fprintf(x->out, "%s\n", caveat);
+  fprintf(x->out, "  not leaks      %sreachable%s %" PRIu64 " (%s): still referenced at exit%s\n", kind_color(x, RP_REACHABLE),
+          ansi(x, RESET), r->leaked[RP_REACHABLE].count, rp_fmt_bytes(r->leaked[RP_REACHABLE].bytes, a), caveat);
+}
+
+static void suppressed_line(const text_t* x) {
+  const rp_report_t* r = x->r;
+  char a[32];
+  uint64_t sc = 0, sb = 0;
+  for (int k = 0; k < RP_KINDS; k++) {
+    sc += r->suppressed[k].count;
+    sb += r->suppressed[k].bytes;
+  }
+  if (sc) {
+    fprintf(x->out, "  suppressed     %" PRIu64 " block%s (%s):", sc, sc == 1 ? "" : "s", rp_fmt_bytes(sb, a));
+    const char* sep = " ";
+    for (int k = 0; k < RP_KINDS; k++) {
+      if (!r->suppressed[k].count) continue;
+      fprintf(x->out, "%s%s %" PRIu64, sep, rp_kind_name((rp_kind_t)k), r->suppressed[k].count);
+      sep = ", ";
+    }
+    fputc('\n', x->out);
+  }
+}
+
 static void summary(const text_t* x) {
   const rp_report_t* r = x->r;
   char a[32], b[32], c[32];
@@ -96,29 +163,8 @@ static void summary(const text_t* x) {
   if (pt->summary.present && without_summary) /* their peaks are unknown and may be higher */
     fprintf(x->out, ", not counting %" PRIu32 " process%s without a summary", without_summary, without_summary == 1 ? "" : "es");
   fprintf(x->out, "\n  peak RSS       %s\n", r->peak_rss ? rp_fmt_bytes(r->peak_rss, c) : "not sampled");
-  /* Reachable blocks get a line of their own: a newcomer reads everything on the "leaks" line as
-   * something to fix. */
-  fprintf(x->out, "  leaks         ");
-  for (int k = RP_DEFINITE; k <= RP_INDIRECT; k++)
-    fprintf(x->out, " %s%s%s %" PRIu64 " (%s)%s", kind_color(x, (rp_kind_t)k), rp_kind_name((rp_kind_t)k), ansi(x, RESET),
-            r->leaked[k].count, rp_fmt_bytes(r->leaked[k].bytes, a), k == RP_DEFINITE ? "," : "\n");
-  fprintf(x->out, "  not leaks      %sreachable%s %" PRIu64 " (%s): still referenced at exit\n", kind_color(x, RP_REACHABLE),
-          ansi(x, RESET), r->leaked[RP_REACHABLE].count, rp_fmt_bytes(r->leaked[RP_REACHABLE].bytes, a));
-  uint64_t sc = 0, sb = 0;
-  for (int k = 0; k < RP_KINDS; k++) {
-    sc += r->suppressed[k].count;
-    sb += r->suppressed[k].bytes;
-  }
-  if (sc) {
-    fprintf(x->out, "  suppressed     %" PRIu64 " block%s (%s):", sc, sc == 1 ? "" : "s", rp_fmt_bytes(sb, a));
-    const char* sep = " ";
-    for (int k = 0; k < RP_KINDS; k++) {
-      if (!r->suppressed[k].count) continue;
-      fprintf(x->out, "%s%s %" PRIu64, sep, rp_kind_name((rp_kind_t)k), r->suppressed[k].count);
-      sep = ", ";
-    }
-    fputc('\n', x->out);
-  }
+  leak_totals(x);
+  suppressed_line(x);
 }
 
 static void leaks(const text_t* x) {
@@ -141,7 +187,8 @@ static void leaks(const text_t* x) {
     print_processes(x, e);
     listed++;
   }
-  if (!listed) fprintf(x->out, "  none\n");
+  if (!listed && leaks_unknown(r)) fprintf(x->out, "  unknown (no leak scan in the trace%s)\n", r->ntraces == 1 ? "" : "s");
+  else if (!listed) fprintf(x->out, "  none\n");
   if (reachable_total > reachable_shown)
     fprintf(x->out, "\n  ... %u more reachable site%s (still referenced at exit, not leaks: --top shows more)\n",
             reachable_total - reachable_shown, reachable_total - reachable_shown == 1 ? "" : "s");

@@ -281,16 +281,20 @@ def check_zoom(browser):
 
 
 def check_no_summary(page):
-    """Every trace cut short: the cards of what only a summary gives show the dash, not 0."""
+    """Every trace cut short: the cards of what only a summary or a leak scan gives show the dash, not 0."""
     expect(page["rendered"], "the script ran to the end")
     cards = {}
     for text in page["cards"]:
-        for label in ("Duration", "Allocations", "Peak heap", "Peak RSS"):
+        for label in ("Duration", "Allocations", "Peak heap", "Peak RSS", "Leaked, definite", "Leaked, indirect",
+                      "Reachable (not leaks)"):
             if text.startswith(label):
                 cards[label] = text[len(label):]
     for label in ("Duration", "Allocations", "Peak heap"):
         expect(cards.get(label) == "\u2014unknown: no trace has a summary", label + " card is unknown", cards.get(label))
     expect(cards.get("Peak RSS") == "2.93 MiB", "the Peak RSS card from the timeline", cards.get("Peak RSS"))
+    # no leak records and no scan: the leak figures are unknown, not "0 B, 0 blocks"
+    for label in ("Leaked, definite", "Leaked, indirect", "Reachable (not leaks)"):
+        expect(cards.get(label) == "\u2014unknown: no leak scan ran", label + " card is unknown", cards.get(label))
     expect(page["processes"] and page["processes"][0][3:8] == ["\u2014"] * 5, "process row unknown",
            page["processes"])
 
