@@ -70,7 +70,7 @@ typedef struct pt_block_s {
 struct pt_heap_s;
 struct pt_pool_s;
 
-/* Invariants: a descriptor is never unmapped. `xowner`, `thread_free` and `bits` may be touched by
+/* Invariants: a descriptor is never unmapped. `xowner`, `thread_free`, `bits` and `empty_since_ms` may be touched by
  * any thread at any time; every other field is written only while the span is claimed and is read
  * only by threads that reached the span through a block they hold.
  *
@@ -89,6 +89,12 @@ typedef struct pt_desc_s {
   uint32_t nslices;              /* span length in slices (huge: unused) */
   uint32_t bsize;                /* block size in bytes (slab, medium, pool) */
   uint32_t cls;                  /* size class (slab, medium) */
+  /* medium chunk: when its last block came back (low 32 bits of ms, | 1; 0 = not empty). Outside
+   * the union, like `bits`: a free's store of it can land after maintenance released the chunk
+   * (its stamp from an earlier empty spell let the release through), and then it must hit a field
+   * no other kind uses. In the union it overwrote a reused span's fields (TSan: a large block's
+   * meta word; before that, possibly a slab page's free list). */
+  _Atomic uint32_t empty_since_ms;
   union {
     struct { /* slab page; written by the owner only */
       pt_block_t* free;       /* malloc pops here */
@@ -103,7 +109,6 @@ typedef struct pt_desc_s {
       uint8_t in_full;   /* on the heap's full list */
     } page;
     struct {
-      _Atomic uint64_t empty_since_ms; /* when the last block came back; 0 = not empty */
       uint32_t slot;                   /* index in its class registry */
       _Atomic uint32_t nblocks;        /* atomic: maintenance reads it from chunks being recycled */
     } medium;

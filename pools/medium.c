@@ -79,7 +79,7 @@ static void* chunk_new(pt_heap_t* h, unsigned cls) {
     d->meta = (uint64_t*)(d->start + nblocks * bsize);
     if (!is_zero) memset(d->meta, 0, pt__meta_bytes(nblocks));
   }
-  pt_store_relaxed(&d->medium.empty_since_ms, 0);
+  pt_store_relaxed(&d->empty_since_ms, 0);
   pt_store_release(&d->xowner, (uintptr_t)PT_KIND_MEDIUM);
   pt_store_release(&d->bits, pt__bits_mask(1, nblocks - 1)); /* block 0 is ours */
   pt_store_release(&mc->slots[slot], d);
@@ -114,26 +114,25 @@ void* pt__medium_alloc(pt_heap_t* h, unsigned cls) {
   return chunk_new(h, cls);
 }
 
+/* Everything read from the descriptor is read before the block goes back: once it is back, the
+ * chunk may be released and its descriptor reused by another thread. */
 void pt__medium_free(pt_desc_t* d, void* p) {
   size_t off = (size_t)((uint8_t*)p - d->start);
-  uint32_t idx = (uint32_t)(off / d->bsize);
-  if (off % d->bsize != 0 || idx >= pt_load_relaxed(&d->medium.nblocks)) {
+  uint32_t idx = (uint32_t)(off / d->bsize), nblocks = pt_load_relaxed(&d->medium.nblocks);
+  if (off % d->bsize != 0 || idx >= nblocks) {
     pt__invalid_free(p, "pointer is not the start of a block");
     return;
   }
-  uint64_t bit = 1ull << idx;
+  uint32_t slot = d->medium.slot;
+  medium_class_t* mc = &classes[d->cls - PT_SLAB_CLASSES];
+  uint64_t bit = 1ull << idx, full = pt__bits_mask(0, nblocks);
   uint64_t old = pt_fetch_or_seqcst(&d->bits, bit);
   if (old & bit) {
     pt__invalid_free(p, "double free");
     return;
   }
-  uint64_t full = pt__bits_mask(0, pt_load_relaxed(&d->medium.nblocks));
-  if ((old | bit) == full) pt_store_relaxed(&d->medium.empty_since_ms, pt__os_now_ms() | 1);
-  if (old == 0) {
-    medium_class_t* mc = &classes[d->cls - PT_SLAB_CLASSES];
-    uint32_t slot = d->medium.slot;
-    pt_fetch_or_seqcst(&mc->nonfull[slot / 64], 1ull << (slot % 64));
-  }
+  if ((old | bit) == full) pt_store_relaxed(&d->empty_since_ms, (uint32_t)pt__os_now_ms() | 1);
+  if (old == 0) pt_fetch_or_seqcst(&mc->nonfull[slot / 64], 1ull << (slot % 64));
 }
 
 void pt__medium_release_empty(bool force) {
@@ -147,11 +146,11 @@ void pt__medium_release_empty(bool force) {
         w &= w - 1;
         pt_desc_t* d = pt_load_acquire(&mc->slots[slot]);
         if (!d) continue;
-        uint64_t since = pt_load_relaxed(&d->medium.empty_since_ms);
-        if (!since || (!force && now - since < pt__settings.purge_delay_ms)) continue;
+        uint32_t since = pt_load_relaxed(&d->empty_since_ms);
+        if (!since || (!force && (uint32_t)now - since < pt__settings.purge_delay_ms)) continue; /* mod 2^32 */
         uint64_t full = pt__bits_mask(0, pt_load_relaxed(&d->medium.nblocks));
         if (!pt_cas_strong_acq_rel(&d->bits, &full, 0)) continue; /* someone took a block */
-        pt_store_relaxed(&d->medium.empty_since_ms, 0);
+        pt_store_relaxed(&d->empty_since_ms, 0);
         pt_store_release(&mc->slots[slot], NULL);
         pt_fetch_and_seqcst(&mc->nonfull[wi], ~(1ull << (slot % 64)));
         pt__span_free(d);
