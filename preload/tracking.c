@@ -33,11 +33,12 @@ static _Atomic int thread_key_state; /* 0 none, 3 being created, 1 ready, 2 fail
 static _Atomic int self_range_ready;
 static _Atomic uint32_t modules_seen_stacks;
 /* This thread's state, one byte so that the fast path tests it once: ARMED once its first event
- * set it up, INSIDE while the tracker itself runs (what it allocates then is not tracked). */
-enum { ARMED = 1, INSIDE = 2 };
+ * set it up, INSIDE while the tracker itself runs (what it allocates then is not tracked), ENDING
+ * once its key destructor ran. */
+enum { ARMED = 1, INSIDE = 2, ENDING = 4 };
 static __thread uint8_t tls_state __attribute__((tls_model("initial-exec")));
 
-static void thread_counts(void);
+static bool thread_counts(void);
 
 static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
@@ -64,16 +65,18 @@ void ptmem_tracking_start(void) {
   ptmem_tracking = true;
 }
 
-/* The thread's key destructor. Destructors of other keys may run after it and allocate or free:
- * their first event arms the key again (thread_counts below, or the capture with ARMED cleared),
- * so glibc calls this again in its next round and the state they took is handed back too, not
- * lost with the thread (tests/stress thread_churn, tracked: 100 s and 419 MiB, now 13 s, 21 MiB). */
+/* The thread's key destructor. Destructors of other keys may run after it and allocate or free,
+ * in this round or the next ones, and nothing says which round is glibc's last: so from here on
+ * each event of the thread takes the tracker's per-thread state and gives it straight back
+ * (pt_track_thread_start_hook, capture_walked). Arming the key again to be called in the next
+ * round left the state of threads allocating in the last round (tests/stress thread_dtor_rounds,
+ * tracked: RSS +32 KiB a thread). */
 static void thread_ends(void* arg) {
   (void)arg;
   pt_track_thread_exit();
   pt_track_unwind_thread_exit();
   pt_track_stacktab_thread_exit();
-  tls_state &= (uint8_t)~ARMED;
+  tls_state = (uint8_t)((tls_state & ~ARMED) | ENDING);
 }
 
 /* Things that need a working process (dl_iterate_phdr, pthread keys): done on the first events. */
@@ -96,7 +99,7 @@ static void first_use_in_thread(void) {
     while ((st = pt_load_acquire(&thread_key_state)) == 3) {
     }
   }
-  if (st == 1) pthread_setspecific(thread_key, (void*)1); /* may allocate: we are inside the guard */
+  if (st == 1 && !(tls_state & ENDING)) pthread_setspecific(thread_key, (void*)1); /* may allocate: inside the guard */
   tls_state |= ARMED;
 }
 
@@ -106,7 +109,8 @@ __attribute__((noinline)) static uint32_t capture_walked(const void* frame) {
   if (tls_state & INSIDE) return PT_STACK_UNKNOWN;
   tls_state |= INSIDE;
   if (pt_unlikely(!(tls_state & ARMED))) first_use_in_thread();
-  uint32_t id = pt_track_stack_id_walked(frame);
+  uint32_t id = pt_likely(!(tls_state & ENDING)) ? pt_track_stack_id_walked(frame)
+                                                 : pt_track_stack_id_stateless(frame); /* see thread_ends */
   /* Ids are dense and grow: one not below the count last seen is a new stack, perhaps in code of a
    * library loaded since. A replayed id was walked before and checked then. */
   if (pt_unlikely(id >= pt_load_relaxed(&modules_seen_stacks))) {
@@ -117,12 +121,14 @@ __attribute__((noinline)) static uint32_t capture_walked(const void* frame) {
   return id;
 }
 
-/* A thread's first counted event, or its first after thread_ends. */
-static void thread_counts(void) {
-  if (tls_state & (ARMED | INSIDE)) return;
+/* A thread's first counted event (or one after thread_ends: false, see there). */
+static bool thread_counts(void) {
+  if (tls_state & ENDING) return false;
+  if (tls_state & (ARMED | INSIDE)) return true;
   tls_state |= INSIDE;
   first_use_in_thread();
   tls_state &= (uint8_t)~INSIDE;
+  return true;
 }
 
 /* `frame`: ours, in the entry point the application called (see pt_track_stack_id_from). A replay

@@ -29,7 +29,10 @@ extern _Atomic int64_t pt_track_live_total;
 /* The peak is its own generation: it only grows, and rows compare their snap_gen with it. */
 extern _Atomic int64_t pt_track_peak_total;
 extern _Atomic int pt_track_active_threads;
-pt_track_thread_t* pt_track_thread_start(void); /* this thread's first event */
+pt_track_thread_t* pt_track_thread_start(void); /* a record for this thread, taken or made */
+/* An event of a thread without a record: its first, or one after pt_track_thread_exit. */
+void pt_track_alloc_unowned(const void* p, uint32_t stack, size_t size);
+void pt_track_free_unowned(const void* p, uint32_t stack, size_t size);
 void pt_track_raise_peak(int64_t total);
 void pt_track_flush_pending(pt_track_thread_t* t);
 /* With several threads each one adds to the shared total only every BATCH bytes of change. */
@@ -71,9 +74,8 @@ static inline void pt_track_take_from_total(pt_track_thread_t* t, int64_t delta)
   if (pending <= -PT_TRACK_BATCH) pt_track_flush_pending(t);
 }
 
-static inline __attribute__((always_inline)) void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
-  pt_track_thread_t* t = pt_track_tls_thread;
-  if (pt_unlikely(!t) && !(t = pt_track_thread_start())) return;
+static inline __attribute__((always_inline)) void pt_track_alloc_in(pt_track_thread_t* t, const void* p,
+                                                                    uint32_t stack, size_t size) {
   if (pt_unlikely(stack > PT_STACK_MAX)) return;
   pt_track_row_t* r = &t->rows[stack];
   uint64_t w = pt_track_weight(size); /* 1 unless sampling */
@@ -89,9 +91,8 @@ static inline __attribute__((always_inline)) void pt_track_alloc(const void* p, 
   pt_track_add_to_total(t, (int64_t)size);
 }
 
-static inline __attribute__((always_inline)) void pt_track_free(const void* p, uint32_t stack, size_t size) {
-  pt_track_thread_t* t = pt_track_tls_thread;
-  if (pt_unlikely(!t) && !(t = pt_track_thread_start())) return;
+static inline __attribute__((always_inline)) void pt_track_free_in(pt_track_thread_t* t, const void* p,
+                                                                   uint32_t stack, size_t size) {
   if (pt_unlikely(stack > PT_STACK_MAX)) return;
   pt_track_row_t* r = &t->rows[stack];
   uint64_t w = pt_track_weight(size);
@@ -104,6 +105,18 @@ static inline __attribute__((always_inline)) void pt_track_free(const void* p, u
   if (p == t->last_alloc && stack == t->last_stack) r->temporary += w;
   t->last_alloc = NULL;
   pt_track_take_from_total(t, (int64_t)size);
+}
+
+static inline __attribute__((always_inline)) void pt_track_alloc(const void* p, uint32_t stack, size_t size) {
+  pt_track_thread_t* t = pt_track_tls_thread;
+  if (pt_likely(t != NULL)) pt_track_alloc_in(t, p, stack, size);
+  else pt_track_alloc_unowned(p, stack, size);
+}
+
+static inline __attribute__((always_inline)) void pt_track_free(const void* p, uint32_t stack, size_t size) {
+  pt_track_thread_t* t = pt_track_tls_thread;
+  if (pt_likely(t != NULL)) pt_track_free_in(t, p, stack, size);
+  else pt_track_free_unowned(p, stack, size);
 }
 
 #endif

@@ -78,12 +78,13 @@ static unsigned first_foreign(void* const* raw, unsigned got, const void* frame)
 
 /* Raw return addresses; the caller's start at raw[*first]. *same: the call-frame walk found the
  * frames of this thread's previous walk. */
-static unsigned walk(void** raw, unsigned depth, const void* frame, bool* same, unsigned* first) {
+static unsigned walk(void** raw, unsigned depth, const void* frame, bool* same, unsigned* first, bool stateless) {
   *same = false;
   unsigned got = 0, want = depth + EXTRA;
   backtrace_fn unwind = unwinder;
   if (!config.frame_pointers &&
-      (got = pt_track_unwind_foreign((uintptr_t*)raw, depth, frame, config.skip_lo, config.skip_hi, same)) != 0) {
+      (got = stateless ? pt_track_unwind_foreign_stateless((uintptr_t*)raw, depth, frame, config.skip_lo, config.skip_hi)
+                       : pt_track_unwind_foreign((uintptr_t*)raw, depth, frame, config.skip_lo, config.skip_hi, same)) != 0) {
     *first = 0;
     return got;
   }
@@ -102,7 +103,7 @@ __attribute__((noinline)) unsigned pt_track_stack_capture(uintptr_t* frames, uns
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
   unsigned first;
-  unsigned got = walk(raw, max < config.depth ? max : config.depth, __builtin_frame_address(0), &same, &first);
+  unsigned got = walk(raw, max < config.depth ? max : config.depth, __builtin_frame_address(0), &same, &first, false);
   tls_last_id = 0; /* the next walk's "same" refers to this one, which has no id */
   pt_track_unwind_remember(0, 0); /* nor can it be replayed for one */
   unsigned n = 0;
@@ -116,7 +117,7 @@ uint32_t pt_track_stack_id_walked(const void* frame) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
   unsigned first;
-  unsigned got = walk(raw, config.depth, frame, &same, &first);
+  unsigned got = walk(raw, config.depth, frame, &same, &first, false);
   if (same && tls_last_id && tls_last_config == config_generation) {
     pt_track_unwind_remember(config_generation, tls_last_id);
     return tls_last_id;
@@ -127,6 +128,15 @@ uint32_t pt_track_stack_id_walked(const void* frame) {
   tls_last_id = id;
   tls_last_config = config_generation;
   return id;
+}
+
+uint32_t pt_track_stack_id_stateless(const void* frame) {
+  void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
+  bool same;
+  unsigned first;
+  unsigned got = walk(raw, config.depth, frame, &same, &first, true);
+  unsigned n = got - first < config.depth ? got - first : config.depth;
+  return pt_track_stack_intern_shared((const uintptr_t*)(raw + first), n);
 }
 
 __attribute__((noinline)) uint32_t pt_track_stack_id(void) {

@@ -8,6 +8,9 @@
 extern pt_track_config_t pt_track_stack_config;
 extern uint64_t pt_track_stack_config_generation; /* an id is valid under the configuration it was taken in */
 uint32_t pt_track_stack_id_walked(const void* frame); /* the replay missed */
+/* The id without any per-thread state (no replay, no walk record, no cache): for a thread that is
+ * ending, which could not give such state back. */
+uint32_t pt_track_stack_id_stateless(const void* frame);
 
 /* True, with the id, if this thread's remembered walk from here replays (else the next walk is
  * recorded): pt_track_stack_id_from without the walk, for an embedder that guards the walk. */

@@ -100,11 +100,10 @@ static bool same_frames(uint32_t id, const uintptr_t* f, unsigned n) {
   return memcmp(frames_store + (ix >> 8), f, n * sizeof *f) == 0;
 }
 
-uint32_t pt_track_stack_intern(const uintptr_t* f, unsigned n) {
+static uint32_t intern(const uintptr_t* f, unsigned n, cache_entry_t* cache) {
   if (n == 0) return PT_STACK_UNKNOWN;
   if (n > PT_TRACK_DEPTH_MAX) n = PT_TRACK_DEPTH_MAX;
   uint64_t h = hash_frames(f, n);
-  cache_entry_t* cache = cache_of_thread();
   cache_entry_t* c = cache ? &cache[h & (CACHE_SLOTS - 1)] : NULL;
   if (c && c->hash == h) return c->id;
   if (!ensure_ready()) return PT_STACK_UNKNOWN;
@@ -136,6 +135,9 @@ uint32_t pt_track_stack_intern(const uintptr_t* f, unsigned n) {
   }
   return id;
 }
+
+uint32_t pt_track_stack_intern(const uintptr_t* f, unsigned n) { return intern(f, n, cache_of_thread()); }
+uint32_t pt_track_stack_intern_shared(const uintptr_t* f, unsigned n) { return intern(f, n, NULL); }
 
 void pt_track_stack_reset_for_tests(void) {
   if (tls_cache) memset(tls_cache, 0, cache_pool.size);

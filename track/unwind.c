@@ -144,14 +144,12 @@ static inline void rbp_used(rbp_origin_t* o, replay_t* rec, uintptr_t rbp) {
   o->pending = false;
 }
 
-/* The walk from a frame entered with (ip, sp, rbp); its reads go to `rec` if not NULL. */
+/* The walk from a frame entered with (ip, sp, rbp), frame by frame into the record `r` (NULL: none,
+ * nothing reused); its reads go to `rec` if not NULL. */
 static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, uintptr_t* out, unsigned max,
-                                   bool* same_as_last, replay_t* rec) {
+                                   bool* same_as_last, record_t* r, replay_t* rec) {
   uint64_t generation_now = pt_load_acquire(&pt_track_unwind_generation);
-  walks_t* w = walks_of_thread();
-  if (!w) return 0; /* no memory for the record: libunwind takes the stack */
-  record_t* r = &w->record;
-  unsigned known = r->generation == generation_now ? r->n : 0; /* frames of the record still valid */
+  unsigned known = r && r->generation == generation_now ? r->n : 0; /* frames of the record still valid */
   bool same = known > 0;
   rbp_origin_t origin = {.from_start = true};
   unsigned n = 0;
@@ -192,7 +190,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
       uintptr_t cfa = (cfa_is_rbp(rule) ? rbp : sp) + (uintptr_t)cfa_offset_of(rule);
       if (cfa_is_rbp(rule)) rbp_used(&origin, rec, rbp);
       if (kind_of(rule) != KIND_STANDARD || cfa <= sp || cfa - sp > FRAME_MAX || (cfa & 7)) {
-        r->generation = 0; /* libunwind takes this stack; a frame-by-frame record would be partial */
+        if (r) r->generation = 0; /* libunwind takes this stack; a frame-by-frame record would be partial */
         return 0;
       }
       f.cfa = cfa;
@@ -200,7 +198,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
       f.ra_slot = (const uintptr_t*)(cfa + (uintptr_t)ra_offset_of(rule));
       if (rbp_offset_of(rule)) f.rbp_slot = (const uintptr_t*)(cfa + (uintptr_t)rbp_offset_of(rule));
     }
-    if (n < RECORD_MAX) r->frames[n] = f;
+    if (r && n < RECORD_MAX) r->frames[n] = f;
     out[n++] = ip;
     if (f.flags & OUTERMOST) break;
     if (f.rbp_slot) {
@@ -212,17 +210,21 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
     sp = f.cfa;
     if (!ip) break;
   }
-  if (same_as_last) *same_as_last = same && n == r->n;
-  r->n = n < RECORD_MAX ? n : RECORD_MAX;
-  r->generation = generation_now;
+  if (same_as_last) *same_as_last = r && same && n == r->n;
+  if (r) {
+    r->n = n < RECORD_MAX ? n : RECORD_MAX;
+    r->generation = generation_now;
+  }
   return n;
 }
 
 __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max, bool* same_as_last) {
   const uintptr_t* fp = __builtin_frame_address(0); /* this file keeps frame pointers */
+  walks_t* w = walks_of_thread();
+  if (!w) return 0; /* no memory for the record: libunwind takes the stack */
   /* the caller's registers once we return */
   return unwind_from((uintptr_t)__builtin_return_address(0), (uintptr_t)fp + 16, fp[0], out, max, same_as_last,
-                     NULL);
+                     &w->record, NULL);
 }
 
 /* The embedder's frames (malloc's, the tracker's) are a third of a short stack, and each cost the
@@ -239,7 +241,7 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
     return 0;
   }
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
-  if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, NULL);
+  if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->record, NULL);
   pt_track_replay_armed = false;
   /* an unused way of the group, else each in turn */
   unsigned g = pt_track_replay_group(ip), way = 0;
@@ -254,9 +256,15 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   rec->tag = 0;
   rec->nreads = 0;
   rec->rbp_used = false;
-  unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, rec);
+  unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->record, rec);
   if (n && rec->nreads <= REPLAY_READS) replay_last = rec;
   return n;
+}
+
+unsigned pt_track_unwind_foreign_stateless(uintptr_t* out, unsigned max, const void* frame, uintptr_t own_lo,
+                                           uintptr_t own_hi) {
+  const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
+  return fp ? unwind_from(fp[1], (uintptr_t)fp + 16, fp[0], out, max, NULL, NULL, NULL) : 0;
 }
 
 void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
