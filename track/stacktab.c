@@ -3,11 +3,17 @@
  * A stack's frames go to an append-only store (space claimed with one fetch_add); its id comes from
  * another fetch_add; then it is published by one CAS on an open-addressing slot holding
  * (hash high 32 bits << 32 | id). Readers compare the hash half, then the frames, so two stacks
- * sharing 32 hash bits still get two ids. Two threads inserting the same new stack at once may both
- * get an id (the loser's id stays valid and is merged by frames in the report); nothing is ever
- * removed. A small per-thread cache of (64-bit hash -> id) answers repeated stacks without touching
+ * sharing 32 hash bits still get two ids. Two threads inserting the same new stack at once meet at
+ * its slot and agree on one id, except when the current table (below) moves on between them: then
+ * both may get one, and the report merges stacks by frames; nothing is ever removed. A small per-thread cache of (64-bit hash -> id) answers repeated stacks without touching
  * the shared table. All memory is reserved address space, committed by the kernel as it is touched.
- * (LeakSanitizer's StackDepot is the same idea with a lock per bucket.) */
+ * (LeakSanitizer's StackDepot is the same idea with a lock per bucket.)
+ *
+ * The slots are a series of tables, each 4x the one before; new stacks go to the current one, which
+ * moves on when half full, and a lookup probes them oldest first. One table of 4M slots, sized for
+ * the most stacks any program could have, spread a program's few thousand over 32 MiB: every lookup
+ * was a cache and TLB miss (gcc's cc1 tracked: 8% of all its time on that one load), and every slot
+ * touched committed a page (cc1: some 30 MiB of RSS). Most programs now fit in the first 128 KiB. */
 #include <string.h>
 
 #include "../pools/os.h"
@@ -16,12 +22,15 @@
 #include "perthread.h"
 #include "track.h"
 
-#define SLOTS_BITS 22                 /* 4M slots: 64% full at the 24-bit id limit... never reached */
-#define SLOTS (1u << SLOTS_BITS)
+#define TABLES 5          /* 2^14, 2^16, 2^18, 2^20, 2^22 slots */
+#define TABLE0_BITS 14
+static inline uint32_t table_slots(unsigned k) { return 1u << (TABLE0_BITS + 2 * k); }
 #define FRAMES_MAX (1u << 27)         /* 128M frames: 1 GiB of address space */
 #define CACHE_SLOTS 4096 /* 64 KiB per thread, out of thread-local storage (perthread.h) */
 
-static _Atomic uint64_t* slots;       /* (hash >> 32) << 32 | id; 0 = empty */
+static _Atomic uint64_t* tables[TABLES]; /* slots: (hash >> 32) << 32 | id; 0 = empty */
+static _Atomic uint32_t table_used[TABLES];
+static _Atomic unsigned current;         /* the table new stacks go to */
 static _Atomic uint64_t* index_of;    /* per id: frame offset << 8 | depth */
 static uintptr_t* frames_store;
 static _Atomic uint32_t next_id = 2;  /* 0 = none, 1 = unknown */
@@ -56,13 +65,17 @@ static bool ensure_ready(void) {
   if (pt_likely(st == 2)) return true;
   int expected = 0;
   if (st == 0 && pt_cas_strong_acq_rel(&ready, &expected, 1)) {
-    slots = pt__os_reserve((size_t)SLOTS * 8, 4096);
+    bool ok = true;
+    for (unsigned k = 0; k < TABLES; k++) {
+      tables[k] = pt__os_reserve((size_t)table_slots(k) * 8, 4096);
+      if (tables[k]) pt_track_leaks_exclude(tables[k], (size_t)table_slots(k) * 8);
+      ok = ok && tables[k];
+    }
     index_of = pt__os_reserve((size_t)(PT_STACK_MAX + 1) * 8, 4096);
     frames_store = pt__os_reserve((size_t)FRAMES_MAX * sizeof(uintptr_t), 4096);
-    pt_track_leaks_exclude(slots, (size_t)SLOTS * 8);
     pt_track_leaks_exclude(index_of, (size_t)(PT_STACK_MAX + 1) * 8);
     pt_track_leaks_exclude(frames_store, (size_t)FRAMES_MAX * sizeof(uintptr_t));
-    pt_store_release(&ready, slots && index_of && frames_store ? 2 : 3);
+    pt_store_release(&ready, ok && index_of && frames_store ? 2 : 3);
   }
   while ((st = pt_load_acquire(&ready)) == 1) {
   }
@@ -100,6 +113,62 @@ static bool same_frames(uint32_t id, const uintptr_t* f, unsigned n) {
   return memcmp(frames_store + (ix >> 8), f, n * sizeof *f) == 0;
 }
 
+/* The stack's id if table k holds it; else 0, with the empty slot that ended the probe in
+ * *empty_at (UINT32_MAX: the table is full). */
+static uint32_t probe(unsigned k, uint64_t h, const uintptr_t* f, unsigned n, uint32_t* empty_at) {
+  _Atomic uint64_t* slots = tables[k];
+  uint32_t mask = table_slots(k) - 1;
+  uint64_t tag = h & ~0xFFFFFFFFull;
+  for (uint32_t i = (uint32_t)(h >> 7) & mask, probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
+    uint64_t v = pt_load_acquire(&slots[i]);
+    if (v == 0) {
+      *empty_at = i;
+      return 0;
+    }
+    if ((v & ~0xFFFFFFFFull) == tag && same_frames((uint32_t)v, f, n)) return (uint32_t)v;
+  }
+  *empty_at = UINT32_MAX;
+  return 0;
+}
+
+/* A new id for the stack, published at table k's slot i unless another thread takes the slot
+ * first (then 0, and the caller probes again from there). */
+static uint32_t insert(unsigned k, uint32_t i, uint64_t h, const uintptr_t* f, unsigned n, uint64_t* seen) {
+  uint32_t fresh = pt_fetch_add_relaxed(&next_id, 1);
+  uint64_t off = pt_fetch_add_relaxed(&frames_used, n);
+  if (fresh > PT_STACK_MAX || off + n > FRAMES_MAX) return PT_STACK_UNKNOWN; /* store full */
+  memcpy(frames_store + off, f, n * sizeof *f);
+  pt_store_release(&index_of[fresh], off << 8 | n);
+  uint64_t expected = 0;
+  if (!pt_cas_strong_acq_rel(&tables[k][i], &expected, (h & ~0xFFFFFFFFull) | fresh)) {
+    *seen = expected;
+    return 0;
+  }
+  if (pt_fetch_add_relaxed(&table_used[k], 1) + 1 > table_slots(k) / 2 && k + 1 < TABLES) {
+    unsigned cur = k;
+    pt_cas_strong_acq_rel(&current, &cur, k + 1); /* half full: the next stacks go to the next table */
+  }
+  return fresh;
+}
+
+static uint32_t lookup_or_insert(uint64_t h, const uintptr_t* f, unsigned n) {
+  unsigned cur = pt_load_acquire(&current);
+  uint32_t empty_at = UINT32_MAX;
+  for (unsigned k = 0; k <= cur; k++) {
+    uint32_t id = probe(k, h, f, n, &empty_at);
+    if (id) return id;
+  }
+  while (empty_at != UINT32_MAX) { /* not found: into the current table, where the probe ended */
+    uint64_t seen = 0;
+    uint32_t id = insert(cur, empty_at, h, f, n, &seen);
+    if (id) return id;
+    if ((seen & ~0xFFFFFFFFull) == (h & ~0xFFFFFFFFull) && same_frames((uint32_t)seen, f, n)) return (uint32_t)seen;
+    id = probe(cur, h, f, n, &empty_at); /* someone else took the slot: look on from there */
+    if (id) return id;
+  }
+  return PT_STACK_UNKNOWN; /* every table full */
+}
+
 static uint32_t intern(const uintptr_t* f, unsigned n, cache_entry_t* cache) {
   if (n == 0) return PT_STACK_UNKNOWN;
   if (n > PT_TRACK_DEPTH_MAX) n = PT_TRACK_DEPTH_MAX;
@@ -107,28 +176,7 @@ static uint32_t intern(const uintptr_t* f, unsigned n, cache_entry_t* cache) {
   cache_entry_t* c = cache ? &cache[h & (CACHE_SLOTS - 1)] : NULL;
   if (c && c->hash == h) return c->id;
   if (!ensure_ready()) return PT_STACK_UNKNOWN;
-  uint64_t tag = h & ~0xFFFFFFFFull;
-  uint32_t id = PT_STACK_UNKNOWN;
-  for (uint32_t i = (uint32_t)(h >> 7) & (SLOTS - 1), probes = 0; probes < SLOTS; i = (i + 1) & (SLOTS - 1), probes++) {
-    uint64_t v = pt_load_acquire(&slots[i]);
-    if (v == 0) {
-      uint32_t fresh = pt_fetch_add_relaxed(&next_id, 1);
-      uint64_t off = pt_fetch_add_relaxed(&frames_used, n);
-      if (fresh > PT_STACK_MAX || off + n > FRAMES_MAX) return PT_STACK_UNKNOWN; /* table full */
-      memcpy(frames_store + off, f, n * sizeof *f);
-      pt_store_release(&index_of[fresh], off << 8 | n);
-      uint64_t expected = 0;
-      if (pt_cas_strong_acq_rel(&slots[i], &expected, tag | fresh)) {
-        id = fresh;
-        break;
-      }
-      v = expected; /* someone else took the slot: it may be our stack */
-    }
-    if ((v & ~0xFFFFFFFFull) == tag && same_frames((uint32_t)v, f, n)) {
-      id = (uint32_t)v;
-      break;
-    }
-  }
+  uint32_t id = lookup_or_insert(h, f, n);
   if (c) {
     c->hash = h;
     c->id = id;
