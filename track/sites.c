@@ -134,29 +134,18 @@ static thread_rows_t* record_of_thread(bool* ending_thread) {
   return pt_track_tls_thread ? pt_track_tls_thread : pt_track_thread_start(); /* the hook may have counted */
 }
 
-void pt_track_alloc_unowned(const void* p, uint32_t stack, size_t size) {
+static void count_unowned(bool is_alloc, const void* p, uint32_t stack, size_t size) {
   bool ending_thread;
   thread_rows_t* t = record_of_thread(&ending_thread);
-  if (t) {
-    pt_track_alloc_in(t, p, stack, size);
-  } else if (ending_thread) {
-    t = lock_ending();
-    if (t) pt_track_alloc_in(t, p, stack, size);
-    unlock_ending(t);
-  }
+  bool shared = !t && ending_thread;
+  if (shared) t = lock_ending();
+  if (t && is_alloc) pt_track_alloc_in(t, p, stack, size);
+  else if (t) pt_track_free_in(t, p, stack, size);
+  if (shared) unlock_ending(t);
 }
 
-void pt_track_free_unowned(const void* p, uint32_t stack, size_t size) {
-  bool ending_thread;
-  thread_rows_t* t = record_of_thread(&ending_thread);
-  if (t) {
-    pt_track_free_in(t, p, stack, size);
-  } else if (ending_thread) {
-    t = lock_ending();
-    if (t) pt_track_free_in(t, p, stack, size);
-    unlock_ending(t);
-  }
-}
+void pt_track_alloc_unowned(const void* p, uint32_t stack, size_t size) { count_unowned(true, p, stack, size); }
+void pt_track_free_unowned(const void* p, uint32_t stack, size_t size) { count_unowned(false, p, stack, size); }
 
 void pt_track_raise_peak(int64_t total) {
   int64_t peak = pt_load_relaxed(&pt_track_peak_total);
