@@ -70,9 +70,9 @@ typedef struct pt_block_s {
 struct pt_heap_s;
 struct pt_pool_s;
 
-/* Invariants: a descriptor is never unmapped. `xowner`, `thread_free`, `bits` and `empty_since_ms` may be touched by
- * any thread at any time; every other field is written only while the span is claimed and is read
- * only by threads that reached the span through a block they hold.
+/* Invariants: a descriptor is never unmapped. `xowner`, `thread_free`, `bits` and `empty_since_ms`
+ * may be touched by any thread at any time; every other field is written only while the span is
+ * claimed and is read only by threads that reached the span through a block they hold.
  *
  * Layout: the first cache line is what any thread reads to free a block or find its meta word, with
  * the two words other threads write; the second is the owner's. A slab page's owner keeps its own

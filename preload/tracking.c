@@ -67,10 +67,10 @@ void ptmem_tracking_start(void) {
 
 /* The thread's key destructor. Destructors of other keys may run after it and allocate or free,
  * in this round or the next ones, and nothing says which round is glibc's last: so from here on
- * each event of the thread takes the tracker's per-thread state and gives it straight back
- * (pt_track_thread_start_hook, capture_walked). Arming the key again to be called in the next
- * round left the state of threads allocating in the last round (tests/stress thread_dtor_rounds,
- * tracked: RSS +32 KiB a thread). */
+ * the thread keeps no tracker state. Its events count into a shared record (thread_counts says
+ * false) and its stacks are walked without walk records or caches (capture_walked). Arming the key
+ * again to be called in the next round left the state of threads allocating in the last round
+ * (tests/stress thread_dtor_rounds, tracked: RSS +32 KiB a thread). */
 static void thread_ends(void* arg) {
   (void)arg;
   pt_track_thread_exit();

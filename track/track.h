@@ -59,12 +59,12 @@ unsigned pt_track_unwind(uintptr_t* frames, unsigned max, bool* same_as_last);
  * result. */
 unsigned pt_track_unwind_foreign(uintptr_t* frames, unsigned max, const void* frame, uintptr_t own_lo,
                                  uintptr_t own_hi, bool* same_as_last);
-/* What the embedder made of the frames of this thread's last pt_track_unwind_foreign (an id, under
- * its configuration `tag`, not 0), kept for pt_track_unwind_replay. */
 /* pt_track_unwind_foreign without this thread's state (its walk record and replays): for a thread
  * that is ending, which could not give them back. */
 unsigned pt_track_unwind_foreign_stateless(uintptr_t* out, unsigned max, const void* frame, uintptr_t own_lo,
                                            uintptr_t own_hi);
+/* What the embedder made of the frames of this thread's last pt_track_unwind_foreign (an id, under
+ * its configuration `tag`, not 0), kept for pt_track_unwind_replay. */
 void pt_track_unwind_remember(uint64_t tag, uint32_t id);
 /* pt_track_unwind_replay: inline, in replay.h. */
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
@@ -109,12 +109,9 @@ typedef struct pt_track_totals_s {
 } pt_track_totals_t;
 /* pt_track_alloc(p, stack, size) and pt_track_free(p, stack, size), the events: inline, in sites.h */
 void pt_track_thread_exit(void); /* merges this thread's rows; call from its last moments */
-/* Called when a thread counts its first event, again after pt_track_thread_exit too (a destructor
- * that runs after the embedder's may still allocate or free): the embedder arms whatever calls
- * pt_track_thread_exit, or the thread's rows would never be merged and handed on. */
 /* Called on a thread's first counted event, and on its first after pt_track_thread_exit; false: the
- * thread is ending and nothing will call pt_track_thread_exit for it again, so its record goes back
- * right after the event. */
+ * thread is ending and nothing will call pt_track_thread_exit for it again, so its events count
+ * into a record shared by all such threads (sites.c). */
 extern bool (*pt_track_thread_start_hook)(void);
 /* Sum of every thread's rows for one site (callers iterate ids below pt_track_stack_count()). */
 void pt_track_site(uint32_t stack, pt_site_t* out);

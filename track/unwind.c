@@ -69,7 +69,6 @@ static uint64_t rule_of(uintptr_t ip) {
   return rule;
 }
 
-
 /* This thread's previous walk, frame by frame: the state each frame was entered with and where its
  * rule reads. A new walk updates it in place, frame n only where it differs. */
 #define RECORD_MAX 64
@@ -85,7 +84,6 @@ typedef struct record_s {
   unsigned n;
   uint64_t generation; /* of the rules it was walked with; 0: none */
 } record_t;
-
 
 /* This thread's walks: its remembered ones, for replay (replay.h), and its last one frame by frame,
  * in a block of its own (perthread.h); and the one to remember next. */
