@@ -1,11 +1,18 @@
 /* Unit tests of arena.c: span claims, alignment, in-place grow/shrink, reuse of freed slices and the
  * purge that gives memory back to the OS (RSS falls). */
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "internal.h"
 
 static size_t rss_now(void) { return pt__os_rss(); }
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
 
 int main(void) {
   bool zero;
@@ -62,6 +69,32 @@ int main(void) {
   pt_arena_stats_t st;
   pt__arena_stats(&st);
   CHECK_LT(st.dirty_free, 8 * PT_MiB);
+
+  /* The delay policy: a freed span is purged only after it stayed free across a whole delay, never
+   * by a deadline that an earlier free armed (a program rebuilding a structure it just freed would
+   * fault it all back in). */
+  pt__settings.purge_delay_ms = 40;
+  pt_desc_t* kept = pt__span_claim(64, 1, &zero);
+  CHECK(kept != NULL);
+  memset(kept->start, 1, 64 * PT_SLICE_SIZE);
+  pt_desc_t* early = pt__span_claim(1, 1, &zero);
+  CHECK(early != NULL);
+  memset(early->start, 1, PT_SLICE_SIZE);
+  pt__span_free(early); /* arms the deadline */
+  sleep_ms(50);
+  pt__arena_purge(false);
+  pt__arena_stats(&st);
+  CHECK_GE(st.dirty_free, PT_SLICE_SIZE); /* `early` was freed since the last purge: kept */
+  sleep_ms(50);
+  pt__span_free(kept); /* just before the next deadline */
+  pt__arena_purge(false);
+  pt__arena_stats(&st);
+  CHECK_GE(st.dirty_free, 64 * PT_SLICE_SIZE); /* `kept` is still resident: freed a moment ago */
+  CHECK_LT(st.dirty_free, 65 * PT_SLICE_SIZE); /* `early` stayed free across a whole delay: purged */
+  sleep_ms(50);
+  pt__arena_purge(false);
+  pt__arena_stats(&st);
+  CHECK_LT(st.dirty_free, PT_SLICE_SIZE); /* one delay later `kept` goes too */
 
   pt__span_free(again);
   pt__span_free(a);
