@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "leaks.h"
@@ -65,6 +66,23 @@ void ptmem_tracking_start(void) {
   ptmem_tracking = true;
 }
 
+/* Tells the exit scan that this thread's stack, which glibc keeps for a later thread, holds nothing
+ * live any more (threadstacks.c). pthread_getattr_np allocates: inside the guard. The main thread's
+ * stack is never handed to another thread, and finding it reads /proc/self/maps: left out. */
+static void stack_ends(void) {
+  if (gettid() == getpid()) return;
+  uint8_t was = tls_state;
+  tls_state |= INSIDE;
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* lo;
+    size_t size;
+    if (pthread_attr_getstack(&attr, &lo, &size) == 0) pt_track_leaks_thread_ended((uintptr_t)lo, (uintptr_t)lo + size);
+    pthread_attr_destroy(&attr);
+  }
+  tls_state = was;
+}
+
 /* The thread's key destructor. Destructors of other keys may run after it and allocate or free,
  * in this round or the next ones, and nothing says which round is glibc's last: so from here on
  * the thread keeps no tracker state. Its events count into a shared record (thread_counts says
@@ -73,6 +91,7 @@ void ptmem_tracking_start(void) {
  * (tests/stress thread_dtor_rounds, tracked: RSS +32 KiB a thread). */
 static void thread_ends(void* arg) {
   (void)arg;
+  stack_ends();
   pt_track_thread_exit();
   pt_track_unwind_thread_exit();
   pt_track_stacktab_thread_exit();
@@ -100,6 +119,7 @@ static void first_use_in_thread(void) {
     }
   }
   if (st == 1 && !(tls_state & ENDING)) pthread_setspecific(thread_key, (void*)1); /* may allocate: inside the guard */
+  pt_track_leaks_thread_started((uintptr_t)__builtin_frame_address(0)); /* perhaps on an ended thread's stack */
   tls_state |= ARMED;
 }
 
@@ -177,11 +197,17 @@ static int write_trace(const char* path_or_null, bool final) {
   return result;
 }
 
-/* p's meta word m (NULL: p is NULL, or a block without one). */
-static inline __attribute__((always_inline)) void track_alloc_at(void* p, uint64_t* m, size_t n, const void* frame) {
+/* p's meta word m (NULL: p is NULL, or a block without one). `fresh`: p holds no data yet. */
+static inline __attribute__((always_inline)) void track_alloc_at(void* p, uint64_t* m, size_t n, const void* frame,
+                                                                 bool fresh) {
   if (!m || !pt_track_sample_this(n)) return; /* not sampled: no record, its free is ignored too */
   uint32_t stack = capture(frame);
   *m = pt_rec_make(stack, n);
+  /* A slab block's first word still holds the free list's link to the next free block of its page.
+   * A program that writes the block later, partly (a short string) or never, left that link for
+   * the exit scan to follow: a leak allocated next in the page came out reachable from the block
+   * before it. Every block is at least 8 bytes, and the pop just read this line. */
+  if (fresh) *(void**)p = NULL;
   pt_track_alloc(p, stack, n);
   if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !(tls_state & INSIDE) &&
       pt_exchange_acq_rel(&pt_track_snapshot_due, 0))
@@ -190,7 +216,7 @@ static inline __attribute__((always_inline)) void track_alloc_at(void* p, uint64
 
 /* Called by an entry point of ours: this frame's callers out to the application are all ours. */
 void ptmem_track_alloc(void* p, size_t n) {
-  track_alloc_at(p, p ? pt__block_meta_of(p) : NULL, n, __builtin_frame_address(0));
+  track_alloc_at(p, p ? pt__block_meta_of(p) : NULL, n, __builtin_frame_address(0), true);
 }
 
 static inline __attribute__((always_inline)) void track_free_in(void* p, pt_desc_t* d) {
@@ -210,7 +236,7 @@ void ptmem_track_free(void* p) {
 void* ptmem_tracked_malloc(size_t n) {
   uint64_t* m;
   void* p = pt__alloc_meta(n, &m);
-  track_alloc_at(p, m, n, __builtin_frame_address(0));
+  track_alloc_at(p, m, n, __builtin_frame_address(0), true);
   return p;
 }
 
@@ -239,7 +265,7 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
     return;
   }
   if (old) pt_track_free(p, pt_rec_stack(old), pt_rec_size(old));
-  ptmem_track_alloc(q, n);
+  track_alloc_at(q, pt__block_meta_of(q), n, __builtin_frame_address(0), false); /* q holds p's data */
 }
 
 /* The stack below this frame is the tracker's: its buffers are not initialised and hold words of

@@ -189,6 +189,16 @@ void pt_track_threads_held(const void** regs, size_t* size) {
   *size = (n < HOLD_MAX ? n : HOLD_MAX) * sizeof *held;
 }
 
+uintptr_t pt_track_threads_held_sp_in(uintptr_t lo, uintptr_t hi) {
+  unsigned n = pt_load_acquire(&nheld);
+  uintptr_t found = 0;
+  for (unsigned i = 0; i < n && i < HOLD_MAX; i++) {
+    uintptr_t sp = (uintptr_t)held[i].regs[REG_RSP];
+    if (pt_load_acquire(&held[i].tid) && sp >= lo && sp < hi && (!found || sp < found)) found = sp;
+  }
+  return found;
+}
+
 void pt_track_threads_release(void) {
   if (!pt_load_acquire(&holding)) return;
   pt_store_release(&holding, 0);

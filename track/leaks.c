@@ -1,8 +1,9 @@
 /* leaks.c - reachability scan at exit (LeakSanitizer's algorithm, compiler-rt lsan_common.cpp).
  *
  * Roots: every readable-writable mapping of the process except the allocator's own memory and the
- * tracker's, and for the scanning thread only the live part of its stack (from the stack pointer up,
- * registers spilled there first): dead frames below it are garbage. That covers the writable
+ * tracker's, and of each thread stack only the live part (threadstacks.c): for the scanning thread
+ * from its stack pointer up (registers spilled there first), for the others from the stack pointer
+ * hold.c caught them at, nothing of the stacks of ended threads. Dead frames are garbage. That covers the writable
  * segments of every module, other threads' stacks and TLS, and ld.so's allocations. Every aligned
  * word that points inside the requested bytes of a live block (interior pointers count; one past
  * the end does not, as in LSan) marks the block reachable;
@@ -17,10 +18,12 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "../pools/atomic.h"
 #include "../pools/os.h"
+#include "modules.h"
 #include "touched.h"
 #include "track.h"
 
@@ -182,16 +185,37 @@ static bool is_anonymous(const char* fields) {
   return p[0] == '0' && (p[1] == ' ' || p[1] == 0);
 }
 
+/* Where the live part of the thread stack [lo, hi) starts. A held thread's: at its stack pointer,
+ * less the 128-byte red zone below it, where the interrupted code may keep data. An ended thread's
+ * that no held thread runs on again: nowhere (its end). Else all of it: a thread that was not held
+ * (it blocks the signal) is read whole, as LSan does when it cannot place a stack pointer. */
+static uintptr_t live_stack_part(uintptr_t lo, uintptr_t hi) {
+  uintptr_t sp = pt_track_threads_held_sp_in(lo, hi);
+  if (sp) return sp - lo > 128 ? sp - 128 : lo;
+  uintptr_t dead_end = pt_track_leaks_dead_stack_end(lo, hi);
+  return dead_end ? dead_end : lo;
+}
+
+/* The previous line of /proc/self/maps: a thread stack is the writable mapping right above its guard. */
+typedef struct maps_prev_s {
+  uintptr_t hi;
+  bool guard; /* no access at all */
+} maps_prev_t;
+
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
-static void root_line(scan_t* s, const char* line, uintptr_t sp, bool* complete) {
+static void root_line(scan_t* s, const char* line, uintptr_t sp, maps_prev_t* prev, bool* complete) {
   const char* p = line;
   uintptr_t lo = parse_hex(&p);
   if (*p++ != '-') return;
   uintptr_t hi = parse_hex(&p);
-  if (*p++ != ' ' || p[0] != 'r' || p[1] != 'w') return;
+  if (*p++ != ' ') return;
+  maps_prev_t before = *prev;
+  *prev = (maps_prev_t){hi, p[0] == '-' && p[1] == '-' && p[2] == '-'};
+  if (p[0] != 'r' || p[1] != 'w') return;
   if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]") || strstr(line, "[anon:ptmem")) return;
   if (sp >= lo && sp < hi) lo = sp; /* our own stack: only its live part */
-  if (!scan_foreign_parts(s, lo, hi, is_anonymous(p))) {
+  else if ((before.guard && before.hi == lo) || strstr(line, "[stack]")) lo = live_stack_part(lo, hi);
+  if (lo < hi && !scan_foreign_parts(s, lo, hi, is_anonymous(p))) {
     *complete = false;
     s->nwork = 0;
   }
@@ -212,6 +236,7 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   }
   char buf[16384];
   size_t have = 0;
+  maps_prev_t prev = {0, false};
   for (;;) {
     ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
     if (n <= 0) break;
@@ -221,7 +246,7 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
     char* nl;
     while ((nl = strchr(line, '\n')) != NULL) {
       *nl = 0;
-      root_line(s, line, sp, complete);
+      root_line(s, line, sp, &prev, complete);
       line = nl + 1;
     }
     have = (size_t)(buf + have - line);
@@ -233,6 +258,39 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   pt_track_threads_held(&held, &held_size); /* in our .bss, scanned above; again, to be explicit */
   if (held_size && !guarded_scan(s, (uintptr_t)held, (uintptr_t)held + held_size)) *complete = false;
   __asm__ volatile("" : : "r"(&regs) : "memory");
+}
+
+/* LSan's rule for the dynamic linker (lsan_common_linux.cpp): every block ld.so allocated is a
+ * root. Its dynamic TLS blocks and threads' DTVs are reached only through thread control blocks and
+ * arrays that a scan cannot place, and the DTV of an ended thread whose stack glibc keeps for the
+ * next thread is reached from that dead stack only, which is not a root (threadstacks.c). */
+typedef struct linker_roots_s {
+  scan_t* scan;
+  uint8_t* by_stack; /* 1: the stack's first frame is in ld.so */
+  uint32_t nstacks;
+} linker_roots_t;
+
+static void mark_if_linker(void* block, size_t size, uint64_t* rec, void* arg) {
+  (void)size;
+  linker_roots_t* l = arg;
+  uint32_t stack = pt_rec_stack(*rec);
+  if (stack >= l->nstacks || !l->by_stack[stack] || (*rec & PT_REC_MARK_REACHABLE)) return;
+  *rec |= PT_REC_MARK_REACHABLE;
+  if (l->scan->nwork < l->scan->cap) l->scan->work[l->scan->nwork++] = block;
+}
+
+__attribute__((noinline)) static bool scan_linker_roots(scan_t* s, uint32_t nstacks) {
+  uintptr_t base = (uintptr_t)getauxval(AT_BASE), lo, hi;
+  if (!base || !pt_track_module_text_of((const void*)base, &lo, &hi) || !nstacks) return true;
+  linker_roots_t l = {s, pt__os_reserve(nstacks, 4096), nstacks};
+  if (!l.by_stack) return false;
+  for (uint32_t id = 0; id < nstacks; id++) {
+    const uintptr_t* frames;
+    l.by_stack[id] = pt_track_stack_frames(id, &frames) > 0 && frames[0] >= lo && frames[0] < hi;
+  }
+  s->heap->foreach(mark_if_linker, &l);
+  pt__os_release(l.by_stack, nstacks);
+  return guarded_scan(s, 0, 0); /* drains what they point to */
 }
 
 static void clear_and_count(void* block, size_t size, uint64_t* rec, void* arg) {
@@ -285,6 +343,7 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   sigaction(SIGBUS, &sa, &old_bus);
   pt_track_threads_hold(); /* until the marks are final: held threads neither move nor free blocks */
   pt_touched_open(&s.touched);
+  if (!scan_linker_roots(&s, out->nsites)) out->complete = false;
   scan_roots(&s, &out->complete);
   pt_touched_close(&s.touched);
   if (!guarded_indirect_pass(&s)) out->complete = false;

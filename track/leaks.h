@@ -47,5 +47,14 @@ const char* pt_leak_kind_name(int kind);
 unsigned pt_track_threads_hold(void);
 void pt_track_threads_held(const void** regs, size_t* size);
 void pt_track_threads_release(void);
+/* The lowest stack pointer of a held thread in [lo, hi), or 0. */
+uintptr_t pt_track_threads_held_sp_in(uintptr_t lo, uintptr_t hi);
+
+/* "threadstacks.c": a thread ended, and its stack [lo, hi) holds nothing live until a thread starts
+ * on it again (a stack pointer in it). */
+void pt_track_leaks_thread_ended(uintptr_t lo, uintptr_t hi);
+void pt_track_leaks_thread_started(uintptr_t sp);
+/* The end of an ended thread's stack that starts at lo and lies within [lo, hi), or 0. */
+uintptr_t pt_track_leaks_dead_stack_end(uintptr_t lo, uintptr_t hi);
 
 #endif
