@@ -1,9 +1,12 @@
 /* globals: one block kept by a global pointer to its start, one kept only by an INTERIOR pointer
  * stored in a global (a pointer anywhere inside a block keeps it), one whose only pointer points
  * just past its requested end (a vector's "end": LeakSanitizer does not count it, nor do we, even
- * though the allocator's block is bigger), and one real leak.
+ * though the allocator's block is bigger), and one real leak. Then a global keeps a block the
+ * program never writes, and the next block of its size, allocated right after it, leaks: what the
+ * allocator left in the unwritten block (a free list's link to its neighbour) is no pointer of the
+ * program's.
  * Expected: reachable keep_global 1 100, reachable keep_interior 1 200, definite keep_end 1 777,
- * definite leak_one 1 300. */
+ * definite leak_one 1 300, reachable keep_unwritten 1 2900, definite leak_next 1 2900. */
 #include <stdlib.h>
 
 #include "corpus.h"
@@ -33,11 +36,23 @@ __attribute__((noinline)) void leak_one(void) {
   p = NULL;
 }
 
+void* g_unwritten;
+
+__attribute__((noinline)) void keep_unwritten(void) { g_unwritten = malloc(2900); }
+
+__attribute__((noinline)) void leak_next(void) {
+  void* p = malloc(2900);
+  touch(p, 2900);
+  p = NULL;
+}
+
 int main(void) {
   keep_global();
   keep_interior();
   keep_end();
   leak_one();
+  keep_unwritten();
+  leak_next();
   clobber_stack();
   return 0;
 }
