@@ -16,7 +16,8 @@
   X(DEPTH, depth, 32, 1, 128, "stack frames recorded per allocation")                                       \
   X(FRAME_POINTERS, frame_pointers, 0, 0, 1, "1 walks frame pointers instead of the unwind tables")      \
   X(SNAPSHOT_SIGNAL, snapshot_signal, 0, 0, 64, "signal number that writes a trace snapshot (0: none)")    \
-  X(SAMPLE, sample, 0, 0, 1073741824, "sample one allocation per this many bytes on average (0: record all)")
+  X(SAMPLE, sample, 0, 0, 1073741824, "sample one allocation per this many bytes on average (0: record all)") \
+  X(LEAK_ALL_MAPPINGS, leak_all_mappings, 0, 0, 1, "1 counts every writable mapping as a leak root, not only LeakSanitizer's")
 
 /* String options: X(NAME, field, default, what); values longer than the field are refused. */
 #define PTMEM_STRING_OPTIONS(X)                                                                        \

@@ -31,10 +31,12 @@
 
 typedef struct held_s {
   _Atomic long tid;
+  uintptr_t thread_pointer; /* where its static TLS and thread control block are */
   uint64_t regs[NGREG];
 } held_t;
 static held_t held[HOLD_MAX]; /* a root of the scan (pt_track_threads_held) */
 static _Atomic unsigned nheld;
+static _Atomic int missed; /* a thread of the last hold was not held (it blocks the signal...) */
 static _Atomic int holding;       /* 1 while a hold is on: the handler spills and waits */
 static _Atomic uint32_t released; /* futex word: bumped to let the handlers go */
 static _Atomic int inside;        /* handlers not yet returned */
@@ -70,6 +72,7 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   unsigned i = pt_fetch_add_acq_rel(&nheld, 1);
   if (i < HOLD_MAX) {
     memcpy(held[i].regs, ((ucontext_t*)context)->uc_mcontext.gregs, sizeof held[i].regs);
+    held[i].thread_pointer = (uintptr_t)__builtin_thread_pointer();
     pt_store_release(&held[i].tid, syscall(SYS_gettid));
   }
   uint64_t give_up = now_ms() + RELEASE_WAIT_MS;
@@ -141,6 +144,7 @@ unsigned pt_track_threads_hold(void) {
   unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
   memset(held, 0, (before < HOLD_MAX ? before : HOLD_MAX) * sizeof *held);
   pt_store_relaxed(&nheld, 0);
+  pt_store_relaxed(&missed, 0);
   pt_store_release(&holding, 1);
   static long sent[HOLD_MAX]; /* static: the stack of the scanning thread is a root too */
   unsigned nsent = 0;
@@ -163,10 +167,14 @@ unsigned pt_track_threads_hold(void) {
       if (d->name[0] < '0' || d->name[0] > '9') continue;
       long tid = 0;
       for (const char* c = d->name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
-      if (tid == self || blocks_signal(d->name) || nsent == HOLD_MAX) continue;
+      if (tid == self) continue;
+      if (blocks_signal(d->name) || nsent == HOLD_MAX) {
+        pt_store_relaxed(&missed, 1);
+        continue;
+      }
       pt_fetch_add_acq_rel(&outstanding, 1);
       if (syscall(SYS_tgkill, pid, tid, HOLD_SIGNAL) == 0) sent[nsent++] = tid;
-      else pt_fetch_sub_relaxed(&outstanding, 1);
+      else pt_fetch_sub_relaxed(&outstanding, 1); /* gone already */
     }
   }
   close(fd);
@@ -175,8 +183,10 @@ unsigned pt_track_threads_hold(void) {
   while (!all_arrived(sent, nsent, pid)) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     if ((uint64_t)(now.tv_sec - start.tv_sec) * 1000000000ull + (uint64_t)now.tv_nsec - (uint64_t)start.tv_nsec >
-        ARRIVE_WAIT_NS)
+        ARRIVE_WAIT_NS) {
+      pt_store_relaxed(&missed, 1);
       break;
+    }
     nanosleep(&step, NULL);
   }
   unsigned got = pt_load_acquire(&nheld);
@@ -189,14 +199,20 @@ void pt_track_threads_held(const void** regs, size_t* size) {
   *size = (n < HOLD_MAX ? n : HOLD_MAX) * sizeof *held;
 }
 
-uintptr_t pt_track_threads_held_sp_in(uintptr_t lo, uintptr_t hi) {
+unsigned pt_track_threads_held_count(void) {
   unsigned n = pt_load_acquire(&nheld);
-  uintptr_t found = 0;
-  for (unsigned i = 0; i < n && i < HOLD_MAX; i++) {
-    uintptr_t sp = (uintptr_t)held[i].regs[REG_RSP];
-    if (pt_load_acquire(&held[i].tid) && sp >= lo && sp < hi && (!found || sp < found)) found = sp;
-  }
-  return found;
+  return n < HOLD_MAX ? n : HOLD_MAX;
+}
+
+bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_pointer) {
+  if (i >= pt_track_threads_held_count() || !pt_load_acquire(&held[i].tid)) return false;
+  *sp = (uintptr_t)held[i].regs[REG_RSP];
+  *thread_pointer = held[i].thread_pointer;
+  return true;
+}
+
+bool pt_track_threads_all_held(void) {
+  return !pt_load_relaxed(&missed) && pt_load_acquire(&nheld) <= HOLD_MAX;
 }
 
 void pt_track_threads_release(void) {

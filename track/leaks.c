@@ -1,10 +1,11 @@
 /* leaks.c - reachability scan at exit (LeakSanitizer's algorithm, compiler-rt lsan_common.cpp).
  *
- * Roots: every readable-writable mapping of the process except the allocator's own memory and the
- * tracker's, and of each thread stack only the live part (threadstacks.c): for the scanning thread
- * from its stack pointer up (registers spilled there first), for the others from the stack pointer
- * hold.c caught them at, nothing of the stacks of ended threads. Dead frames are garbage. That covers the writable
- * segments of every module, other threads' stacks and TLS, and ld.so's allocations. Every aligned
+ * Roots, LeakSanitizer's (roots_t says which; pt_track_leaks_all_mappings: every writable mapping
+ * instead): the writable segments of the loaded modules; of each thread stack only the live part,
+ * for the scanning thread from its stack pointer up (registers spilled there first), for the others
+ * from the stack pointer hold.c caught them at, nothing of the stacks of ended threads
+ * (threadstacks.c); static TLS around each live thread pointer; the held registers; the blocks
+ * ld.so allocated. Never the allocator's own memory or the tracker's. Every aligned
  * word that points inside the requested bytes of a live block (interior pointers count; one past
  * the end does not, as in LSan) marks the block reachable;
  * reachable blocks are scanned in turn (an explicit work list, no recursion). Then every block left
@@ -14,6 +15,8 @@
  * that range and the result says it is incomplete. */
 #include "leaks.h"
 
+#include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -185,50 +188,93 @@ static bool is_anonymous(const char* fields) {
   return p[0] == '0' && (p[1] == ' ' || p[1] == 0);
 }
 
-/* Where the live part of the thread stack [lo, hi) starts. A held thread's: at its stack pointer,
- * less the 128-byte red zone below it, where the interrupted code may keep data. An ended thread's
- * that no held thread runs on again: nowhere (its end). Else all of it: a thread that was not held
- * (it blocks the signal) is read whole, as LSan does when it cannot place a stack pointer. */
-static uintptr_t live_stack_part(uintptr_t lo, uintptr_t hi) {
-  uintptr_t sp = pt_track_threads_held_sp_in(lo, hi);
-  if (sp) return sp - lo > 128 ? sp - 128 : lo;
-  uintptr_t dead_end = pt_track_leaks_dead_stack_end(lo, hi);
-  return dead_end ? dead_end : lo;
+bool pt_track_leaks_all_mappings;
+
+/* The root set, LeakSanitizer's unless pt_track_leaks_all_mappings: the writable segments of the
+ * loaded modules, the live part of every live thread's stack, every live thread's static TLS and
+ * thread control block. Other writable mappings (the program's own mmap'd memory, a runtime's
+ * arenas) are not roots, as in LSan. */
+typedef struct roots_s {
+  uintptr_t own_sp, own_tp; /* the scanning thread's */
+  size_t static_tls;        /* glibc's static TLS size, thread control block included */
+  bool all_held;            /* every other thread was held: a stack none of them runs on is dead */
+  uintptr_t prev_hi;        /* the previous line of /proc/self/maps... */
+  bool prev_guard;          /* ...had no access at all: a thread stack's guard below this line */
+} roots_t;
+
+static bool scan_part(scan_t* s, uintptr_t lo, uintptr_t hi, uintptr_t from, uintptr_t to, bool anonymous) {
+  if (from < lo) from = lo;
+  if (to > hi) to = hi;
+  return from >= to || scan_foreign_parts(s, from, to, anonymous);
 }
 
-/* The previous line of /proc/self/maps: a thread stack is the writable mapping right above its guard. */
-typedef struct maps_prev_s {
-  uintptr_t hi;
-  bool guard; /* no access at all */
-} maps_prev_t;
+/* Where the live part of the thread stack [lo, hi) starts: at the lowest stack pointer of the
+ * threads running on it (a held thread's less the 128-byte red zone below it, where the code it
+ * interrupted may keep data); none running on it: nowhere (hi) if the stack is known dead (an ended
+ * thread's that glibc keeps for the next thread, or any when every thread was held), else all of
+ * it (a thread that was not held, read whole as LSan does when it cannot place a stack pointer). */
+static uintptr_t live_stack_part(const roots_t* r, uintptr_t lo, uintptr_t hi, bool stack) {
+  if (r->own_sp >= lo && r->own_sp < hi) return r->own_sp;
+  uintptr_t live = hi, sp, tp;
+  for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
+    if (pt_track_threads_held_at(i, &sp, &tp) && sp >= lo && sp < hi && sp - 128 < live)
+      live = sp - lo > 128 ? sp - 128 : lo;
+  if (live < hi || !stack) return live;
+  uintptr_t dead_end = pt_track_leaks_dead_stack_end(lo, hi);
+  if (dead_end) return pt_track_leaks_all_mappings ? dead_end : hi;
+  return r->all_held && !pt_track_leaks_all_mappings ? hi : lo;
+}
+
+/* The writable segments of loaded modules within [lo, hi): .data and .bss. */
+static bool scan_module_parts(scan_t* s, uintptr_t lo, uintptr_t hi, bool anonymous) {
+  size_t n = pt_track_modules_count();
+  for (size_t i = 0; i < n; i++) {
+    const pt_module_t* m = pt_track_module(i);
+    if (m->unloaded_ns) continue;
+    for (uint32_t k = 0; k < m->nsegments; k++) {
+      if (!(m->segments[k].flags & PF_W)) continue;
+      uintptr_t from = m->base + m->segments[k].vaddr;
+      if (!scan_part(s, lo, hi, from, from + m->segments[k].memsz, anonymous)) return false;
+    }
+  }
+  return true;
+}
 
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
-static void root_line(scan_t* s, const char* line, uintptr_t sp, maps_prev_t* prev, bool* complete) {
+static bool root_line(scan_t* s, const char* line, roots_t* r) {
   const char* p = line;
   uintptr_t lo = parse_hex(&p);
-  if (*p++ != '-') return;
+  if (*p++ != '-') return true;
   uintptr_t hi = parse_hex(&p);
-  if (*p++ != ' ') return;
-  maps_prev_t before = *prev;
-  *prev = (maps_prev_t){hi, p[0] == '-' && p[1] == '-' && p[2] == '-'};
-  if (p[0] != 'r' || p[1] != 'w') return;
-  if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]") || strstr(line, "[anon:ptmem")) return;
-  if (sp >= lo && sp < hi) lo = sp; /* our own stack: only its live part */
-  else if ((before.guard && before.hi == lo) || strstr(line, "[stack]")) lo = live_stack_part(lo, hi);
-  if (lo < hi && !scan_foreign_parts(s, lo, hi, is_anonymous(p))) {
-    *complete = false;
-    s->nwork = 0;
+  if (*p++ != ' ') return true;
+  bool stack = (r->prev_guard && r->prev_hi == lo) || strstr(line, "[stack]");
+  r->prev_hi = hi;
+  r->prev_guard = p[0] == '-' && p[1] == '-' && p[2] == '-';
+  if (p[0] != 'r' || p[1] != 'w') return true;
+  if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]") || strstr(line, "[anon:ptmem")) return true;
+  bool anonymous = is_anonymous(p);
+  uintptr_t live = live_stack_part(r, lo, hi, stack);
+  if (pt_track_leaks_all_mappings) return scan_part(s, lo, hi, stack ? live : lo, hi, anonymous);
+  if (!scan_part(s, lo, hi, live, hi, anonymous) || !scan_module_parts(s, lo, hi, anonymous)) return false;
+  /* Static TLS lies below the thread pointer and the thread control block above it: in a thread's
+   * stack mapping, read above already, but the main thread's is memory of ld.so's own. */
+  uintptr_t sp, tp = r->own_tp;
+  for (unsigned i = 0;; i++) {
+    if (tp >= lo && tp < hi && !scan_part(s, lo, hi, tp - r->static_tls, tp + r->static_tls, anonymous)) return false;
+    if (i >= pt_track_threads_held_count()) return true;
+    if (!pt_track_threads_held_at(i, &sp, &tp)) tp = 0;
   }
 }
 
 static uintptr_t live_stack_from;
 void pt_track_leaks_live_stack_from(uintptr_t sp) { live_stack_from = sp; }
 
-__attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
+__attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, bool* complete) {
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
-  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-  if (live_stack_from > sp) sp = live_stack_from;
+  roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
+               .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
+  if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *complete = false;
@@ -236,7 +282,6 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   }
   char buf[16384];
   size_t have = 0;
-  maps_prev_t prev = {0, false};
   for (;;) {
     ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
     if (n <= 0) break;
@@ -246,7 +291,10 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
     char* nl;
     while ((nl = strchr(line, '\n')) != NULL) {
       *nl = 0;
-      root_line(s, line, sp, &prev, complete);
+      if (!root_line(s, line, &r)) {
+        *complete = false;
+        s->nwork = 0;
+      }
       line = nl + 1;
     }
     have = (size_t)(buf + have - line);
@@ -260,10 +308,23 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   __asm__ volatile("" : : "r"(&regs) : "memory");
 }
 
+/* glibc's static TLS size, thread control block included (what LSan reads too); unknown: 64 KiB
+ * around the thread pointer, clipped to its mapping. */
+static size_t static_tls_size(void) {
+  void* sym = dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+  void (*info)(size_t*, size_t*);
+  size_t size = 0, align = 0;
+  if (sym) {
+    memcpy(&info, &sym, sizeof sym);
+    info(&size, &align);
+  }
+  return size ? size : 64 * 1024;
+}
+
 /* LSan's rule for the dynamic linker (lsan_common_linux.cpp): every block ld.so allocated is a
  * root. Its dynamic TLS blocks and threads' DTVs are reached only through thread control blocks and
  * arrays that a scan cannot place, and the DTV of an ended thread whose stack glibc keeps for the
- * next thread is reached from that dead stack only, which is not a root (threadstacks.c). */
+ * next thread is reached from that dead stack only, which is not a root. */
 typedef struct linker_roots_s {
   scan_t* scan;
   uint8_t* by_stack; /* 1: the stack's first frame is in ld.so */
@@ -279,9 +340,9 @@ static void mark_if_linker(void* block, size_t size, uint64_t* rec, void* arg) {
   if (l->scan->nwork < l->scan->cap) l->scan->work[l->scan->nwork++] = block;
 }
 
-__attribute__((noinline)) static bool scan_linker_roots(scan_t* s, uint32_t nstacks) {
-  uintptr_t base = (uintptr_t)getauxval(AT_BASE), lo, hi;
-  if (!base || !pt_track_module_text_of((const void*)base, &lo, &hi) || !nstacks) return true;
+/* [lo, hi): ld.so's code (none: lo == hi). */
+__attribute__((noinline)) static bool scan_linker_roots(scan_t* s, uint32_t nstacks, uintptr_t lo, uintptr_t hi) {
+  if (lo >= hi || !nstacks) return true;
   linker_roots_t l = {s, pt__os_reserve(nstacks, 4096), nstacks};
   if (!l.by_stack) return false;
   for (uint32_t id = 0; id < nstacks; id++) {
@@ -341,10 +402,15 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   sa.sa_handler = on_fault;
   sigaction(SIGSEGV, &sa, &old_segv);
   sigaction(SIGBUS, &sa, &old_bus);
+  size_t static_tls = static_tls_size();
+  /* Before the hold: the module table is refreshed under the loader's lock, which a held thread
+   * may own. */
+  uintptr_t base = (uintptr_t)getauxval(AT_BASE), linker_lo = 0, linker_hi = 0;
+  if (!base || !pt_track_module_text_of((const void*)base, &linker_lo, &linker_hi)) linker_lo = linker_hi = 0;
   pt_track_threads_hold(); /* until the marks are final: held threads neither move nor free blocks */
   pt_touched_open(&s.touched);
-  if (!scan_linker_roots(&s, out->nsites)) out->complete = false;
-  scan_roots(&s, &out->complete);
+  if (!scan_linker_roots(&s, out->nsites, linker_lo, linker_hi)) out->complete = false;
+  scan_roots(&s, static_tls, &out->complete);
   pt_touched_close(&s.touched);
   if (!guarded_indirect_pass(&s)) out->complete = false;
   sigaction(SIGSEGV, &old_segv, NULL);

@@ -37,6 +37,9 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out);
  * embedder passes the stack pointer where it entered the tracker: the tracker's frames below hold
  * stale words of the application's dead frames (uninitialised buffers), which are not roots. */
 void pt_track_leaks_live_stack_from(uintptr_t sp);
+/* True: every writable mapping is a root, not only LeakSanitizer's set (for runtimes that keep
+ * heap pointers in arenas of their own: Python's pymalloc, the JVM, V8). */
+extern bool pt_track_leaks_all_mappings;
 /* Memory of the tracker's own that holds heap addresses and must not count as a root. */
 void pt_track_leaks_exclude(const void* p, size_t size);
 const char* pt_leak_kind_name(int kind);
@@ -47,8 +50,12 @@ const char* pt_leak_kind_name(int kind);
 unsigned pt_track_threads_hold(void);
 void pt_track_threads_held(const void** regs, size_t* size);
 void pt_track_threads_release(void);
-/* The lowest stack pointer of a held thread in [lo, hi), or 0. */
-uintptr_t pt_track_threads_held_sp_in(uintptr_t lo, uintptr_t hi);
+/* Held thread i (below pt_track_threads_held_count): its stack pointer and thread pointer. False if
+ * its entry is not filled. */
+unsigned pt_track_threads_held_count(void);
+bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_pointer);
+/* Whether the last hold held every other thread: then a stack no held thread runs on is dead. */
+bool pt_track_threads_all_held(void);
 
 /* "threadstacks.c": a thread ended, and its stack [lo, hi) holds nothing live until a thread starts
  * on it again (a stack pointer in it). */

@@ -62,7 +62,7 @@ def clean_env():
 
 def run_ptmem(a, outdir):
     cmd = [a.cmake, "-E", "env", "PTMEM_TRACK=1", f"PTMEM_OUT={outdir}/ptmem.%e.%p.json",
-           f"LD_PRELOAD={a.preload}", a.exe] + a.args
+           f"LD_PRELOAD={a.preload}"] + a.env + [a.exe] + a.args
     res = run(cmd, env=clean_env())
     show(res)
     if res.returncode != 0:
@@ -170,6 +170,8 @@ def main():
     ap.add_argument("--clangxx", default="")
     ap.add_argument("--addr2line", default="addr2line")
     ap.add_argument("--self-test", action="store_true")
+    ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the ptmem run")
+    ap.add_argument("--no-lsan", action="store_true", help="check the expectations only")
     ap.add_argument("args", nargs="*", help="arguments of the program (after --)")
     a = ap.parse_args()
 
@@ -188,6 +190,8 @@ def main():
         print(f"run_track: FAIL: {e}")
         return 1
     log("ptmem trace(s) match " + a.expect)
+    if a.no_lsan:
+        return 0
 
     exe = build_lsan(a, outdir)
     lsan = run_lsan(a, outdir, exe) if exe else None
