@@ -140,11 +140,11 @@ static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
 }
 
 unsigned pt_track_threads_hold(void) {
+  pt_store_relaxed(&missed, 1); /* until every thread listed was sent the signal */
   if (!install()) return 0;
   unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
   memset(held, 0, (before < HOLD_MAX ? before : HOLD_MAX) * sizeof *held);
   pt_store_relaxed(&nheld, 0);
-  pt_store_relaxed(&missed, 0);
   pt_store_release(&holding, 1);
   static long sent[HOLD_MAX]; /* static: the stack of the scanning thread is a root too */
   unsigned nsent = 0;
@@ -154,7 +154,8 @@ unsigned pt_track_threads_hold(void) {
   if (fd < 0) return 0;
   char buf[4096];
   long n;
-  while (nsent < HOLD_MAX && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+  bool miss = false;
+  while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
     for (long off = 0; off < n;) {
       struct {
         uint64_t ino;
@@ -169,7 +170,7 @@ unsigned pt_track_threads_hold(void) {
       for (const char* c = d->name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
       if (tid == self) continue;
       if (blocks_signal(d->name) || nsent == HOLD_MAX) {
-        pt_store_relaxed(&missed, 1);
+        miss = true;
         continue;
       }
       pt_fetch_add_acq_rel(&outstanding, 1);
@@ -178,6 +179,7 @@ unsigned pt_track_threads_hold(void) {
     }
   }
   close(fd);
+  pt_store_relaxed(&missed, n < 0 || miss);
   struct timespec start, now, step = {0, 1000000L};
   clock_gettime(CLOCK_MONOTONIC, &start);
   while (!all_arrived(sent, nsent, pid)) {
