@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
@@ -28,7 +27,6 @@
 #include "../pools/atomic.h"
 #include "../pools/os.h"
 #include "modules.h"
-#include "stack.h"
 #include "touched.h"
 #include "track.h"
 
@@ -196,14 +194,8 @@ bool pt_track_leaks_all_mappings;
  * loaded modules, the live part of every live thread's stack, every live thread's static TLS and
  * thread control block. Other writable mappings (the program's own mmap'd memory, a runtime's
  * arenas) are not roots, as in LSan. */
-typedef struct code_range_s {
-  uintptr_t lo, hi;
-} code_range_t;
-enum { EXIT_CODE_LIBC, EXIT_CODE_LINKER, EXIT_CODE_EMBEDDER, EXIT_CODE_RANGES };
-
 typedef struct roots_s {
   uintptr_t own_sp, own_tp; /* the scanning thread's */
-  code_range_t exit_code[EXIT_CODE_RANGES]; /* the code between the scan and the caller of exit */
   size_t static_tls;        /* glibc's static TLS size, thread control block included */
   bool all_held;            /* every other thread was held: a stack none of them runs on is dead */
   uintptr_t prev_hi;        /* the previous line of /proc/self/maps... */
@@ -216,41 +208,13 @@ static bool scan_part(scan_t* s, uintptr_t lo, uintptr_t hi, uintptr_t from, uin
   return from >= to || scan_foreign_parts(s, from, to, anonymous);
 }
 
-/* Whether `ra` follows a call instruction: call rel32, or call through a register or memory
- * (ff /2 with a ModRM of 1 to 6 bytes after it). */
-static bool after_call(uintptr_t ra) {
-  const uint8_t* c = (const uint8_t*)ra;
-  if (c[-5] == 0xe8) return true;
-  for (int len = 2; len <= 7; len++)
-    if (c[-len] == 0xff && ((c[-len + 1] >> 3) & 7) == 2) return true;
-  return false;
-}
-
-/* The exiting thread's stack from `sp`: the frames of exit() and of the C library's and ld.so's
- * exit machinery come first, laid over the dead frames of the program's last calls, and they hold
- * stale words of those in their padding and unset locals: a lost block allocated just before exit
- * came out reachable. The live data starts in the frame of exit's caller, above the first return
- * address into code that is none of those (a function pointer of the program's held there only
- * moves the start down, never up past live data). */
-static uintptr_t exit_caller_frame(const roots_t* r, uintptr_t sp, uintptr_t hi) {
-  uintptr_t end = hi - sp > 64 * 1024 ? sp + 64 * 1024 : hi;
-  for (uintptr_t a = (sp + 7) & ~(uintptr_t)7; a + 8 <= end; a += 8) {
-    uintptr_t v = *(const uintptr_t*)a;
-    bool exit_code = false;
-    for (int i = 0; i < EXIT_CODE_RANGES; i++) exit_code |= v >= r->exit_code[i].lo && v < r->exit_code[i].hi;
-    if (!exit_code && v > 16 && pt_track_module_code_contains(v) && pt_track_module_code_contains(v - 7) && after_call(v))
-      return a + 8;
-  }
-  return sp;
-}
-
 /* Where the live part of the thread stack [lo, hi) starts: at the lowest stack pointer of the
  * threads running on it (a held thread's less the 128-byte red zone below it, where the code it
  * interrupted may keep data); none running on it: nowhere (hi) if the stack is known dead (an ended
  * thread's that glibc keeps for the next thread, or any when every thread was held), else all of
  * it (a thread that was not held, read whole as LSan does when it cannot place a stack pointer). */
 static uintptr_t live_stack_part(const roots_t* r, uintptr_t lo, uintptr_t hi, bool stack) {
-  if (r->own_sp >= lo && r->own_sp < hi) return exit_caller_frame(r, r->own_sp, hi);
+  if (r->own_sp >= lo && r->own_sp < hi) return r->own_sp;
   uintptr_t live = hi, sp, tp;
   for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
     if (pt_track_threads_held_at(i, &sp, &tp) && sp >= lo && sp < hi && sp - 128 < live)
@@ -305,13 +269,11 @@ static bool root_line(scan_t* s, const char* line, roots_t* r) {
 static uintptr_t live_stack_from;
 void pt_track_leaks_live_stack_from(uintptr_t sp) { live_stack_from = sp; }
 
-__attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, const code_range_t* exit_code,
-                                                 bool* complete) {
+__attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, bool* complete) {
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
   roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
                .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
-  memcpy(r.exit_code, exit_code, sizeof r.exit_code);
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -443,20 +405,12 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   size_t static_tls = static_tls_size();
   /* Before the hold: the module table is refreshed under the loader's lock, which a held thread
    * may own. */
-  code_range_t code[EXIT_CODE_RANGES] = {{0, 0}, {0, 0}, {0, 0}};
-  void (*exit_fn)(int) = exit;
-  void* libc_exit;
-  memcpy(&libc_exit, &exit_fn, sizeof libc_exit); /* POSIX's idiom, as for dlsym */
-  if (!pt_track_module_text_of(libc_exit, &code[EXIT_CODE_LIBC].lo, &code[EXIT_CODE_LIBC].hi))
-    code[EXIT_CODE_LIBC] = (code_range_t){0, 0};
-  uintptr_t base = (uintptr_t)getauxval(AT_BASE);
-  if (!base || !pt_track_module_text_of((const void*)base, &code[EXIT_CODE_LINKER].lo, &code[EXIT_CODE_LINKER].hi))
-    code[EXIT_CODE_LINKER] = (code_range_t){0, 0};
-  code[EXIT_CODE_EMBEDDER] = (code_range_t){pt_track_stack_config.skip_lo, pt_track_stack_config.skip_hi};
+  uintptr_t base = (uintptr_t)getauxval(AT_BASE), linker_lo = 0, linker_hi = 0;
+  if (!base || !pt_track_module_text_of((const void*)base, &linker_lo, &linker_hi)) linker_lo = linker_hi = 0;
   pt_track_threads_hold(); /* until the marks are final: held threads neither move nor free blocks */
   pt_touched_open(&s.touched);
-  if (!scan_linker_roots(&s, out->nsites, code[EXIT_CODE_LINKER].lo, code[EXIT_CODE_LINKER].hi)) out->complete = false;
-  scan_roots(&s, static_tls, code, &out->complete);
+  if (!scan_linker_roots(&s, out->nsites, linker_lo, linker_hi)) out->complete = false;
+  scan_roots(&s, static_tls, &out->complete);
   pt_touched_close(&s.touched);
   if (!guarded_indirect_pass(&s)) out->complete = false;
   sigaction(SIGSEGV, &old_segv, NULL);
