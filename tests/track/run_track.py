@@ -6,11 +6,14 @@
      into a fresh per-test directory (so traces of an earlier run cannot be picked up);
   2. checks its trace(s) with check_trace.py against <name>.expect (or, with --self-test, runs the
      checker's self-test on them instead and stops there);
-  3. builds the same sources with `clang -fsanitize=leak` (clang++ for C++), runs them with
-     LSAN_OPTIONS=exitcode=0 and requires ptmem's definite count/bytes to equal LSan's direct totals
-     and ptmem's indirect ones to equal LSan's indirect totals, per process. Without clang or the
-     LSan runtime (or where LSan cannot run, e.g. ptrace is forbidden) this step is skipped: exit 77
-     once steps 1-2 have passed.
+  3. builds the same sources with the compilers that built the program (--cc, --cxx) and
+     `-fsanitize=leak`, runs them with LSAN_OPTIONS=exitcode=0 and requires ptmem's definite
+     count/bytes to equal LSan's direct totals and ptmem's indirect ones to equal LSan's indirect
+     totals, per process. The same compiler, because compilers keep different stale copies of a
+     pointer (gcc -O0 keeps &a[i] in rbx across a call, live at exit; clang does not): only the same
+     code gives LSan and ptmem the same memory to judge. Without the compiler or its LSan runtime
+     (or where LSan cannot run, e.g. ptrace is forbidden) this step is skipped: exit 77 once steps
+     1-2 have passed.
 Exit: 0 pass, 1 fail, 77 skip. The driver itself never runs under the preload.
 """
 import argparse
@@ -78,34 +81,34 @@ def run_ptmem(a, outdir):
 def build_lsan(a, outdir):
     """Builds the corpus program with -fsanitize=leak; None (with the reason logged) if impossible."""
     cxx = any(s.endswith((".cpp", ".cc")) for s in a.src)
-    if not a.clang or not shutil.which(a.clang) or (cxx and (not a.clangxx or not shutil.which(a.clangxx))):
-        log("SKIP LSan comparison: clang/clang++ not found")
+    if not a.cc or not shutil.which(a.cc) or (cxx and (not a.cxx or not shutil.which(a.cxx))):
+        log("SKIP LSan comparison: the C/C++ compiler was not found")
         return None
     # A trivial program first: a failure there means no LSan runtime, not a broken corpus program.
     probe = os.path.join(outdir, "probe.c")
     with open(probe, "w", encoding="utf-8") as f:
         f.write("int main(void) { return 0; }\n")
-    res = run([a.clangxx if cxx else a.clang, "-fsanitize=leak", "-x", "c", probe, "-o", probe + ".exe"])
+    res = run([a.cxx if cxx else a.cc, "-fsanitize=leak", "-x", "c", probe, "-o", probe + ".exe"])
     if res.returncode != 0 or run([probe + ".exe"], env=clean_env()).returncode != 0:
         show(res)
-        log("SKIP LSan comparison: clang cannot build or run a -fsanitize=leak program here "
-            "(is libclang-rt-*-dev installed?)")
+        log(f"SKIP LSan comparison: {a.cc} cannot build or run a -fsanitize=leak program here "
+            "(is its LSan runtime, liblsan0 or libclang-rt-*-dev, installed?)")
         return None
     objs = []
     for s in a.src:
         is_cxx = s.endswith((".cpp", ".cc"))
         obj = os.path.join(outdir, os.path.basename(s) + ".o")
-        res = run([a.clangxx if is_cxx else a.clang] + CORPUS_FLAGS + ["-fsanitize=leak", "-I", a.srcdir,
+        res = run([a.cxx if is_cxx else a.cc] + CORPUS_FLAGS + ["-fsanitize=leak", "-I", a.srcdir,
                                                                       "-c", s, "-o", obj])
         show(res)
         if res.returncode != 0:
-            raise SystemExit(f"run_track: FAIL: clang could not compile {s}")
+            raise SystemExit(f"run_track: FAIL: the compiler could not compile {s} with -fsanitize=leak")
         objs.append(obj)
     exe = os.path.join(outdir, f"lsan_{a.name}")
-    res = run([a.clangxx if cxx else a.clang, "-fsanitize=leak", "-pthread"] + objs + ["-o", exe, "-ldl"])
+    res = run([a.cxx if cxx else a.cc, "-fsanitize=leak", "-pthread"] + objs + ["-o", exe, "-ldl"])
     show(res)
     if res.returncode != 0:
-        raise SystemExit("run_track: FAIL: clang could not link the LSan build")
+        raise SystemExit("run_track: FAIL: the compiler could not link the LSan build")
     return exe
 
 
@@ -166,8 +169,8 @@ def main():
     ap.add_argument("--expect", required=True)
     ap.add_argument("--srcdir", required=True, help="tests/track, for corpus.h")
     ap.add_argument("--src", action="append", default=[], help="a source of the program (for LSan)")
-    ap.add_argument("--clang", default="")
-    ap.add_argument("--clangxx", default="")
+    ap.add_argument("--cc", default="", help="C compiler for the LSan build: the one that built the program")
+    ap.add_argument("--cxx", default="", help="C++ compiler for the LSan build")
     ap.add_argument("--addr2line", default="addr2line")
     ap.add_argument("--self-test", action="store_true")
     ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the ptmem run")
