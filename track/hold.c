@@ -36,7 +36,8 @@ typedef struct held_s {
 } held_t;
 static held_t held[HOLD_MAX]; /* a root of the scan (pt_track_threads_held) */
 static _Atomic unsigned nheld;
-static _Atomic int missed; /* a thread of the last hold was not held (it blocks the signal...) */
+static _Atomic int missed;    /* a thread of the last hold was not held (it blocks the signal...) */
+static _Atomic int off_stack; /* one was held on its alternate signal stack */
 static _Atomic int holding;       /* 1 while a hold is on: the handler spills and waits */
 static _Atomic uint32_t released; /* futex word: bumped to let the handlers go */
 static _Atomic int inside;        /* handlers not yet returned */
@@ -73,6 +74,10 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   if (i < HOLD_MAX) {
     memcpy(held[i].regs, ((ucontext_t*)context)->uc_mcontext.gregs, sizeof held[i].regs);
     held[i].thread_pointer = (uintptr_t)__builtin_thread_pointer();
+    /* Interrupted on its alternate signal stack (this handler runs on the interrupted stack): its
+     * stack pointer is not on its thread stack, which must then not be taken for a dead one. */
+    stack_t alt;
+    if (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK)) pt_store_relaxed(&off_stack, 1);
     pt_store_release(&held[i].tid, syscall(SYS_gettid));
   }
   uint64_t give_up = now_ms() + RELEASE_WAIT_MS;
@@ -141,6 +146,7 @@ static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
 
 unsigned pt_track_threads_hold(void) {
   pt_store_relaxed(&missed, 1); /* until every thread listed was sent the signal */
+  pt_store_relaxed(&off_stack, 0);
   if (!install()) return 0;
   unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
   memset(held, 0, (before < HOLD_MAX ? before : HOLD_MAX) * sizeof *held);
@@ -214,7 +220,7 @@ bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_point
 }
 
 bool pt_track_threads_all_held(void) {
-  return !pt_load_relaxed(&missed) && pt_load_acquire(&nheld) <= HOLD_MAX;
+  return !pt_load_relaxed(&missed) && !pt_load_relaxed(&off_stack) && pt_load_acquire(&nheld) <= HOLD_MAX;
 }
 
 void pt_track_threads_release(void) {
