@@ -14,6 +14,7 @@
 #include "../pools/os.h"
 #include "codemap.h"
 #include "jsonl.h"
+#include "leaks.h"
 #include "timeline.h"
 #include "modules.h"
 #include "track.h"
@@ -96,6 +97,7 @@ static void write_header(pt_jsonl_t* w, const pt_trace_info_t* info) {
   pt_jsonl_str(w, "unwinder", info->unwinder);
   pt_jsonl_u64(w, "depth", info->depth);
   pt_jsonl_u64(w, "sample_bytes", pt_track_sampling()); /* 0: every allocation is recorded */
+  pt_jsonl_str(w, "leak_roots", pt_track_leaks_all_mappings ? "all-mappings" : "lsan");
   pt_jsonl_u64(w, "page_size", (uint64_t)sysconf(_SC_PAGESIZE));
   pt_jsonl_end(w);
 }

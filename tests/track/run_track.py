@@ -18,6 +18,7 @@ Exit: 0 pass, 1 fail, 77 skip. The driver itself never runs under the preload.
 """
 import argparse
 import glob
+import json
 import os
 import re
 import shutil
@@ -193,6 +194,13 @@ def main():
         print(f"run_track: FAIL: {e}")
         return 1
     log("ptmem trace(s) match " + a.expect)
+    want_roots = "all-mappings" if "PTMEM_LEAK_ALL_MAPPINGS=1" in a.env else "lsan"
+    for path in traces:
+        with open(path, encoding="utf-8") as f:
+            roots = json.loads(f.readline()).get("leak_roots")
+        if roots != want_roots:
+            print(f"run_track: FAIL: {path}: header leak_roots is {roots!r}, expected {want_roots!r}")
+            return 1
     if a.no_lsan:
         return 0
 
