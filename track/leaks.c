@@ -67,6 +67,12 @@ static void on_fault(int sig) {
   if (in_range) siglongjmp(fault_jump, 1);
 }
 
+/* A block found reachable: its contents are scanned in turn (drain). */
+static inline void mark_reachable(scan_t* s, void* block, uint64_t* rec) {
+  *rec |= PT_REC_MARK_REACHABLE;
+  if (s->nwork < s->cap) s->work[s->nwork++] = block;
+}
+
 /* Marks the block at word w with `mark` if it is not marked yet; reachable ones go on the list. */
 static inline void consider(scan_t* s, uintptr_t w, const void* from_block, uint64_t mark) {
   if (w < 4096 || (w >> 47)) return;
@@ -82,8 +88,7 @@ static inline void consider(scan_t* s, uintptr_t w, const void* from_block, uint
     *rec |= PT_REC_MARK_INDIRECT;
     return;
   }
-  *rec |= PT_REC_MARK_REACHABLE;
-  if (s->nwork < s->cap) s->work[s->nwork++] = start;
+  mark_reachable(s, start, rec);
 }
 
 static void scan_words(scan_t* s, uintptr_t lo, uintptr_t hi, const void* from_block, uint64_t mark) {
@@ -240,6 +245,11 @@ static bool scan_module_parts(scan_t* s, uintptr_t lo, uintptr_t hi, bool anonym
   return true;
 }
 
+/* The static TLS and thread control block around thread pointer tp, if in [lo, hi). */
+static bool scan_tls(scan_t* s, const roots_t* r, uintptr_t lo, uintptr_t hi, uintptr_t tp, bool anonymous) {
+  return tp < lo || tp >= hi || scan_part(s, lo, hi, tp - r->static_tls, tp + r->static_tls, anonymous);
+}
+
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
 static bool root_line(scan_t* s, const char* line, roots_t* r) {
   const char* p = line;
@@ -258,12 +268,11 @@ static bool root_line(scan_t* s, const char* line, roots_t* r) {
   if (!scan_part(s, lo, hi, live, hi, anonymous) || !scan_module_parts(s, lo, hi, anonymous)) return false;
   /* Static TLS lies below the thread pointer and the thread control block above it: in a thread's
    * stack mapping, read above already, but the main thread's is memory of ld.so's own. */
-  uintptr_t sp, tp = r->own_tp;
-  for (unsigned i = 0;; i++) {
-    if (tp >= lo && tp < hi && !scan_part(s, lo, hi, tp - r->static_tls, tp + r->static_tls, anonymous)) return false;
-    if (i >= pt_track_threads_held_count()) return true;
-    if (!pt_track_threads_held_at(i, &sp, &tp)) tp = 0;
-  }
+  if (!scan_tls(s, r, lo, hi, r->own_tp, anonymous)) return false;
+  uintptr_t sp, tp;
+  for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
+    if (pt_track_threads_held_at(i, &sp, &tp) && !scan_tls(s, r, lo, hi, tp, anonymous)) return false;
+  return true;
 }
 
 static uintptr_t live_stack_from;
@@ -336,8 +345,7 @@ static void mark_if_linker(void* block, size_t size, uint64_t* rec, void* arg) {
   linker_roots_t* l = arg;
   uint32_t stack = pt_rec_stack(*rec);
   if (stack >= l->nstacks || !l->by_stack[stack] || (*rec & PT_REC_MARK_REACHABLE)) return;
-  *rec |= PT_REC_MARK_REACHABLE;
-  if (l->scan->nwork < l->scan->cap) l->scan->work[l->scan->nwork++] = block;
+  mark_reachable(l->scan, block, rec);
 }
 
 /* [lo, hi): ld.so's code (none: lo == hi). */
