@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +48,25 @@ static uint64_t clock_ns(clockid_t c) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A relative PTMEM_OUT means the directory the program started in: a daemon's chdir("/") would
+ * otherwise send its trace to / (or, unwritable, nowhere). The raw system call: this runs on the
+ * first allocation, and glibc's getcwd may allocate. Forked children inherit the anchored path; a
+ * program that execs anchors its own in the directory it starts in. */
+static void anchor_trace_path(void) {
+  char* out = ptmem_options.out;
+  char dir[sizeof ptmem_options.out];
+  if (out[0] == '/' || out[0] == 0) return;
+  long len = syscall(SYS_getcwd, dir, sizeof dir);
+  if (len <= 1 || dir[0] != '/') return; /* "(unreachable)/...": outside our root, keep it relative */
+  size_t d = strlen(dir), o = strlen(out);
+  if (d + 1 + o >= sizeof ptmem_options.out) return; /* too long to anchor: relative, as given */
+  memmove(out + d + 1, out, o + 1);
+  memcpy(out, dir, d);
+  out[d] = '/';
+}
+
 void ptmem_tracking_start(void) {
+  anchor_trace_path();
   pt__settings.block_meta = true; /* before the first page exists: every block gets a record */
   /* Never roots, and scanning their untouched pages costs every process page faults at exit: the
    * page map's top level (it points at submaps, not at blocks) and the trace writer's buffers. */

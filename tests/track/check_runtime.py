@@ -10,6 +10,8 @@
   fifo       PTMEM_OUT naming a FIFO (like /dev/null, not a regular file) is written in place: the
              reader gets the whole trace and the FIFO is still a FIFO (renaming over /dev/null made
              it a regular file for every process of the machine)
+  relative   a relative PTMEM_OUT names a file in the directory the program started in, even after
+             the program changed directory (daemons chdir to /); a fork child writes there too
   closing    a program making a handful of allocations and exiting at once (too short for the
              event path to sample) gets a trace whose timeline ends with a sample taken when it was
              written, RSS included, and `ptmem-report` prints its peak RSS (not "not sampled"); a
@@ -164,6 +166,19 @@ def main():
             f.write(data)
         if summary(copy).get("final") is not True:
             fail("the trace read from the FIFO has no final summary")
+    elif a.case == "relative":
+        elsewhere = os.path.join(a.outdir, "elsewhere")
+        os.makedirs(elsewhere)
+        r = subprocess.run(env_cmd(a, "PTMEM_OUT=rel.%p.json", args=("chdir", elsewhere)), cwd=a.outdir,
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or "done" not in r.stdout:
+            fail(f"program failed: {r.returncode} {r.stderr[-300:]}")
+        moved = os.listdir(elsewhere)
+        if moved:
+            fail(f"the trace followed the program's chdir into {elsewhere}: {moved}")
+        traces = glob.glob(os.path.join(a.outdir, "rel.*.json"))
+        if len(traces) != 1 or summary(traces[0]).get("final") is not True:
+            fail(f"expected one final trace rel.<pid>.json in the start directory, found {traces}")
     elif a.case == "closing":
         if not a.report:
             fail("the closing case needs --report")

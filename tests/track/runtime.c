@@ -5,7 +5,8 @@
  *   sample      100000 allocations of 1000 bytes from sampled_site, all freed
  *   plain       a few allocations, for the unwritable-trace case
  *   busy_exit   exit while another thread keeps allocating and freeing (huge blocks included):
- *               the exit-time scan must not crash on memory that vanishes under it */
+ *               the exit-time scan must not crash on memory that vanishes under it
+ *   chdir       chdir(argv[2]) before exit, as daemons do (chdir("/")) */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "corpus.h"
 
@@ -64,6 +66,8 @@ int main(int argc, char** argv) {
     nanosleep(&nap, NULL);
   } else if (strcmp(mode, "sample") == 0) {
     sampled_site();
+  } else if (strcmp(mode, "chdir") == 0) {
+    if (chdir(argv[2]) != 0) return 3;
   }
   free(keep);
   printf("done\n");
