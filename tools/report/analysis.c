@@ -248,6 +248,10 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): no leak scan ran", prog, t->pid));
     if (t->summary.leak_scan && !t->summary.leak_scan_complete)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): part of memory vanished during the leak scan", prog, t->pid));
+    /* The user chose it, for a runtime whose own arenas hold heap pointers; say what it hides. */
+    if (t->summary.leak_scan && t->leak_roots && strcmp(t->leak_roots, "all-mappings") == 0)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): every writable mapping was a leak root (PTMEM_LEAK_ALL_MAPPINGS=1): "
+                                   "a block only the program's own mappings point to counts as reachable", prog, t->pid));
     if (t->summary.approximate || t->sample_bytes)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") was sampled every %" PRIu64
                                    " bytes: counts are estimates and leaks approximate", prog, t->pid, t->sample_bytes));

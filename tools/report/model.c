@@ -37,6 +37,7 @@ void rp_trace_free(rp_trace_t* t) {
   free(t->source);
   free(t->exe);
   free(t->unwinder);
+  free(t->leak_roots);
   for (size_t i = 0; i < t->argv.n; i++) free(t->argv.v[i]);
   free(t->argv.v);
   for (size_t i = 0; i < t->modules.n; i++) {

@@ -75,6 +75,7 @@ typedef struct rp_trace_s {
   int64_t pid, ppid;
   uint64_t start_unix_ns, sample_bytes, page_size;
   char* unwinder;
+  char* leak_roots; /* "lsan" or "all-mappings"; NULL in traces older than the field */
   uint32_t depth;
 
   RP_VEC(rp_module_t) modules;

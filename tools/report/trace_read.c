@@ -148,7 +148,7 @@ static bool read_header(reader_t* r, json_t* o) {
                 version, RP_TRACE_VERSION);
   if (!get_int(r, o, "pid", true, 0, &t->pid) || !get_int(r, o, "ppid", true, 0, &t->ppid)) return false;
   if (!get_str(r, o, "exe", true, &t->exe) || !get_str(r, o, "source", false, &t->source) ||
-      !get_str(r, o, "unwinder", false, &t->unwinder))
+      !get_str(r, o, "unwinder", false, &t->unwinder) || !get_str(r, o, "leak_roots", false, &t->leak_roots))
     return false;
   if (!get_u64(r, o, "start_unix_ns", false, &t->start_unix_ns) || !get_u64(r, o, "sample_bytes", false, &t->sample_bytes) ||
       !get_u64(r, o, "page_size", false, &t->page_size) || !get_int(r, o, "depth", false, 0, &depth))
