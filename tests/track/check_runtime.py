@@ -12,6 +12,8 @@
              it a regular file for every process of the machine)
   relative   a relative PTMEM_OUT names a file in the directory the program started in, even after
              the program changed directory (daemons chdir to /); a fork child writes there too
+  exec       a program that execs starts a new trace: the new image's trace (same pid) counts only
+             its own allocations, not the 1000 blocks the image before the exec left
   closing    a program making a handful of allocations and exiting at once (too short for the
              event path to sample) gets a trace whose timeline ends with a sample taken when it was
              written, RSS included, and `ptmem-report` prints its peak RSS (not "not sampled"); a
@@ -179,6 +181,21 @@ def main():
         traces = glob.glob(os.path.join(a.outdir, "rel.*.json"))
         if len(traces) != 1 or summary(traces[0]).get("final") is not True:
             fail(f"expected one final trace rel.<pid>.json in the start directory, found {traces}")
+    elif a.case == "exec":
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("exec",)), capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or r.stdout != "done\n":
+            fail(f"exec'd program: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        traces = glob.glob(os.path.join(a.outdir, "ptmem.*.json"))
+        if len(traces) != 1:
+            fail(f"expected the new image's trace only, found {traces}")
+        t = check_trace.Trace(traces[0])
+        s = t.summary
+        argv = t.header.get("argv", [])
+        if s.get("final") is not True or argv[1:] != ["plain"]:
+            fail(f"{traces[0]}: not the final trace of the exec'd image: argv {argv}, final {s.get('final')}")
+        if s["allocs"] >= 1000 or s["live_bytes"] >= 48000:
+            fail(f"{traces[0]}: the new image's trace counts the old image's blocks: {s}")
+        print(f"new image: {s['allocs']} allocations, {s['live_bytes']} bytes live at exit")
     elif a.case == "closing":
         if not a.report:
             fail("the closing case needs --report")

@@ -6,7 +6,8 @@
  *   plain       a few allocations, for the unwritable-trace case
  *   busy_exit   exit while another thread keeps allocating and freeing (huge blocks included):
  *               the exit-time scan must not crash on memory that vanishes under it
- *   chdir       chdir(argv[2]) before exit, as daemons do (chdir("/")) */
+ *   chdir       chdir(argv[2]) before exit, as daemons do (chdir("/"))
+ *   exec        leak 1000 blocks from before_exec, then exec this program in plain mode */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,10 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__attribute__((noinline)) void before_exec(void) {
+  for (int i = 0; i < 1000; i++) touch(malloc(48), 48);
 }
 
 __attribute__((noinline)) void sampled_site(void) {
@@ -66,6 +71,11 @@ int main(int argc, char** argv) {
     nanosleep(&nap, NULL);
   } else if (strcmp(mode, "sample") == 0) {
     sampled_site();
+  } else if (strcmp(mode, "exec") == 0) {
+    before_exec();
+    fflush(NULL);
+    execl("/proc/self/exe", argv[0], "plain", (char*)NULL);
+    return 4;
   } else if (strcmp(mode, "chdir") == 0) {
     if (chdir(argv[2]) != 0) return 3;
   }
