@@ -14,6 +14,9 @@
              the program changed directory (daemons chdir to /); a fork child writes there too
   exec       a program that execs starts a new trace: the new image's trace (same pid) counts only
              its own allocations, not the 1000 blocks the image before the exec left
+  spike      8 MiB live for 5 ms in a 0.4 s run shows in the timeline: a sample at the exact peak,
+             low samples before and after, and the high ones no longer apart than the spike lasted
+             plus two sampling intervals
   closing    a program making a handful of allocations and exiting at once (too short for the
              event path to sample) gets a trace whose timeline ends with a sample taken when it was
              written, RSS included, and `ptmem-report` prints its peak RSS (not "not sampled"); a
@@ -196,6 +199,38 @@ def main():
         if s["allocs"] >= 1000 or s["live_bytes"] >= 48000:
             fail(f"{traces[0]}: the new image's trace counts the old image's blocks: {s}")
         print(f"new image: {s['allocs']} allocations, {s['live_bytes']} bytes live at exit")
+    elif a.case == "spike":
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("spike",)), capture_output=True, text=True, timeout=60)
+        held = [l for l in r.stdout.splitlines() if l.startswith("spike held ")]
+        if r.returncode != 0 or not held:
+            fail(f"spike program: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        held_ns = int(held[0].split()[2]) * 1000
+        path = glob.glob(os.path.join(a.outdir, "ptmem.*.json"))[0]
+        samples, s = timeline(path), summary(path)
+        spike_bytes, block = 64 * 128 * 1024, 128 * 1024
+        # All 64 blocks live: within half a block of the peak (one block fewer is still the ramp).
+        high = [i for i, (_, heap, _) in enumerate(samples) if heap > s["peak_bytes"] - block // 2]
+        print(f"{len(samples)} samples; spike held {held_ns / 1e6:.1f} ms; high samples "
+              f"{[(samples[i][0], samples[i][1]) for i in high]}; peak {s['peak_bytes']}")
+        if not high or s["peak_bytes"] < spike_bytes:
+            fail(f"no timeline sample shows the {spike_bytes}-byte spike: max {max(h for _, h, _ in samples)}")
+        if max(samples[i][1] for i in high) != s["peak_bytes"]:
+            fail(f"the spike's sample ({max(samples[i][1] for i in high)}) is not the exact peak ({s['peak_bytes']})")
+        first, last = high[0], high[-1]
+        if first == 0 or last == len(samples) - 1:
+            fail("no low sample before or after the spike: it does not show as a spike")
+        if high != list(range(first, last + 1)):
+            fail(f"the high samples are not one run: {high}")
+        interval_ns = 1_000_000  # the sampling interval while the buffer has not folded
+        span = samples[last][0] - samples[first][0]
+        if span > held_ns + 2 * interval_ns:
+            fail(f"the high samples span {span} ns, more than the spike's {held_ns} ns plus two intervals")
+        # The 8 MiB are touched as they are allocated (tens of ms of page faults in a VM) and given
+        # back one block at a time: the samples next to the spike may be on its slopes. The
+        # baseline is further out on both sides.
+        before, after = min(h for _, h, _ in samples[:first]), min(h for _, h, _ in samples[last + 1:])
+        if before >= spike_bytes // 2 or after >= spike_bytes // 2:
+            fail(f"the samples around the spike are not low: lowest before {before}, lowest after {after}")
     elif a.case == "closing":
         if not a.report:
             fail("the closing case needs --report")

@@ -7,7 +7,9 @@
  *   busy_exit   exit while another thread keeps allocating and freeing (huge blocks included):
  *               the exit-time scan must not crash on memory that vanishes under it
  *   chdir       chdir(argv[2]) before exit, as daemons do (chdir("/"))
- *   exec        leak 1000 blocks from before_exec, then exec this program in plain mode */
+ *   exec        leak 1000 blocks from before_exec, then exec this program in plain mode
+ *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
+ *               prints how long all 8 MiB were live, in microseconds */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +37,26 @@ __attribute__((noinline)) void sampled_site(void) {
     p[0] = 1;
     free(p);
   }
+}
+
+static void churn_for(double seconds) {
+  double end = now_s() + seconds;
+  while (now_s() < end) {
+    char* volatile p = malloc(64);
+    p[0] = 1;
+    free(p);
+  }
+}
+
+enum { SPIKE_BLOCKS = 64, SPIKE_BLOCK = 128 << 10, BASE_BLOCKS = 1024 };
+
+__attribute__((noinline)) static double spike(void) {
+  static void* big[SPIKE_BLOCKS];
+  for (int i = 0; i < SPIKE_BLOCKS; i++) touch(big[i] = malloc(SPIKE_BLOCK), SPIKE_BLOCK);
+  double t0 = now_s(); /* all 8 MiB live from here */
+  churn_for(0.005);
+  for (int i = 0; i < SPIKE_BLOCKS; i++) free(big[i]);
+  return now_s() - t0;
 }
 
 static void* churn_forever(void* arg) {
@@ -76,6 +98,14 @@ int main(int argc, char** argv) {
     fflush(NULL);
     execl("/proc/self/exe", argv[0], "plain", (char*)NULL);
     return 4;
+  } else if (strcmp(mode, "spike") == 0) {
+    static void* base[BASE_BLOCKS];
+    for (int i = 0; i < BASE_BLOCKS; i++) touch(base[i] = malloc(1024), 1024);
+    churn_for(0.2);
+    double held = spike();
+    churn_for(0.2);
+    for (int i = 0; i < BASE_BLOCKS; i++) free(base[i]);
+    printf("spike held %.0f us\n", held * 1e6);
   } else if (strcmp(mode, "chdir") == 0) {
     if (chdir(argv[2]) != 0) return 3;
   }
