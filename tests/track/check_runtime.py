@@ -14,6 +14,10 @@
              the program changed directory (daemons chdir to /); a fork child writes there too
   exec       a program that execs starts a new trace: the new image's trace (same pid) counts only
              its own allocations, not the 1000 blocks the image before the exec left
+  depth      PTMEM_DEPTH and PTMEM_FRAME_POINTERS: a leak 40 calls deep has 32 frames by default,
+             exactly N with PTMEM_DEPTH=N (the default's first N), all of them down to the
+             program's entry with PTMEM_DEPTH=128; the frame-pointer walk (the program keeps frame
+             pointers) gives the default's 32 frames
   spike      8 MiB live for 5 ms in a 0.4 s run shows in the timeline: a sample at the exact peak,
              low samples before and after, and the high ones no longer apart than the spike lasted
              plus two sampling intervals
@@ -55,6 +59,26 @@ def timeline(path):
             if rec.get("type") == "timeline":
                 samples += zip(rec["t_ns"], rec["heap_bytes"], rec["rss_bytes"])
     return samples
+
+
+def leak_stack(a, name, *env):
+    """The stack of the one 99-byte definite leak of `runtime deep`, as (module path, offset)
+    pairs (comparable across runs), and the trace's header."""
+    outdir = os.path.join(a.outdir, name)
+    os.makedirs(outdir)
+    r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.json", *env, args=("deep",)), capture_output=True,
+                       text=True, timeout=60)
+    if r.returncode != 0 or r.stdout != "done\n":
+        fail(f"{name}: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+    t = check_trace.Trace(os.path.join(outdir, "t.json"))
+    leaks = [l for l in t.leaks if l["kind"] == "definite" and l["bytes"] == 99]
+    if len(leaks) != 1:
+        fail(f"{name}: expected one definite leak of 99 bytes, found {t.leaks}")
+    frames = []
+    for addr in t.stacks[leaks[0]["stack"]]:
+        m = t.module_of(addr)
+        frames.append((m.path, addr - m.base))
+    return frames, t.header
 
 
 def check_closing_sample(path):
@@ -199,6 +223,24 @@ def main():
         if s["allocs"] >= 1000 or s["live_bytes"] >= 48000:
             fail(f"{traces[0]}: the new image's trace counts the old image's blocks: {s}")
         print(f"new image: {s['allocs']} allocations, {s['live_bytes']} bytes live at exit")
+    elif a.case == "depth":
+        default, h = leak_stack(a, "default")
+        short, hs = leak_stack(a, "depth5", "PTMEM_DEPTH=5")
+        full, _ = leak_stack(a, "depth128", "PTMEM_DEPTH=128")
+        fp, hf = leak_stack(a, "frame_pointers", "PTMEM_FRAME_POINTERS=1")
+        exe = h["exe"]
+        print(f"frames: default {len(default)}, depth 5 {len(short)}, depth 128 {len(full)}, frame pointers {len(fp)}")
+        if (h["depth"], hs["depth"], h["unwinder"], hf["unwinder"]) != (32, 5, "libunwind", "frame-pointers"):
+            fail(f"headers: depth {h['depth']}/{hs['depth']}, unwinder {h['unwinder']}/{hf['unwinder']}")
+        if len(default) != 32 or any(path != exe for path, _ in default):
+            fail(f"default: expected 32 frames, all in the program (40 calls deep): {default}")
+        if short != default[:5]:
+            fail(f"PTMEM_DEPTH=5 gave {short}, not the default's first 5 frames {default[:5]}")
+        # deep_leak at 41 levels (40 recursive calls + the first), main, the C library's start, _start
+        if len(full) < 44 or full[:32] != default or full[-1][0] != exe:
+            fail(f"PTMEM_DEPTH=128: {len(full)} frames; expected the whole stack down to _start: {full}")
+        if fp != default:
+            fail(f"frame pointers: {fp} differs from the unwind tables' walk {default}")
     elif a.case == "spike":
         r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("spike",)), capture_output=True, text=True, timeout=60)
         held = [l for l in r.stdout.splitlines() if l.startswith("spike held ")]

@@ -8,6 +8,7 @@
  *               the exit-time scan must not crash on memory that vanishes under it
  *   chdir       chdir(argv[2]) before exit, as daemons do (chdir("/"))
  *   exec        leak 1000 blocks from before_exec, then exec this program in plain mode
+ *   deep        leak 99 bytes from the bottom of a recursion 40 calls deep (deep_leak)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
  *               prints how long all 8 MiB were live, in microseconds */
 #include <dlfcn.h>
@@ -46,6 +47,15 @@ static void churn_for(double seconds) {
     p[0] = 1;
     free(p);
   }
+}
+
+__attribute__((noinline)) void deep_leak(int depth) {
+  if (depth > 0) {
+    deep_leak(depth - 1);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: every level keeps its frame */
+    return;
+  }
+  touch(malloc(99), 99);
 }
 
 enum { SPIKE_BLOCKS = 64, SPIKE_BLOCK = 128 << 10, BASE_BLOCKS = 1024 };
@@ -98,6 +108,9 @@ int main(int argc, char** argv) {
     fflush(NULL);
     execl("/proc/self/exe", argv[0], "plain", (char*)NULL);
     return 4;
+  } else if (strcmp(mode, "deep") == 0) {
+    deep_leak(40);
+    clobber_stack();
   } else if (strcmp(mode, "spike") == 0) {
     static void* base[BASE_BLOCKS];
     for (int i = 0; i < BASE_BLOCKS; i++) touch(base[i] = malloc(1024), 1024);
