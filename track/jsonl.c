@@ -9,7 +9,7 @@
 
 #include "../pools/os.h"
 
-static void report(const char* what, const char* path) {
+void pt_jsonl_report(const char* what, const char* path) {
   static _Atomic int reported; /* one warning per process: snapshots retry every few seconds */
   if (atomic_exchange(&reported, 1)) return;
   char msg[600];
@@ -26,14 +26,15 @@ static void report(const char* what, const char* path) {
   pt__os_write_stderr(msg);
 }
 
-bool pt_jsonl_open(pt_jsonl_t* w, const char* path) {
+bool pt_jsonl_open(pt_jsonl_t* w, const char* path, const char* shown_as) {
+  w->shown_as = shown_as;
   w->used = w->line_start = 0;
   w->failed = w->overflow = false;
   w->dropped = 0;
   int saved = errno;
   w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (w->fd < 0) {
-    report("create", path);
+    pt_jsonl_report("create", shown_as);
     w->failed = true;
   }
   errno = saved;
@@ -49,7 +50,7 @@ static void write_out(pt_jsonl_t* w, size_t n) {
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
       if (r == 0) errno = ENOSPC;
-      report("write", NULL);
+      pt_jsonl_report("write", w->shown_as);
       w->failed = true;
       break;
     }
@@ -68,7 +69,12 @@ void pt_jsonl_flush(pt_jsonl_t* w) {
 
 void pt_jsonl_close(pt_jsonl_t* w) {
   pt_jsonl_flush(w);
-  if (w->fd >= 0) close(w->fd);
+  int saved = errno;
+  if (w->fd >= 0 && close(w->fd) != 0 && errno != EINTR && !w->failed) {
+    pt_jsonl_report("write", w->shown_as);
+    w->failed = true;
+  }
+  errno = saved;
   w->fd = -1;
 }
 

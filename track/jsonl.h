@@ -14,6 +14,7 @@
 
 typedef struct pt_jsonl_s {
   int fd;
+  const char* shown_as; /* the path warnings name */
   bool failed;
   bool first_field;
   bool overflow;    /* the line being built no longer fits: it will be dropped */
@@ -23,9 +24,15 @@ typedef struct pt_jsonl_s {
   char buf[256 * 1024]; /* holds the longest batch line (512 rows of 8 integers) with room to spare */
 } pt_jsonl_t;
 
-/* Opens `path` for writing (truncating); false (and a warning on stderr) if it cannot. */
-bool pt_jsonl_open(pt_jsonl_t* w, const char* path);
+/* Opens `path` for writing (truncating); false (and a warning on stderr) if it cannot. Warnings
+ * name `shown_as` (the file the user asked for, when `path` is a temporary one renamed into place
+ * later), which must outlive the writer's use. */
+bool pt_jsonl_open(pt_jsonl_t* w, const char* path, const char* shown_as);
+/* Flushes and closes; a write error that only close() reports (NFS, quotas) marks it failed. */
 void pt_jsonl_close(pt_jsonl_t* w);
+/* The one warning per process, naming `path`, with errno's text: for failures after the writer's
+ * own (renaming the finished trace into place). */
+void pt_jsonl_report(const char* what, const char* path);
 void pt_jsonl_flush(pt_jsonl_t* w);
 
 void pt_jsonl_begin(pt_jsonl_t* w, const char* type); /* {"type":"<type>" */

@@ -4,6 +4,7 @@
 #include "trace.h"
 
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -301,7 +302,7 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
    * replace the device with a regular file (as root, /dev/null itself, for every process after). */
   struct stat st;
   bool in_place = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-  if (!pt_jsonl_open(w, in_place ? path : tmp)) return false;
+  if (!pt_jsonl_open(w, in_place ? path : tmp, path)) return false;
   write_header(w, info);
   write_modules(w, info);
   uint32_t count = pt_track_stack_count();
@@ -365,5 +366,9 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
     if (!in_place) unlink(tmp);
     return false;
   }
-  return in_place || rename(tmp, path) == 0;
+  if (in_place || rename(tmp, path) == 0) return true;
+  int saved = errno;
+  pt_jsonl_report("rename into place", path); /* the finished trace stays at tmp: nothing lost */
+  errno = saved;
+  return false;
 }

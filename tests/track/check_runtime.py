@@ -5,8 +5,9 @@
   kill       a program killed with SIGKILL after its first periodic snapshot leaves a complete trace
   sample     PTMEM_SAMPLE: the trace says it is sampled, counts are estimates within 15%
   busy_exit  exit while another thread allocates and frees: no crash, a final trace
-  unwritable a trace that cannot be written: the program's output and exit status are unchanged and
-             there is exactly one warning on stderr
+  unwritable a trace that cannot be written (its directory missing; a full disk, /dev/full): the
+             program's output and exit status are unchanged and there is exactly one warning on
+             stderr, naming the path
   fifo       PTMEM_OUT naming a FIFO (like /dev/null, not a regular file) is written in place: the
              reader gets the whole trace and the FIFO is still a FIFO (renaming over /dev/null made
              it a regular file for every process of the machine)
@@ -172,6 +173,14 @@ def main():
         warnings = [l for l in r.stderr.splitlines() if l.startswith("ptmem:")]
         if len(warnings) != 1 or "/nonexistent-dir/" not in warnings[0]:
             fail(f"expected exactly one warning naming the path, got {warnings}")
+        if os.path.exists("/dev/full"):  # a disk that is full: every write fails with ENOSPC
+            r = subprocess.run(env_cmd(a, "PTMEM_OUT=/dev/full", args=("plain",)), capture_output=True, text=True,
+                               timeout=60)
+            if (r.returncode, r.stdout) != (plain.returncode, plain.stdout):
+                fail(f"output changed on a full disk: {r.returncode} {r.stdout!r}")
+            warnings = [l for l in r.stderr.splitlines() if l.startswith("ptmem:")]
+            if len(warnings) != 1 or "/dev/full: No space left on device" not in warnings[0]:
+                fail(f"expected one warning naming /dev/full and ENOSPC, got {warnings}")
     elif a.case == "fifo":
         import stat
         import threading
