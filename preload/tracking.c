@@ -320,6 +320,15 @@ PT_EXPORT int ptmem_snapshot(const char* path) {
   return write_trace(path, false);
 }
 
+/* From the crash handler (crash.c), in the thread that crashed. A tracker lock of this thread's
+ * would never be released: then no trace (the last periodic snapshot stays). A write already
+ * under way (write_trace does not wait for it) is left to finish if it can. */
+void ptmem_tracking_crash_snapshot(int signo) {
+  if (!ptmem_tracking || pt_track_locks_held) return;
+  trace_info.crash_signal = signo;
+  write_trace(NULL, false);
+}
+
 static void snapshot_signal(int sig) {
   (void)sig;
   pt_store_relaxed(&pt_track_snapshot_due, 1); /* async-signal-safe: the next allocation writes it */

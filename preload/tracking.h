@@ -20,6 +20,11 @@ void ptmem_track_realloc_end(void* p, uint64_t old_record, void* q, size_t n);
 void ptmem_tracking_finish(void);           /* at exit: leak scan, then the trace */
 void ptmem_tracking_fork_child(void);
 void ptmem_tracking_install_signal(int signo); /* PTMEM_SNAPSHOT_SIGNAL, from the constructor */
+/* A snapshot saying the process is dying of `signo`: crash.c's handler. Async-signal-safe. */
+void ptmem_tracking_crash_snapshot(int signo);
+/* crash.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT write that snapshot, where the program had no
+ * handler of its own; from the constructor. `except`: a signal left alone (the snapshot signal). */
+void ptmem_tracking_install_crash_handlers(int except);
 void ptmem_tracking_load_unwinder(void);          /* dlopen libunwind, from the constructor */
 
 #endif

@@ -69,11 +69,17 @@ static uint64_t ticks_to_ns(uint64_t t) {
   return start_ns + (uint64_t)((long double)(t - start_ticks) * rate);
 }
 
+__thread unsigned pt_track_locks_held __attribute__((tls_model("initial-exec")));
+
 static void lock_retired(void) {
   int expected = 0;
+  pt_track_locks_held++;
   while (!pt_cas_weak_acq_rel(&retired_lock, &expected, 1)) expected = 0;
 }
-static void unlock_retired(void) { pt_store_release(&retired_lock, 0); }
+static void unlock_retired(void) {
+  pt_store_release(&retired_lock, 0);
+  pt_track_locks_held--;
+}
 
 /* A new record, active, on the list (NULL if out of address space). */
 static thread_rows_t* record_new(void) {
@@ -117,6 +123,7 @@ static _Atomic int ending_lock;
 
 static thread_rows_t* lock_ending(void) {
   int expected = 0;
+  pt_track_locks_held++;
   while (!pt_cas_weak_acq_rel(&ending_lock, &expected, 1)) expected = 0;
   if (!ending) ending = record_new();
   return ending;
@@ -125,6 +132,7 @@ static thread_rows_t* lock_ending(void) {
 static void unlock_ending(thread_rows_t* t) {
   if (t) pt_track_flush_pending(t);
   pt_store_release(&ending_lock, 0);
+  pt_track_locks_held--;
 }
 
 /* The record of this thread's first event (NULL: it is ending, or out of memory). */

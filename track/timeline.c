@@ -7,6 +7,7 @@
 #include "../pools/atomic.h"
 #include "../pools/os.h"
 #include "leaks.h"
+#include "track.h"
 
 #define SAMPLES_MAX PT_TIMELINE_SAMPLES_MAX
 #define RSS_PERIOD_NS 10000000u /* /proc/self/statm costs three syscalls: not more often */
@@ -46,6 +47,7 @@ static void fold(void) { /* halve the resolution: merge neighbours, keeping the 
 static void take_sample(uint64_t now, int64_t live) {
   int expected = 0;
   if (!pt_cas_strong_acq_rel(&busy, &expected, 1)) return; /* someone else is sampling */
+  pt_track_locks_held++;
   if (!samples) {
     samples = pt__os_reserve(SAMPLES_MAX * sizeof *samples, 4096);
     pt_track_leaks_exclude(samples, SAMPLES_MAX * sizeof *samples);
@@ -67,6 +69,7 @@ static void take_sample(uint64_t now, int64_t live) {
     pt_store_relaxed(&next_sample_ns, now + interval_ns);
   }
   pt_store_release(&busy, 0);
+  pt_track_locks_held--;
 }
 
 void pt_track_timeline_tick(int64_t live) {
@@ -76,10 +79,12 @@ void pt_track_timeline_tick(int64_t live) {
 
 size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
   int expected = 0;
+  pt_track_locks_held++;
   while (!pt_cas_weak_acq_rel(&busy, &expected, 1)) expected = 0;
   size_t n = nsamples < max ? nsamples : max;
   if (n) memcpy(out, samples + (nsamples - n), n * sizeof *out);
   pt_store_release(&busy, 0);
+  pt_track_locks_held--;
   return n;
 }
 

@@ -96,6 +96,10 @@ static inline bool pt_track_sample_this(size_t size) { return !pt_track_sampling
 /* 1 when not sampling */
 static inline uint64_t pt_track_weight(size_t size) { return pt_track_sampling_rate ? pt_track_weight_drawn(size) : 1; }
 
+/* Tracker spin locks this thread holds or waits for: a crash handler that writes a trace must not
+ * wait on one of its own thread's. */
+extern __thread unsigned pt_track_locks_held __attribute__((tls_model("initial-exec")));
+
 /* ---- "sites.c": per-site counters, the exact peak, temporary allocations ------------------------- */
 typedef struct pt_site_s {
   uint64_t allocs, frees, alloc_bytes, temporary;

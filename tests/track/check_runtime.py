@@ -15,6 +15,10 @@
              the program changed directory (daemons chdir to /); a fork child writes there too
   exec       a program that execs starts a new trace: the new image's trace (same pid) counts only
              its own allocations, not the 1000 blocks the image before the exec left
+  crash      a program that crashes (SIGSEGV, and abort()'s SIGABRT) well before the first periodic
+             snapshot still leaves a trace, written as it crashed: "final": false, "signal" naming
+             the signal, its allocations counted; and it dies of that signal, as without ptmem. A
+             program with its own SIGSEGV handler keeps it (ours is not installed over it)
   depth      PTMEM_DEPTH and PTMEM_FRAME_POINTERS: a leak 40 calls deep has 32 frames by default,
              exactly N with PTMEM_DEPTH=N (the default's first N), all of them down to the
              program's entry with PTMEM_DEPTH=128; the frame-pointer walk (the program keeps frame
@@ -232,6 +236,31 @@ def main():
         if s["allocs"] >= 1000 or s["live_bytes"] >= 48000:
             fail(f"{traces[0]}: the new image's trace counts the old image's blocks: {s}")
         print(f"new image: {s['allocs']} allocations, {s['live_bytes']} bytes live at exit")
+    elif a.case == "crash":
+        for mode, signo in (("crash", signal.SIGSEGV), ("abort", signal.SIGABRT)):
+            outdir = os.path.join(a.outdir, mode)
+            os.makedirs(outdir)
+            # Directly, not through `cmake -E env`, which would turn the death by a signal into status 1.
+            env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=f"{outdir}/t.%p.json")
+            r = subprocess.run([a.exe, mode], env=env, capture_output=True, text=True, timeout=60)
+            if r.returncode != -signo:
+                fail(f"{mode}: status {r.returncode}, expected death by signal {signo}; stderr {r.stderr[-300:]}")
+            traces = glob.glob(os.path.join(outdir, "t.*.json"))
+            if len(traces) != 1:
+                fail(f"{mode}: expected one trace, found {traces}")
+            s = summary(traces[0])
+            if s.get("final") is not False or s.get("signal") != signo or s["allocs"] < 1000:
+                fail(f"{mode}: the crash trace's summary is {s}")
+            print(f"{mode}: died of signal {signo}; trace has {s['allocs']} allocations, signal {s['signal']}")
+        outdir = os.path.join(a.outdir, "own_handler")
+        os.makedirs(outdir)
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.%p.json", args=("own_handler",)), capture_output=True,
+                           text=True, timeout=60)
+        if (r.returncode, r.stdout) != (3, "own handler\n"):
+            fail(f"own_handler: status {r.returncode}, stdout {r.stdout!r}: the program's handler did not run")
+        for path in glob.glob(os.path.join(outdir, "t.*.json")):
+            if "signal" in summary(path):
+                fail(f"own_handler: {path} was written by ptmem's crash handler, which replaced the program's")
     elif a.case == "depth":
         default, h = leak_stack(a, "default")
         short, hs = leak_stack(a, "depth5", "PTMEM_DEPTH=5")

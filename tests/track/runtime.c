@@ -8,6 +8,9 @@
  *               the exit-time scan must not crash on memory that vanishes under it
  *   chdir       chdir(argv[2]) before exit, as daemons do (chdir("/"))
  *   exec        leak 1000 blocks from before_exec, then exec this program in plain mode
+ *   crash       1000 allocations from before_crash, then a write through a null pointer (SIGSEGV)
+ *   abort       the same, then abort() (SIGABRT)
+ *   own_handler the program's own SIGSEGV handler (prints "own handler", _exit(3)), then a crash
  *   deep        leak 99 bytes from the bottom of a recursion 40 calls deep (deep_leak)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
  *               prints how long all 8 MiB were live, in microseconds */
@@ -15,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +34,17 @@ static double now_s(void) {
 
 __attribute__((noinline)) void before_exec(void) {
   for (int i = 0; i < 1000; i++) touch(malloc(48), 48);
+}
+
+__attribute__((noinline)) void before_crash(void) {
+  for (int i = 0; i < 1000; i++) touch(malloc(64), 64);
+}
+
+static void own_segv_handler(int sig) {
+  (void)sig;
+  static const char msg[] = "own handler\n";
+  if (write(1, msg, sizeof msg - 1) < 0) _exit(4);
+  _exit(3);
 }
 
 __attribute__((noinline)) void sampled_site(void) {
@@ -108,6 +123,12 @@ int main(int argc, char** argv) {
     fflush(NULL);
     execl("/proc/self/exe", argv[0], "plain", (char*)NULL);
     return 4;
+  } else if (strcmp(mode, "crash") == 0 || strcmp(mode, "abort") == 0 || strcmp(mode, "own_handler") == 0) {
+    if (strcmp(mode, "own_handler") == 0) signal(SIGSEGV, own_segv_handler);
+    before_crash();
+    if (strcmp(mode, "abort") == 0) abort();
+    *(volatile int*)(uintptr_t)atoi("0") = 1; /* not foldable into a trap by the compiler */
+    return 5;
   } else if (strcmp(mode, "deep") == 0) {
     deep_leak(40);
     clobber_stack();

@@ -236,12 +236,27 @@ static void add_note_once(rp_report_t* r, char* note) {
   RP_PUSH(r->notes, note);
 }
 
+/* The crash handler's signals (preload/crash.c); a trace may come from a newer writer. */
+static const char* signal_name(uint64_t signo) {
+  switch (signo) {
+    case 4: return "SIGILL";
+    case 6: return "SIGABRT";
+    case 7: return "SIGBUS";
+    case 8: return "SIGFPE";
+    case 11: return "SIGSEGV";
+    default: return "a fatal signal";
+  }
+}
+
 static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
   for (uint32_t ti = 0; ti < r->ntraces; ti++) {
     const rp_trace_t* t = &r->traces[ti];
     const char* prog = rp_trace_program(t);
     if (t->incomplete)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ", %s) is incomplete: %s", prog, t->pid, t->path, t->incomplete));
+    else if (t->summary.signal)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") crashed (signal %" PRIu64 ", %s): its trace was written as it died, "
+                                   "without a leak scan", prog, t->pid, t->summary.signal, signal_name(t->summary.signal)));
     else if (!t->summary.final)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") is a snapshot taken while it ran, not its final trace", prog, t->pid));
     if (t->summary.present && !t->summary.leak_scan && t->summary.final)

@@ -1,0 +1,43 @@
+/* crash.c - a trace from a program that crashes. SIGKILL leaves the last periodic snapshot, which a
+ * run shorter than a second does not have yet; a crash (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT)
+ * is seen by a handler, which writes a snapshot naming the signal and then lets the signal take its
+ * default course: the same exit status and the same core dump as without ptmem.
+ *
+ * Installed only for signals whose action is the default when the constructor runs: a handler the
+ * program had, or installs later, is the program's business and replaces ours, as without the
+ * preload. Handlers do not survive exec, so the next program starts from its own defaults. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "tracking.h"
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+
+static void on_crash(int signo, siginfo_t* info, void* context) {
+  (void)info;
+  (void)context;
+  static atomic_int written; /* two threads crashing at once: one trace */
+  if (!atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
+  /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising
+   * it makes it pending: it is delivered, with the default action, when the handler returns, before
+   * the faulting instruction could run again (and whether or not it would fault again). */
+  raise(signo);
+}
+
+void ptmem_tracking_install_crash_handlers(int except) {
+  if (!ptmem_tracking) return;
+  for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+    int signo = fatal_signals[i];
+    struct sigaction old;
+    if (signo == except || sigaction(signo, NULL, &old) != 0) continue;
+    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_crash;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK; /* a program's alternate stack serves us too */
+    sigemptyset(&sa.sa_mask);
+    sigaction(signo, &sa, NULL);
+  }
+}
