@@ -333,7 +333,10 @@ static size_t static_tls_size(void) {
 /* LSan's rule for the dynamic linker (lsan_common_linux.cpp): every block ld.so allocated is a
  * root. Its dynamic TLS blocks and threads' DTVs are reached only through thread control blocks and
  * arrays that a scan cannot place, and the DTV of an ended thread whose stack glibc keeps for the
- * next thread is reached from that dead stack only, which is not a root. */
+ * next thread is reached from that dead stack only, which is not a root. So is every block of the
+ * "unknown" stack, as LSan does with blocks it cannot give a caller for and with those allocated
+ * inside its own machinery: here, blocks libunwind or the C library allocated for the tracker
+ * (libunwind's data is not a root: stack.c), and any beyond a full stack table. */
 typedef struct linker_roots_s {
   scan_t* scan;
   uint8_t* by_stack; /* 1: the stack's first frame is in ld.so */
@@ -350,12 +353,12 @@ static void mark_if_linker(void* block, size_t size, uint64_t* rec, void* arg) {
 
 /* [lo, hi): ld.so's code (none: lo == hi). */
 __attribute__((noinline)) static bool scan_linker_roots(scan_t* s, uint32_t nstacks, uintptr_t lo, uintptr_t hi) {
-  if (lo >= hi || !nstacks) return true;
+  if (nstacks <= PT_STACK_UNKNOWN) return true;
   linker_roots_t l = {s, pt__os_reserve(nstacks, 4096), nstacks};
   if (!l.by_stack) return false;
   for (uint32_t id = 0; id < nstacks; id++) {
     const uintptr_t* frames;
-    l.by_stack[id] = pt_track_stack_frames(id, &frames) > 0 && frames[0] >= lo && frames[0] < hi;
+    l.by_stack[id] = id == PT_STACK_UNKNOWN || (pt_track_stack_frames(id, &frames) > 0 && frames[0] >= lo && frames[0] < hi);
   }
   s->heap->foreach(mark_if_linker, &l);
   pt__os_release(l.by_stack, nstacks);

@@ -7,10 +7,13 @@
  *
  * libunwind is loaded with dlopen when tracking starts, not linked: with tracking off, a process
  * under the preload should not carry libunwind and liblzma. */
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "leaks.h"
 #include "stack.h"
 #include "track.h"
 
@@ -21,9 +24,53 @@ uint64_t pt_track_stack_config_generation = 1;
 typedef int (*backtrace_fn)(void**, int);
 static backtrace_fn unwinder; /* libunwind's unw_backtrace once loaded */
 
+/* The objects a dlopen of ours brings in (libunwind and liblzma) are the tracker's, like its tables:
+ * their writable segments are not leak roots. libunwind's .bss keeps addresses from its last walk:
+ * a signal frame on a sigaltstack the program had malloc'd, then dropped, kept that stack
+ * "reachable" (LSan, whose process has no libunwind, reported it). An object the process had
+ * already loaded is not new, and stays a root. Objects are told apart by their program headers'
+ * address; at most OBJECTS_MAX are remembered, and past that nothing is left out. */
+#define OBJECTS_MAX 1024
+typedef struct loaded_s {
+  const void* phdr[OBJECTS_MAX];
+  size_t n;
+  bool overflow;
+} loaded_t;
+
+static int remember_object(struct dl_phdr_info* info, size_t size, void* arg) {
+  (void)size;
+  loaded_t* l = arg;
+  if (l->n == OBJECTS_MAX) l->overflow = true;
+  else l->phdr[l->n++] = info->dlpi_phdr;
+  return 0;
+}
+
+static int exclude_new_object(struct dl_phdr_info* info, size_t size, void* arg) {
+  (void)size;
+  const loaded_t* l = arg;
+  for (size_t i = 0; i < l->n; i++)
+    if (l->phdr[i] == info->dlpi_phdr) return 0;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W))
+      pt_track_leaks_exclude((const void*)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz);
+  }
+  return 0;
+}
+
+static void* dlopen_as_ours(const char* name) {
+  static loaded_t before; /* static: 8 KiB is too much for a constructor's stack */
+  before.n = 0;
+  before.overflow = false;
+  dl_iterate_phdr(remember_object, &before);
+  void* lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+  if (lib && !before.overflow) dl_iterate_phdr(exclude_new_object, &before);
+  return lib;
+}
+
 bool pt_track_stack_load_libunwind(void) {
   if (unwinder) return true;
-  void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  void* lib = dlopen_as_ours("libunwind.so.8");
   void* sym = lib ? dlsym(lib, "unw_backtrace") : NULL;
   if (!sym) return false;
   memcpy(&unwinder, &sym, sizeof sym); /* POSIX's dlsym idiom for function pointers */
