@@ -298,8 +298,8 @@ report() { # $1 = text | md
     nw = split(classes, C, " ")
     for (k = 1; k <= nw; k++) { split(C[k], kv, "="); W[k] = kv[1]; cls[kv[1]] = kv[2] }
 
-    title("Wall time, median seconds; trk/ht = tracked / heaptrack (target <= 0.20 single-threaded, <= 0.10 multithreaded), trk/untrk = tracked / untracked")
-    n = 0; split("workload|glibc|untracked|tracked|heaptrack|trk/ht|target|trk/untrk|trk/glibc", c, "|"); n = 9
+    title("Wall time, median seconds; trk/ht = tracked / heaptrack (target <= 0.20 single-threaded, <= 0.10 multithreaded), floor = untracked / heaptrack (no tracker can go below it; MISS, floor: the floor is above the target), trk/untrk = tracked / untracked")
+    n = 0; split("workload|glibc|untracked|tracked|heaptrack|trk/ht|target|floor|trk/untrk|trk/glibc", c, "|"); n = 10
     row(c, n); sep(n)
     for (k = 1; k <= nw; k++) {
       w = W[k]
@@ -308,11 +308,13 @@ report() { # $1 = text | md
       c[4] = cell(w, "tracked", "t", "%.3f"); c[5] = cell(w, "heaptrack", "t", "%.3f")
       r = ratio(v["tracked"], v["heaptrack"]); lim = cls[w] == "mt" ? 0.10 : 0.20
       c[6] = r == "" ? "-" : sprintf("%.3f", r)
-      c[7] = r == "" ? "-" : (r <= lim ? "ok" : "MISS") sprintf(" (%.2f)", lim)
+      fl = ratio(v["untracked"], v["heaptrack"])
+      c[7] = r == "" ? "-" : r <= lim ? sprintf("ok (%.2f)", lim) : fl != "" && fl > lim ? "MISS, floor" : sprintf("MISS (%.2f)", lim)
       if (r != "") { if (r <= lim) met++; else missed = missed " " w; judged++ }
-      r2 = ratio(v["tracked"], v["untracked"]); c[8] = r2 == "" ? "-" : sprintf("%.2f", r2)
+      c[8] = fl == "" ? "-" : sprintf("%.3f", fl)
+      r2 = ratio(v["tracked"], v["untracked"]); c[9] = r2 == "" ? "-" : sprintf("%.2f", r2)
       tu[w] = r2; tw[w] = v["untracked"]
-      r3 = ratio(v["tracked"], v["glibc"]); c[9] = r3 == "" ? "-" : sprintf("%.2f", r3)
+      r3 = ratio(v["tracked"], v["glibc"]); c[10] = r3 == "" ? "-" : sprintf("%.2f", r3)
       row(c, n)
     }
     print ""
