@@ -42,6 +42,10 @@ static __thread uint8_t tls_state __attribute__((tls_model("initial-exec")));
 
 static bool thread_counts(void);
 
+/* The process tracking counts for: a vfork child runs in its parent's memory without a fork
+ * handler telling us, and is known by its pid differing from this. */
+static pid_t tracked_pid;
+
 static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
   clock_gettime(c, &ts);
@@ -66,6 +70,7 @@ static void anchor_trace_path(void) {
 }
 
 void ptmem_tracking_start(void) {
+  tracked_pid = (pid_t)syscall(SYS_getpid);
   anchor_trace_path();
   pt__settings.block_meta = true; /* before the first page exists: every block gets a record */
   /* Never roots, and scanning their untouched pages costs every process page faults at exit: the
@@ -186,13 +191,28 @@ static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec)
 }
 static uintptr_t heap_own_end(uintptr_t addr) { return pt__internal_end(addr); }
 
-static int write_trace(const char* path_or_null, bool final) {
+/* What a trace write is: a snapshot (skipped if another write is under way), the final trace at
+ * exit (waits its turn; the leak scan), or the final trace of a process ending through _exit or
+ * quick_exit (no leak scan, as LeakSanitizer checks nothing there; waits at most 2 s for a write
+ * under way: it may run in a signal handler). */
+enum trace_kind { SNAPSHOT, AT_EXIT, AT_EXIT_CALL };
+
+static bool take_writer(enum trace_kind kind) {
   int expected = 0;
-  if (final) {
+  if (kind == AT_EXIT) {
     while (!pt_cas_weak_acq_rel(&writing, &expected, 1)) expected = 0;
-  } else if (!pt_cas_strong_acq_rel(&writing, &expected, 1)) {
-    return EBUSY;
+    return true;
   }
+  for (int tries = kind == AT_EXIT_CALL ? 2000 : 1; tries > 0; tries--) {
+    expected = 0;
+    if (pt_cas_strong_acq_rel(&writing, &expected, 1)) return true;
+    if (tries > 1) nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  return false;
+}
+
+static int write_trace(const char* path_or_null, enum trace_kind kind) {
+  if (!take_writer(kind)) return EBUSY;
   uint8_t was = tls_state;
   tls_state |= INSIDE;
   int result = 0;
@@ -205,12 +225,12 @@ static int write_trace(const char* path_or_null, bool final) {
   }
   if (!result) {
     static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
-    if (final) {
+    if (kind == AT_EXIT) {
       pt_track_forget_last_allocs();
       pt_track_heap_t heap = {heap_foreach, heap_find, heap_own_end};
       pt_track_leaks_scan(&heap, &leaks);
     }
-    if (!pt_track_trace_write(path, &trace_info, final ? &leaks : NULL, final)) result = EIO;
+    if (!pt_track_trace_write(path, &trace_info, kind == AT_EXIT ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
   }
   tls_state = was;
   pt_store_release(&writing, 0);
@@ -231,7 +251,7 @@ static inline __attribute__((always_inline)) void track_alloc_at(void* p, uint64
   pt_track_alloc(p, stack, n);
   if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !(tls_state & INSIDE) &&
       pt_exchange_acq_rel(&pt_track_snapshot_due, 0))
-    write_trace(NULL, false);
+    write_trace(NULL, SNAPSHOT);
 }
 
 /* Called by an entry point of ours: this frame's callers out to the application are all ours. */
@@ -295,7 +315,7 @@ __attribute__((noinline)) static void scan_and_write_at_exit(void) {
   jmp_buf regs;
   setjmp(regs);
   pt_track_leaks_live_stack_from((uintptr_t)&regs);
-  write_trace(NULL, true);
+  write_trace(NULL, AT_EXIT);
   __asm__ volatile("" : : "r"(&regs) : "memory");
 }
 
@@ -317,7 +337,18 @@ PT_EXPORT int ptmem_tracking_enabled(void) { return ptmem_tracking; }
 
 PT_EXPORT int ptmem_snapshot(const char* path) {
   if (!ptmem_tracking) return ENOTSUP;
-  return write_trace(path, false);
+  return write_trace(path, SNAPSHOT);
+}
+
+/* From the _exit, _Exit and quick_exit wrappers (exit.c): the process ends without its destructors,
+ * so its final trace is written here, without a leak scan (as LeakSanitizer, which checks nothing on
+ * these paths; a forked child ending in _exit holds a copy of its parent's heap). Not in a vfork
+ * child, and not inside the tracker (a signal handler that interrupted it, calling _exit). */
+void ptmem_tracking_exit_call(const char* how) {
+  if (!ptmem_tracking || (tls_state & INSIDE) || pt_track_locks_held || (pid_t)syscall(SYS_getpid) != tracked_pid)
+    return;
+  trace_info.exit_call = how;
+  write_trace(NULL, AT_EXIT_CALL);
 }
 
 /* From the crash handler (crash.c), in the thread that crashed. A tracker lock of this thread's
@@ -326,7 +357,7 @@ PT_EXPORT int ptmem_snapshot(const char* path) {
 void ptmem_tracking_crash_snapshot(int signo) {
   if (!ptmem_tracking || pt_track_locks_held) return;
   trace_info.crash_signal = signo;
-  write_trace(NULL, false);
+  write_trace(NULL, SNAPSHOT);
 }
 
 static void snapshot_signal(int sig) {
@@ -354,6 +385,10 @@ void ptmem_tracking_install_signal(int signo) {
 
 void ptmem_tracking_fork_child(void) {
   if (!ptmem_tracking) return;
+  tracked_pid = (pid_t)syscall(SYS_getpid);
+  /* A snapshot another thread was writing at the fork is not being written here: its writer did
+   * not come along, and the child's final trace would wait for it forever. */
+  pt_store_relaxed(&writing, 0);
   pt_track_sites_fork_child();
   pt_track_unwind_fork_child();
   pt_track_stacktab_fork_child();

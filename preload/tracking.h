@@ -22,6 +22,9 @@ void ptmem_tracking_fork_child(void);
 void ptmem_tracking_install_signal(int signo); /* PTMEM_SNAPSHOT_SIGNAL, from the constructor */
 /* A snapshot saying the process is dying of `signo`: crash.c's handler. Async-signal-safe. */
 void ptmem_tracking_crash_snapshot(int signo);
+/* The final trace of a process ending through _exit, _Exit or quick_exit (`how`): exit.c. */
+void ptmem_tracking_exit_call(const char* how);
+void ptmem_exit_resolve(void); /* exit.c: the C library's quick_exit, from the constructor */
 /* crash.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT write that snapshot, where the program had no
  * handler of its own; from the constructor. `except`: a signal left alone (the snapshot signal). */
 void ptmem_tracking_install_crash_handlers(int except);

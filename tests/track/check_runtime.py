@@ -19,6 +19,13 @@
              snapshot still leaves a trace, written as it crashed: "final": false, "signal" naming
              the signal, its allocations counted; and it dies of that signal, as without ptmem. A
              program with its own SIGSEGV handler keeps it (ours is not installed over it)
+  exit_call  processes ending through _exit, _Exit and quick_exit (which skip destructors) still
+             write their final trace, without a leak scan ("exit_call" names the way out): the
+             program and its forked child, not its vfork child (it runs in its parent's memory);
+             exit statuses unchanged; with --report, the gate passes with a note
+  fork_while_writing  a fork while another thread is writing a snapshot (blocked opening a FIFO):
+             the child writes its own final trace and exits (it used to wait forever for the
+             writer, which did not come along into the child)
   depth      PTMEM_DEPTH and PTMEM_FRAME_POINTERS: a leak 40 calls deep has 32 frames by default,
              exactly N with PTMEM_DEPTH=N (the default's first N), all of them down to the
              program's entry with PTMEM_DEPTH=128; the frame-pointer walk (the program keeps frame
@@ -261,6 +268,45 @@ def main():
         for path in glob.glob(os.path.join(outdir, "t.*.json")):
             if "signal" in summary(path):
                 fail(f"own_handler: {path} was written by ptmem's crash handler, which replaced the program's")
+    elif a.case == "exit_call":
+        for how, status in (("_exit", 6), ("_Exit", 7), ("quick_exit", 8)):
+            outdir = os.path.join(a.outdir, how)
+            os.makedirs(outdir)
+            env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=f"{outdir}/t.%p.json")
+            r = subprocess.run([a.exe, "exit_call", how], env=env, capture_output=True, text=True, timeout=60)
+            if (r.returncode, r.stdout) != (status, "children done\n"):
+                fail(f"{how}: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+            traces = {check_trace.Trace(p).header["pid"]: check_trace.Trace(p) for p in glob.glob(f"{outdir}/t.*.json")}
+            parent = [t for t in traces.values() if t.header["ppid"] not in traces]
+            child = [t for t in traces.values() if t.header["ppid"] in traces]
+            if len(traces) != 2 or len(parent) != 1 or len(child) != 1:
+                fail(f"{how}: expected the program's trace and its forked child's (not the vfork child's): "
+                     f"{[(t.header['pid'], t.header['ppid']) for t in traces.values()]}")
+            for t, want in ((parent[0], how), (child[0], "_exit")):
+                s = t.summary
+                if (s.get("exit_call"), s.get("final"), s.get("leak_scan")) != (want, True, False):
+                    fail(f"{how}: {t.path}: exit_call {s.get('exit_call')}, final {s.get('final')}, "
+                         f"leak_scan {s.get('leak_scan')}; expected {want}, true, false")
+            if child[0].summary["allocs"] < 1000:
+                fail(f"{how}: the forked child's trace has {child[0].summary['allocs']} allocations, not its 1000")
+            if a.report:
+                rep = subprocess.run([a.report, "--top", "0", outdir], capture_output=True, text=True, timeout=60)
+                if rep.returncode != 0 or f"ended through {how}" not in rep.stdout:
+                    fail(f"{how}: ptmem-report exit {rep.returncode}: {rep.stdout[-600:]} {rep.stderr[-300:]}")
+            print(f"{how}: status {status}; traces of the program and its forked child, exit_call {how} and _exit")
+    elif a.case == "fork_while_writing":
+        fifo = os.path.join(a.outdir, "snap.fifo")
+        os.mkfifo(fifo)
+        try:
+            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("fork_while_writing", fifo)), capture_output=True,
+                               text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            fail("the program hung: the forked child waited for a trace writer that is not in it")
+        if r.returncode != 0 or r.stdout != "child exited 0\nsnapshot 0\ndone\n":
+            fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        finals = [p for p in glob.glob(os.path.join(a.outdir, "ptmem.*.json")) if summary(p).get("final") is True]
+        if len(finals) != 2:
+            fail(f"expected the final traces of the program and its child, found {finals}")
     elif a.case == "depth":
         default, h = leak_stack(a, "default")
         short, hs = leak_stack(a, "depth5", "PTMEM_DEPTH=5")

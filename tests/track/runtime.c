@@ -11,6 +11,11 @@
  *   crash       1000 allocations from before_crash, then a write through a null pointer (SIGSEGV)
  *   abort       the same, then abort() (SIGABRT)
  *   own_handler the program's own SIGSEGV handler (prints "own handler", _exit(3)), then a crash
+ *   exit_call   a forked child allocates and ends in _exit(3), a vfork child in _exit(4); then the
+ *               program ends in argv[2]: "_exit" (status 6), "_Exit" (7) or "quick_exit" (8)
+ *   fork_while_writing  a thread's snapshot to the FIFO argv[2] blocks (no reader yet) while the
+ *               program forks; the child must still write its own trace and exit; then the
+ *               program reads the FIFO, which lets the snapshot finish
  *   deep        leak 99 bytes from the bottom of a recursion 40 calls deep (deep_leak)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
  *               prints how long all 8 MiB were live, in microseconds */
@@ -21,6 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,6 +90,11 @@ __attribute__((noinline)) static double spike(void) {
   return now_s() - t0;
 }
 
+static void* snapshot_to(void* path) {
+  int (*snapshot)(const char*) = (int (*)(const char*))dlsym(RTLD_DEFAULT, "ptmem_snapshot");
+  return (void*)(intptr_t)(snapshot ? snapshot(path) : -1);
+}
+
 static void* churn_forever(void* arg) {
   (void)arg;
   for (unsigned i = 0;; i++) {
@@ -129,6 +140,44 @@ int main(int argc, char** argv) {
     if (strcmp(mode, "abort") == 0) abort();
     *(volatile int*)(uintptr_t)atoi("0") = 1; /* not foldable into a trap by the compiler */
     return 5;
+  } else if (strcmp(mode, "exit_call") == 0) {
+    pid_t child = fork();
+    if (child == 0) {
+      before_exec(); /* 1000 blocks, left to the end */
+      _exit(3);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    pid_t vchild = vfork();
+    if (vchild == 0) _exit(4);
+    waitpid(vchild, &status, 0);
+    printf("children done\n");
+    fflush(stdout);
+    if (strcmp(argv[2], "quick_exit") == 0) quick_exit(8);
+    if (strcmp(argv[2], "_Exit") == 0) _Exit(7);
+    _exit(6);
+  } else if (strcmp(mode, "fork_while_writing") == 0) {
+    pthread_t writer;
+    pthread_create(&writer, NULL, snapshot_to, argv[2]);
+    struct timespec nap = {0, 200 * 1000000L}; /* the writer is in open(), waiting for a reader */
+    nanosleep(&nap, NULL);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+      for (int i = 0; i < 10; i++) touch(malloc(100), 100);
+      exit(0); /* the final trace: with the writer's flag inherited set, it waited forever */
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    FILE* f = fopen(argv[2], "r"); /* the snapshot can go on now */
+    char buf[4096];
+    while (f && fread(buf, 1, sizeof buf, f) > 0) {
+    }
+    if (f) fclose(f);
+    void* r;
+    pthread_join(writer, &r);
+    printf("snapshot %d\n", (int)(intptr_t)r);
   } else if (strcmp(mode, "deep") == 0) {
     deep_leak(40);
     clobber_stack();

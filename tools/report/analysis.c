@@ -259,7 +259,10 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
                                    "without a leak scan", prog, t->pid, t->summary.signal, signal_name(t->summary.signal)));
     else if (!t->summary.final)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") is a snapshot taken while it ran, not its final trace", prog, t->pid));
-    if (t->summary.present && !t->summary.leak_scan && t->summary.final)
+    if (t->summary.present && t->exit_call)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") ended through %s: its trace has no leak scan (as LeakSanitizer, "
+                                   "which checks nothing there)", prog, t->pid, t->exit_call));
+    else if (t->summary.present && !t->summary.leak_scan && t->summary.final)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): no leak scan ran", prog, t->pid));
     if (t->summary.leak_scan && !t->summary.leak_scan_complete)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): part of memory vanished during the leak scan", prog, t->pid));

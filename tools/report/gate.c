@@ -151,6 +151,12 @@ static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, r
     if (trace_sampled(t)) continue; /* its leaks are not checked: whether it has them does not matter */
     char* who = process_label(t);
     char* why = NULL;
+    if (t->summary.present && t->exit_call) { /* no check by design, as under LeakSanitizer */
+      NOTE(out, "leaks of %s not checked: it ended through %s, which skips the leak check (as LeakSanitizer)", who,
+           t->exit_call);
+      free(who);
+      continue;
+    }
     if (!t->summary.present)
       why = rp_xprintf("the trace is incomplete (%s) and has no leak scan",
                        t->incomplete ? t->incomplete : "it has no summary");

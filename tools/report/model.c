@@ -38,6 +38,7 @@ void rp_trace_free(rp_trace_t* t) {
   free(t->exe);
   free(t->unwinder);
   free(t->leak_roots);
+  free(t->exit_call);
   for (size_t i = 0; i < t->argv.n; i++) free(t->argv.v[i]);
   free(t->argv.v);
   for (size_t i = 0; i < t->modules.n; i++) {

@@ -67,6 +67,8 @@ static json_t* traces_json(const rp_report_t* r) {
     json_object_set_new(o, "sample_bytes", u64(t->sample_bytes));
     json_object_set_new(o, "approximate", json_boolean(t->summary.approximate || t->sample_bytes));
     json_object_set_new(o, "leak_scan", json_boolean(t->summary.leak_scan));
+    if (t->summary.signal) json_object_set_new(o, "signal", u64(t->summary.signal));
+    if (t->exit_call) json_object_set_new(o, "exit_call", json_string(t->exit_call));
     json_object_set_new(o, "leak_records", u64(t->leaks.n));
     json_array_append_new(a, o);
   }

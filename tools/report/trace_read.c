@@ -315,7 +315,8 @@ static bool read_summary(reader_t* r, json_t* o) {
             get_int(r, o, "peak_bytes", true, INT64_MIN, &peak) && get_u64(r, o, "peak_time_ns", false, &s->peak_time_ns) &&
             get_u64(r, o, "stacks", false, &s->stacks) && get_u64(r, o, "dropped_lines", false, &s->dropped_lines) &&
             get_bool(r, o, "leak_scan", &s->leak_scan) && get_bool(r, o, "leak_scan_complete", &s->leak_scan_complete) &&
-            get_bool(r, o, "approximate", &s->approximate) && get_u64(r, o, "signal", false, &s->signal);
+            get_bool(r, o, "approximate", &s->approximate) && get_u64(r, o, "signal", false, &s->signal) &&
+            get_str(r, o, "exit_call", false, &r->t->exit_call);
   s->final = true; /* traces written before the field existed were final */
   if (!ok || !get_bool(r, o, "final", &s->final)) return false;
   s->live_bytes = live < 0 ? 0 : (uint64_t)live;
