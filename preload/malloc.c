@@ -118,6 +118,7 @@ PT_EXPORT void* pvalloc(size_t n) {
 PT_EXPORT size_t malloc_usable_size(void* p) {
   if (!p) return 0;
   size_t n = pt__usable_size(p);
+  if (n && ptmem_tracking) ptmem_track_usable(p);
   if (n || pt__owns(p)) return n;
   return ptmem_libc.usable_size ? ptmem_libc.usable_size(p) : 0;
 }

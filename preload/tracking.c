@@ -267,6 +267,11 @@ static inline __attribute__((always_inline)) void track_free_in(void* p, pt_desc
   pt_track_free(p, pt_rec_stack(rec), pt_rec_size(rec));
 }
 
+void ptmem_track_usable(void* p) {
+  uint64_t* m = pt__block_meta_of(p);
+  if (m && *m) *m |= PT_REC_USABLE;
+}
+
 void ptmem_track_free(void* p) {
   pt_desc_t* d = p ? pt__pagemap_lookup(p) : NULL;
   if (d) track_free_in(p, d); /* else foreign */

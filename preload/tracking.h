@@ -11,6 +11,7 @@ extern bool ptmem_tracking; /* set once, at the first allocation, from PTMEM_TRA
 void ptmem_tracking_start(void);            /* from pt__embedder_init: must not allocate */
 void ptmem_track_alloc(void* p, size_t n);  /* after a successful allocation of n bytes */
 void ptmem_track_free(void* p);             /* before the block is given back */
+void ptmem_track_usable(void* p);           /* malloc_usable_size told the program p's whole size */
 void* ptmem_tracked_malloc(size_t n);       /* malloc and free with tracking on */
 void ptmem_tracked_free(void* p);
 /* realloc: takes p's record off before the move (so the old block is never freed with a record),

@@ -81,7 +81,7 @@ static inline void consider(scan_t* s, uintptr_t w, const void* from_block, uint
   uint64_t* rec;
   if (!s->heap->find((const void*)w, &start, &size, &rec)) return;
   if (start == from_block) return; /* a pointer to itself */
-  size_t requested = pt_rec_size(*rec);
+  size_t requested = (*rec & PT_REC_USABLE) ? size : pt_rec_size(*rec);
   if (w - (uintptr_t)start >= (requested ? requested : 1)) return; /* past the end: LSan ignores it */
   if (*rec & PT_REC_MARK_REACHABLE) return;
   if (mark == PT_REC_MARK_INDIRECT) {
@@ -101,7 +101,7 @@ static void scan_block_contents(scan_t* s, void* block, uint64_t mark) {
   size_t size;
   uint64_t* rec;
   if (!s->heap->find(block, &start, &size, &rec)) return;
-  size_t used = pt_rec_size(*rec); /* only what the program asked for holds its data */
+  size_t used = (*rec & PT_REC_USABLE) ? size : pt_rec_size(*rec); /* only what it asked for holds data */
   scan_words(s, (uintptr_t)start, (uintptr_t)start + (used < size ? used : size), start, mark);
 }
 
@@ -380,7 +380,7 @@ static void classify(void* block, size_t size, uint64_t* rec, void* arg) {
              : (*rec & PT_REC_MARK_INDIRECT) ? PT_LEAK_INDIRECT
                                              : PT_LEAK_DEFINITE;
   uint64_t w = pt_track_weight(pt_rec_size(*rec)); /* sampled: one record stands for w blocks */
-  uint64_t bytes = pt_rec_size(*rec) * w;
+  uint64_t bytes = (pt_rec_size(*rec) ? pt_rec_size(*rec) : 1) * w; /* malloc(0): 1 byte, as LSan counts it */
   out->count[kind] += w;
   out->bytes[kind] += bytes;
   uint32_t stack = pt_rec_stack(*rec);

@@ -11,9 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- the per-allocation record: stack id (24 bits) | scan marks (2 bits) | size (38 bits) ------- */
-#define PT_REC_SIZE_BITS 38
-#define PT_REC_SIZE_MAX ((1ull << PT_REC_SIZE_BITS) - 1) /* 256 GiB; larger sizes saturate */
+/* ---- the per-allocation record: stack id (24 bits) | scan marks (2) | usable (1) | size (37) ----- */
+#define PT_REC_SIZE_BITS 37
+#define PT_REC_SIZE_MAX ((1ull << PT_REC_SIZE_BITS) - 1) /* 128 GiB; larger sizes saturate */
+/* The program asked malloc_usable_size about the block, and may use all of it: the leak scan
+ * takes its whole usable extent as data (LSan's malloc_usable_size answers the requested size, so
+ * there the two never differ). */
+#define PT_REC_USABLE (1ull << 37)
 #define PT_REC_MARK_REACHABLE (1ull << 38)
 #define PT_REC_MARK_INDIRECT (1ull << 39)
 #define PT_REC_MARKS (PT_REC_MARK_REACHABLE | PT_REC_MARK_INDIRECT)
