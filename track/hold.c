@@ -8,7 +8,9 @@
  * sent it; one that exits before handling it is noticed (tgkill with signal 0); if the scanner
  * never releases them, handlers give up after a few seconds. The handler only uses
  * async-signal-safe calls (futex, gettid). Outside a hold it passes the signal on to whatever
- * handler the program had installed for it, so the program does not lose its own signals. */
+ * handler the program had installed for it, so the program does not lose its own signals. Threads
+ * that block the signal are held with ptrace from a helper process where that is allowed
+ * (hold_ptrace.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 
 #include "../pools/atomic.h"
 #include "../pools/os.h"
+#include "hold_ptrace.h"
 #include "leaks.h"
 
 #define HOLD_SIGNAL (SIGRTMAX - 2)
@@ -132,6 +135,32 @@ static bool blocks_signal(const char* tid) {
   return (parse_hex_mask(line) >> (HOLD_SIGNAL - 1)) & 1;
 }
 
+/* A thread stopped by the ptrace helper, into the table as if its handler had run. */
+static void add_ptrace_held(const pt_ptrace_held_t* t) {
+  unsigned i = pt_fetch_add_acq_rel(&nheld, 1);
+  if (i >= HOLD_MAX) return;
+  const struct user_regs_struct* r = &t->regs;
+  uint64_t* g = held[i].regs;
+  g[REG_R8] = r->r8, g[REG_R9] = r->r9, g[REG_R10] = r->r10, g[REG_R11] = r->r11;
+  g[REG_R12] = r->r12, g[REG_R13] = r->r13, g[REG_R14] = r->r14, g[REG_R15] = r->r15;
+  g[REG_RDI] = r->rdi, g[REG_RSI] = r->rsi, g[REG_RBP] = r->rbp, g[REG_RBX] = r->rbx;
+  g[REG_RDX] = r->rdx, g[REG_RAX] = r->rax, g[REG_RCX] = r->rcx, g[REG_RSP] = r->rsp, g[REG_RIP] = r->rip;
+  held[i].thread_pointer = r->fs_base;
+  pt_store_release(&held[i].tid, t->tid);
+}
+
+/* The threads that block the signal, by ptrace; false if any of them could not be held. */
+static bool hold_by_ptrace(const long* masked, unsigned nmasked) {
+  const pt_ptrace_held_t* res;
+  unsigned n = pt_track_ptrace_hold(masked, nmasked, &res);
+  bool all = n == nmasked;
+  for (unsigned i = 0; i < n; i++) {
+    if (res[i].ok) add_ptrace_held(&res[i]);
+    else all = false;
+  }
+  return all;
+}
+
 static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
   for (unsigned k = 0; k < nsent; k++) {
     if (!sent[k]) continue;
@@ -153,7 +182,8 @@ unsigned pt_track_threads_hold(void) {
   pt_store_relaxed(&nheld, 0);
   pt_store_release(&holding, 1);
   static long sent[HOLD_MAX]; /* static: the stack of the scanning thread is a root too */
-  unsigned nsent = 0;
+  static long masked[PT_PTRACE_MAX];
+  unsigned nsent = 0, nmasked = 0;
   pid_t pid = getpid();
   long self = syscall(SYS_gettid);
   int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -176,7 +206,8 @@ unsigned pt_track_threads_hold(void) {
       for (const char* c = d->name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
       if (tid == self) continue;
       if (blocks_signal(d->name) || nsent == HOLD_MAX) {
-        miss = true;
+        if (nmasked < PT_PTRACE_MAX) masked[nmasked++] = tid;
+        else miss = true;
         continue;
       }
       pt_fetch_add_acq_rel(&outstanding, 1);
@@ -197,6 +228,7 @@ unsigned pt_track_threads_hold(void) {
     }
     nanosleep(&step, NULL);
   }
+  if (nmasked && !hold_by_ptrace(masked, nmasked)) pt_store_relaxed(&missed, 1);
   unsigned got = pt_load_acquire(&nheld);
   return got < HOLD_MAX ? got : HOLD_MAX;
 }
@@ -224,6 +256,7 @@ bool pt_track_threads_all_held(void) {
 }
 
 void pt_track_threads_release(void) {
+  pt_track_ptrace_release();
   if (!pt_load_acquire(&holding)) return;
   pt_store_release(&holding, 0);
   pt_fetch_add_acq_rel(&released, 1);

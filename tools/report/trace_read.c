@@ -317,6 +317,10 @@ static bool read_summary(reader_t* r, json_t* o) {
             get_bool(r, o, "leak_scan", &s->leak_scan) && get_bool(r, o, "leak_scan_complete", &s->leak_scan_complete) &&
             get_bool(r, o, "approximate", &s->approximate) && get_u64(r, o, "signal", false, &s->signal) &&
             get_str(r, o, "exit_call", false, &r->t->exit_call);
+  if (r->t->exit_call && !r->t->exit_call[0]) { /* absent: get_str gives "" */
+    free(r->t->exit_call);
+    r->t->exit_call = NULL;
+  }
   s->final = true; /* traces written before the field existed were final */
   if (!ok || !get_bool(r, o, "final", &s->final)) return false;
   s->live_bytes = live < 0 ? 0 : (uint64_t)live;
