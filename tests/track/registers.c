@@ -2,10 +2,15 @@
  * spins while main returns, so the exit leak scan runs with that thread still running. Its stack
  * holds no copy (the dead frames that saw the pointer are wiped), so only reading the thread's
  * registers keeps the block reachable: LeakSanitizer does (ptrace), and so must ptmem.
+ * `registers masked` (test track_masked): the thread blocks every signal, as servers do (one thread
+ * sits in sigwait), so the signal that holds threads for the scan never reaches it; ptmem then
+ * stops it with ptrace from a helper process.
  * Expected: reachable held_in_register 1 4000, and the contrast definite leak_in_main 1 300. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "corpus.h"
 
@@ -14,8 +19,12 @@ static volatile int holding;
 __attribute__((noinline)) void* held_in_register(void) { return malloc(4000); }
 __attribute__((noinline)) void leak_in_main(void) { touch(malloc(300), 300); }
 
-static void* spin(void* arg) {
-  (void)arg;
+static void* spin(void* masked) {
+  if (masked) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+  }
 #if defined(__x86_64__)
   void* p = held_in_register();
   touch(p, 4000);
@@ -28,13 +37,15 @@ static void* spin(void* arg) {
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char** argv) {
 #if !defined(__x86_64__)
+  (void)argc, (void)argv;
   puts("registers: x86-64 only");
   return 0;
 #else
   pthread_t t;
-  if (pthread_create(&t, NULL, spin, NULL) != 0) {
+  void* masked = argc > 1 && strcmp(argv[1], "masked") == 0 ? argv[1] : NULL;
+  if (pthread_create(&t, NULL, spin, masked) != 0) {
     perror("pthread_create");
     return 1;
   }
