@@ -334,6 +334,7 @@ __attribute__((noinline)) static void clear_dead_stack(void) {
 
 void ptmem_tracking_finish(void) {
   if (!ptmem_tracking) return;
+  pt_track_leaks_save_vector_registers(); /* before clearing the stack may use them */
   clear_dead_stack();
   scan_and_write_at_exit();
 }

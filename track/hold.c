@@ -36,6 +36,11 @@ typedef struct held_s {
   _Atomic long tid;
   uintptr_t thread_pointer; /* where its static TLS and thread control block are */
   uint64_t regs[NGREG];
+  /* Its vector registers, in the signal frame the kernel saved them to (below its stack pointer,
+   * outside the part of its stack that is scanned): LSan reads them, and glibc's AVX-512 code
+   * leaves heap addresses there. Valid while it is held. */
+  uintptr_t xstate;
+  size_t xstate_size;
 } held_t;
 static held_t held[HOLD_MAX]; /* a root of the scan (pt_track_threads_held) */
 static _Atomic unsigned nheld;
@@ -58,6 +63,15 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The size of the register state the kernel saved in a signal frame: the whole XSAVE area when
+ * the frame says it holds one (its software-reserved bytes, Linux's fpstate layout), else the
+ * legacy 512 bytes. */
+static size_t frame_xstate_size(const struct _libc_fpstate* fp) {
+  const uint32_t* sw = (const uint32_t*)((const uint8_t*)fp + 464); /* magic1, extended_size, ... */
+  if (sw[0] == 0x46505853u /* FP_XSTATE_MAGIC1 */ && sw[1] > 512 && sw[1] < (1u << 16)) return sw[1];
+  return 512;
+}
+
 static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   int saved_errno = errno;
   bool ours = info->si_code == SI_TKILL && info->si_pid == getpid() && pt_load_acquire(&outstanding) > 0;
@@ -75,8 +89,11 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   pt_fetch_add_acq_rel(&inside, 1);
   unsigned i = pt_fetch_add_acq_rel(&nheld, 1);
   if (i < HOLD_MAX) {
-    memcpy(held[i].regs, ((ucontext_t*)context)->uc_mcontext.gregs, sizeof held[i].regs);
+    const ucontext_t* uc = context;
+    memcpy(held[i].regs, uc->uc_mcontext.gregs, sizeof held[i].regs);
     held[i].thread_pointer = (uintptr_t)__builtin_thread_pointer();
+    held[i].xstate = (uintptr_t)uc->uc_mcontext.fpregs;
+    held[i].xstate_size = held[i].xstate ? frame_xstate_size(uc->uc_mcontext.fpregs) : 0;
     /* Interrupted on its alternate signal stack (this handler runs on the interrupted stack): its
      * stack pointer is not on its thread stack, which must then not be taken for a dead one. */
     stack_t alt;
@@ -248,6 +265,13 @@ bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_point
   if (i >= pt_track_threads_held_count() || !pt_load_acquire(&held[i].tid)) return false;
   *sp = (uintptr_t)held[i].regs[REG_RSP];
   *thread_pointer = held[i].thread_pointer;
+  return true;
+}
+
+bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi) {
+  if (i >= pt_track_threads_held_count() || !pt_load_acquire(&held[i].tid) || !held[i].xstate) return false;
+  *lo = held[i].xstate;
+  *hi = held[i].xstate + held[i].xstate_size;
   return true;
 }
 

@@ -37,6 +37,9 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out);
  * embedder passes the stack pointer where it entered the tracker: the tracker's frames below hold
  * stale words of the application's dead frames (uninitialised buffers), which are not roots. */
 void pt_track_leaks_live_stack_from(uintptr_t sp);
+/* Saves the calling thread's vector registers for the scan (they are a root): call it first thing
+ * on the way out, before code that may use them. */
+void pt_track_leaks_save_vector_registers(void);
 /* True: every writable mapping is a root, not only LeakSanitizer's set (for runtimes that keep
  * heap pointers in arenas of their own: Python's pymalloc, the JVM, V8). */
 extern bool pt_track_leaks_all_mappings;
@@ -54,6 +57,8 @@ void pt_track_threads_release(void);
  * its entry is not filled. */
 unsigned pt_track_threads_held_count(void);
 bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_pointer);
+/* Held thread i's vector registers, where its signal frame holds them; false if none. */
+bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi);
 /* Whether the last hold held every other thread: then a stack no held thread runs on is dead. */
 bool pt_track_threads_all_held(void);
 

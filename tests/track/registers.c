@@ -4,7 +4,9 @@
  * registers keeps the block reachable: LeakSanitizer does (ptrace), and so must ptmem.
  * `registers masked` (test track_masked): the thread blocks every signal, as servers do (one thread
  * sits in sigwait), so the signal that holds threads for the scan never reaches it; ptmem then
- * stops it with ptrace from a helper process.
+ * stops it with ptrace from a helper process. `registers vector` (test track_vector): the pointer is
+ * in xmm8 instead, which the signal frame saves below the stack pointer (glibc's AVX-512 string
+ * functions leave heap addresses in vector registers; LSan reads them).
  * Expected: reachable held_in_register 1 4000, and the contrast definite leak_in_main 1 300. */
 #include <pthread.h>
 #include <signal.h>
@@ -19,8 +21,8 @@ static volatile int holding;
 __attribute__((noinline)) void* held_in_register(void) { return malloc(4000); }
 __attribute__((noinline)) void leak_in_main(void) { touch(malloc(300), 300); }
 
-static void* spin(void* masked) {
-  if (masked) {
+static void* spin(void* mode) {
+  if (mode && strcmp(mode, "masked") == 0) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -28,11 +30,17 @@ static void* spin(void* masked) {
 #if defined(__x86_64__)
   void* p = held_in_register();
   touch(p, 4000);
-  __asm__ volatile("mov %0, %%r12" : : "r"(p) : "r12");
-  p = NULL;
-  clobber_stack(); /* keeps r12 (callee-saved), wipes the dead frames below */
+  if (mode && strcmp(mode, "vector") == 0) {
+    clobber_stack(); /* wipes the dead frames below, and every vector register: before, here */
+    __asm__ volatile("movq %0, %%xmm8" : : "m"(p) : "xmm8"); /* from memory: no other register gets it */
+    p = NULL;
+  } else {
+    __asm__ volatile("mov %0, %%r12" : : "r"(p) : "r12");
+    p = NULL;
+    clobber_stack(); /* keeps r12 (callee-saved), wipes the dead frames below */
+  }
   holding = 1;
-  __asm__ volatile("1: pause\n\tjmp 1b" : : : "memory"); /* r12 keeps the block until _exit */
+  __asm__ volatile("1: pause\n\tjmp 1b" : : : "memory"); /* r12 or xmm8 keeps the block until _exit */
 #endif
   return NULL;
 }
@@ -44,8 +52,7 @@ int main(int argc, char** argv) {
   return 0;
 #else
   pthread_t t;
-  void* masked = argc > 1 && strcmp(argv[1], "masked") == 0 ? argv[1] : NULL;
-  if (pthread_create(&t, NULL, spin, masked) != 0) {
+  if (pthread_create(&t, NULL, spin, argc > 1 ? argv[1] : NULL) != 0) {
     perror("pthread_create");
     return 1;
   }
