@@ -112,9 +112,38 @@ uint64_t pt__os_now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* /proc/thread-self, not /proc/self: once the main thread has called pthread_exit, /proc/self is
+ * that zombie thread, and its maps, exe, cmdline and statm read as empty (the leak scan found no
+ * roots at all). /proc/self where thread-self is missing (Linux before 3.17). */
+static void proc_path(char* out, size_t size, const char* dir, const char* name) {
+  size_t d = strlen(dir), n = strlen(name);
+  if (d + n + 1 > size) n = size - 1 - d;
+  memcpy(out, dir, d);
+  memcpy(out + d, name, n);
+  out[d + n] = 0;
+}
+
+int pt__os_open_proc(const char* name, int flags) {
+  char path[96];
+  proc_path(path, sizeof path, "/proc/thread-self/", name);
+  int fd = open(path, flags);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  proc_path(path, sizeof path, "/proc/self/", name);
+  return open(path, flags);
+}
+
+ssize_t pt__os_readlink_proc(const char* name, char* out, size_t size) {
+  char path[96];
+  proc_path(path, sizeof path, "/proc/thread-self/", name);
+  ssize_t n = readlink(path, out, size);
+  if (n >= 0 || errno != ENOENT) return n;
+  proc_path(path, sizeof path, "/proc/self/", name);
+  return readlink(path, out, size);
+}
+
 size_t pt__os_rss(void) {
   int saved = errno;
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  int fd = pt__os_open_proc("statm", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     errno = saved;
     return 0;

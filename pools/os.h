@@ -4,6 +4,7 @@
 #define PTMEM_POOLS_OS_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Reserve `size` bytes aligned to `align` (a power of two >= the OS page), readable and writable,
  * committed lazily by the kernel on first touch. Returns NULL when the OS refuses. */
@@ -19,6 +20,9 @@ void* pt__os_remap(void* p, size_t old_size, size_t new_size, size_t align);
 uint64_t pt__os_now_ms(void);
 /* Resident set size of this process in bytes, from /proc/self/statm; 0 if unreadable. */
 size_t pt__os_rss(void);
+/* open() and readlink() of /proc/thread-self/NAME (the process, seen from the calling thread). */
+int pt__os_open_proc(const char* name, int flags);
+ssize_t pt__os_readlink_proc(const char* name, char* out, size_t size);
 /* Write a message to stderr with write(2): no stdio, no malloc, usable inside the allocator. */
 void pt__os_write_stderr(const char* msg);
 /* Number formatting without stdio (snprintf may allocate): writes a NUL-terminated string into out

@@ -46,6 +46,7 @@ static held_t held[HOLD_MAX]; /* a root of the scan (pt_track_threads_held) */
 static _Atomic unsigned nheld;
 static _Atomic int missed;    /* a thread of the last hold was not held (it blocks the signal...) */
 static _Atomic int off_stack; /* one was held on its alternate signal stack */
+static unsigned listed;       /* other threads the last hold found running */
 static _Atomic int holding;       /* 1 while a hold is on: the handler spills and waits */
 static _Atomic uint32_t released; /* futex word: bumped to let the handlers go */
 static _Atomic int inside;        /* handlers not yet returned */
@@ -133,23 +134,34 @@ static uint64_t parse_hex_mask(const char* p) {
   }
 }
 
-/* Whether thread `tid` blocks the hold signal (then it would never answer). */
-static bool blocks_signal(const char* tid) {
+/* What the hold can do with thread `tid`: signal it, or not (it blocks the signal and would never
+ * answer), or nothing at all: it has ended. A zombie counts as ended: the main thread after
+ * pthread_exit stays listed, as a zombie, until the process exits, and waiting for its answer
+ * cost every such program the whole 2 s bound at exit. */
+enum thread_kind { SIGNALLABLE, BLOCKS_SIGNAL, ENDED };
+
+static enum thread_kind thread_kind(const char* tid) {
   char path[64] = "/proc/self/task/";
   strcat(path, tid);
   strcat(path, "/status");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true; /* gone already */
+  if (fd < 0) return ENDED;
   char buf[4096];
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  if (n <= 0) return true;
+  if (n <= 0) return ENDED;
   buf[n] = 0;
+  const char* state = strstr(buf, "\nState:");
+  if (state) {
+    state += 7;
+    while (*state == ' ' || *state == '\t') state++;
+    if (*state == 'Z' || *state == 'X') return ENDED;
+  }
   const char* line = strstr(buf, "\nSigBlk:");
-  if (!line) return false;
+  if (!line) return SIGNALLABLE;
   line += 8;
   while (*line == ' ' || *line == '\t') line++;
-  return (parse_hex_mask(line) >> (HOLD_SIGNAL - 1)) & 1;
+  return (parse_hex_mask(line) >> (HOLD_SIGNAL - 1)) & 1 ? BLOCKS_SIGNAL : SIGNALLABLE;
 }
 
 /* A thread stopped by the ptrace helper, into the table as if its handler had run. */
@@ -192,6 +204,7 @@ static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
 
 unsigned pt_track_threads_hold(void) {
   pt_store_relaxed(&missed, 1); /* until every thread listed was sent the signal */
+  listed = 0;
   pt_store_relaxed(&off_stack, 0);
   if (!install()) return 0;
   unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
@@ -222,7 +235,10 @@ unsigned pt_track_threads_hold(void) {
       long tid = 0;
       for (const char* c = d->name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
       if (tid == self) continue;
-      if (blocks_signal(d->name) || nsent == HOLD_MAX) {
+      enum thread_kind kind = thread_kind(d->name);
+      if (kind == ENDED) continue;
+      listed++;
+      if (kind == BLOCKS_SIGNAL || nsent == HOLD_MAX) {
         if (nmasked < PT_PTRACE_MAX) masked[nmasked++] = tid;
         else miss = true;
         continue;
@@ -273,6 +289,11 @@ bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi) {
   *lo = held[i].xstate;
   *hi = held[i].xstate + held[i].xstate_size;
   return true;
+}
+
+unsigned pt_track_threads_unheld(void) {
+  unsigned held_now = pt_track_threads_held_count();
+  return listed > held_now ? listed - held_now : 0;
 }
 
 bool pt_track_threads_all_held(void) {

@@ -305,7 +305,7 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, b
   roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
                .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  int fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *complete = false;
     return;
@@ -446,6 +446,7 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   uintptr_t base = (uintptr_t)getauxval(AT_BASE), linker_lo = 0, linker_hi = 0;
   if (!base || !pt_track_module_text_of((const void*)base, &linker_lo, &linker_hi)) linker_lo = linker_hi = 0;
   pt_track_threads_hold(); /* until the marks are final: held threads neither move nor free blocks */
+  out->threads_unheld = pt_track_threads_unheld();
   pt_touched_open(&s.touched);
   if (!scan_linker_roots(&s, out->nsites, linker_lo, linker_hi)) out->complete = false;
   scan_roots(&s, static_tls, &out->complete);

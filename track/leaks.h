@@ -29,6 +29,7 @@ typedef struct pt_leak_result_s {
   uint32_t nsites;
   uint64_t count[PT_LEAK_KINDS], bytes[PT_LEAK_KINDS];
   bool complete; /* false if part of the scan was cut short (memory vanished under it) */
+  uint32_t threads_unheld; /* other threads running at the scan whose registers could not be read */
 } pt_leak_result_t;
 
 /* Runs the scan. Call it when no other thread allocates or frees (at exit). */
@@ -59,6 +60,8 @@ unsigned pt_track_threads_held_count(void);
 bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_pointer);
 /* Held thread i's vector registers, where its signal frame holds them; false if none. */
 bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi);
+/* Other threads the last hold found running (not ended) but could not hold. */
+unsigned pt_track_threads_unheld(void);
 /* Whether the last hold held every other thread: then a stack no held thread runs on is dead. */
 bool pt_track_threads_all_held(void);
 

@@ -108,7 +108,7 @@ static void name_main_program(void) {
   size_t n = pt_load_relaxed(&count);
   for (size_t i = 0; i < n; i++) {
     if (table[i].path[0]) continue;
-    ssize_t len = readlink("/proc/self/exe", table[i].path, sizeof table[i].path - 1);
+    ssize_t len = pt__os_readlink_proc("exe", table[i].path, sizeof table[i].path - 1);
     table[i].path[len > 0 ? len : 0] = 0;
   }
 }

@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "../pools/os.h"
+
 #define PAGE_SHIFT 12
 #define PRESENT (1ull << 63)
 #define SWAPPED (1ull << 62)
 
 void pt_touched_open(pt_touched_t* t) {
-  t->fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  t->fd = pt__os_open_proc("pagemap", O_RDONLY | O_CLOEXEC);
   t->first = 0;
   t->n = 0;
 }

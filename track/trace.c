@@ -36,8 +36,8 @@ static uint64_t mono_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static size_t read_file(const char* path, char* buf, size_t size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+static size_t read_proc_file(const char* name, char* buf, size_t size) {
+  int fd = pt__os_open_proc(name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   size_t have = 0;
   ssize_t n;
@@ -47,7 +47,7 @@ static size_t read_file(const char* path, char* buf, size_t size) {
 }
 
 static void exe_path(char* out, size_t size) {
-  ssize_t n = readlink("/proc/self/exe", out, size - 1);
+  ssize_t n = pt__os_readlink_proc("exe", out, size - 1);
   out[n > 0 ? n : 0] = 0;
 }
 
@@ -89,7 +89,7 @@ static void write_header(pt_jsonl_t* w, const pt_trace_info_t* info) {
   pt_jsonl_u64(w, "ppid", (uint64_t)getppid());
   exe_path(buf, sizeof buf);
   pt_jsonl_str(w, "exe", buf);
-  size_t n = read_file("/proc/self/cmdline", buf, sizeof buf - 1);
+  size_t n = read_proc_file("cmdline", buf, sizeof buf - 1);
   buf[n] = 0;
   pt_jsonl_array_begin(w, "argv");
   for (size_t i = 0; i < n; i += strlen(buf + i) + 1) pt_jsonl_item_str(w, buf + i);
@@ -351,6 +351,7 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   pt_jsonl_bool(w, "approximate", pt_track_sampling() != 0); /* sampled: counts are estimates */
   if (leaks) {
     pt_jsonl_bool(w, "leak_scan_complete", leaks->complete);
+    pt_jsonl_u64(w, "threads_unheld", leaks->threads_unheld);
     for (int kind = 0; kind < PT_LEAK_KINDS; kind++) {
       pt_jsonl_object_begin(w, pt_leak_kind_name(kind));
       pt_jsonl_u64(w, "count", leaks->count[kind]);

@@ -26,6 +26,11 @@
   fork_while_writing  a fork while another thread is writing a snapshot (blocked opening a FIFO):
              the child writes its own final trace and exits (it used to wait forever for the
              writer, which did not come along into the child)
+  main_exit  main ends with pthread_exit and the last thread's exit runs the scan: main, a zombie
+             thread by then, is not waited for (that cost the 2 s bound), every running thread
+             was held (threads_unheld 0), the thread's leak is definite and the block a global
+             keeps is not (the process's mappings are read from /proc/thread-self: /proc/self
+             is the zombie's, and empty), and the header names the program
   depth      PTMEM_DEPTH and PTMEM_FRAME_POINTERS: a leak 40 calls deep has 32 frames by default,
              exactly N with PTMEM_DEPTH=N (the default's first N), all of them down to the
              program's entry with PTMEM_DEPTH=128; the frame-pointer walk (the program keeps frame
@@ -307,6 +312,18 @@ def main():
         finals = [p for p in glob.glob(os.path.join(a.outdir, "ptmem.*.json")) if summary(p).get("final") is True]
         if len(finals) != 2:
             fail(f"expected the final traces of the program and its child, found {finals}")
+    elif a.case == "main_exit":
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("main_exit",)), capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or r.stdout != "done\n":
+            fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        path = glob.glob(os.path.join(a.outdir, "ptmem.*.json"))[0]
+        s = summary(path)
+        header = check_trace.Trace(path).header
+        if s.get("threads_unheld") != 0 or s["definite"] != {"count": 1, "bytes": 123}:
+            fail(f"{path}: threads_unheld {s.get('threads_unheld')!r} (main, a zombie, counted as running?), "
+                 f"definite {s['definite']} (expected only the 123 bytes: the global's block is reachable)")
+        if header["exe"] != os.path.realpath(a.exe) or header["argv"][1:] != ["main_exit"]:
+            fail(f"{path}: header exe {header['exe']!r}, argv {header['argv']!r}")
     elif a.case == "depth":
         default, h = leak_stack(a, "default")
         short, hs = leak_stack(a, "depth5", "PTMEM_DEPTH=5")

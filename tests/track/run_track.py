@@ -201,6 +201,12 @@ def main():
         if roots != want_roots:
             print(f"run_track: FAIL: {path}: header leak_roots is {roots!r}, expected {want_roots!r}")
             return 1
+    # Every thread running at the scan was held (by the signal, or by ptrace where it blocks it):
+    # the corpus's results do not rest on a thread's registers that were never read.
+    for role, t in sorted(by_role.items()):
+        if t.summary.get("threads_unheld") != 0:
+            print(f"run_track: FAIL: {t.path} ({role}): threads_unheld is {t.summary.get('threads_unheld')!r}, expected 0")
+            return 1
     if a.no_lsan:
         return 0
 

@@ -16,6 +16,9 @@
  *   fork_while_writing  a thread's snapshot to the FIFO argv[2] blocks (no reader yet) while the
  *               program forks; the child must still write its own trace and exit; then the
  *               program reads the FIFO, which lets the snapshot finish
+ *   main_exit   main ends with pthread_exit while a thread keeps 4444 bytes in a global, leaks 123
+ *               from main_exit_leak and returns: the last thread's exit(0) runs the scan, with
+ *               main a zombie thread (/proc/self is then empty: maps, exe, cmdline)
  *   deep        leak 99 bytes from the bottom of a recursion 40 calls deep (deep_leak)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
  *               prints how long all 8 MiB were live, in microseconds */
@@ -93,6 +96,20 @@ __attribute__((noinline)) static double spike(void) {
 static void* snapshot_to(void* path) {
   int (*snapshot)(const char*) = (int (*)(const char*))dlsym(RTLD_DEFAULT, "ptmem_snapshot");
   return (void*)(intptr_t)(snapshot ? snapshot(path) : -1);
+}
+
+__attribute__((noinline)) void main_exit_leak(void) { touch(malloc(123), 123); }
+void* main_exit_kept; /* a global: reachable, which takes the process's mappings being read */
+
+static void* leak_then_return(void* arg) {
+  (void)arg;
+  struct timespec nap = {0, 50 * 1000000L}; /* main has called pthread_exit by then */
+  nanosleep(&nap, NULL);
+  main_exit_kept = malloc(4444);
+  touch(main_exit_kept, 4444);
+  main_exit_leak();
+  clobber_stack();
+  return NULL;
 }
 
 static void* churn_forever(void* arg) {
@@ -178,6 +195,13 @@ int main(int argc, char** argv) {
     void* r;
     pthread_join(writer, &r);
     printf("snapshot %d\n", (int)(intptr_t)r);
+  } else if (strcmp(mode, "main_exit") == 0) {
+    pthread_t t;
+    pthread_create(&t, NULL, leak_then_return, NULL);
+    free(keep);
+    printf("done\n");
+    fflush(stdout);
+    pthread_exit(NULL);
   } else if (strcmp(mode, "deep") == 0) {
     deep_leak(40);
     clobber_stack();

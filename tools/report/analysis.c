@@ -264,6 +264,10 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
                                    "which checks nothing there)", prog, t->pid, t->exit_call));
     else if (t->summary.present && !t->summary.leak_scan && t->summary.final)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): no leak scan ran", prog, t->pid));
+    if (t->summary.leak_scan && t->summary.threads_unheld)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): %" PRIu64 " running thread(s) could not be stopped for the leak "
+                                   "scan (they block every signal and ptrace was refused): a block only their registers "
+                                   "point to shows as leaked", prog, t->pid, t->summary.threads_unheld));
     if (t->summary.leak_scan && !t->summary.leak_scan_complete)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): part of memory vanished during the leak scan", prog, t->pid));
     /* The user chose it, for a runtime whose own arenas hold heap pointers; say what it hides. */

@@ -58,6 +58,7 @@ typedef struct rp_summary_s {
   bool present; /* false: the trace has no summary line, so it is incomplete */
   uint64_t duration_ns, allocs, frees, live_bytes, peak_bytes, peak_time_ns, stacks, dropped_lines;
   uint64_t signal; /* the signal the process crashed with (its crash handler wrote the trace); 0: none */
+  uint64_t threads_unheld; /* running threads the leak scan could not hold (their registers unread) */
   bool leak_scan, leak_scan_complete, approximate, final;
   rp_count_t kinds[RP_KINDS]; /* valid when leak_scan */
 } rp_summary_t;
