@@ -192,22 +192,21 @@ static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec)
 static uintptr_t heap_own_end(uintptr_t addr) { return pt__internal_end(addr); }
 
 /* What a trace write is: a snapshot (skipped if another write is under way), the final trace at
- * exit (waits its turn; the leak scan), or the final trace of a process ending through _exit or
- * quick_exit (no leak scan, as LeakSanitizer checks nothing there; waits at most 2 s for a write
- * under way: it may run in a signal handler). */
+ * exit (waits its turn, the leak scan), or the final trace of a process ending through _exit or
+ * quick_exit (no leak scan, as LeakSanitizer checks nothing there). The waits are bounded: 2 s for
+ * _exit (it may run in a signal handler), 10 s at exit (a snapshot takes well under a second), where
+ * another thread's snapshot may be stuck opening a FIFO nobody reads; then the process ends
+ * without its final trace, and says so. */
 enum trace_kind { SNAPSHOT, AT_EXIT, AT_EXIT_CALL };
 
 static bool take_writer(enum trace_kind kind) {
-  int expected = 0;
-  if (kind == AT_EXIT) {
-    while (!pt_cas_weak_acq_rel(&writing, &expected, 1)) expected = 0;
-    return true;
-  }
-  for (int tries = kind == AT_EXIT_CALL ? 2000 : 1; tries > 0; tries--) {
-    expected = 0;
+  for (int tries = kind == AT_EXIT ? 10000 : kind == AT_EXIT_CALL ? 2000 : 1; tries > 0; tries--) {
+    int expected = 0;
     if (pt_cas_strong_acq_rel(&writing, &expected, 1)) return true;
     if (tries > 1) nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
+  if (kind != SNAPSHOT)
+    pt__os_write_stderr("ptmem: another trace write did not finish; the process ends without its final trace\n");
   return false;
 }
 

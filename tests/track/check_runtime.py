@@ -31,6 +31,9 @@
              was held (threads_unheld 0), the thread's leak is definite and the block a global
              keeps is not (the process's mappings are read from /proc/thread-self: /proc/self
              is the zombie's, and empty), and the header names the program
+  exit_while_writing  exit while another thread's snapshot is stuck opening a FIFO nobody reads:
+             the exit gives up waiting for it (it waited forever), with one warning, and the
+             program's status and output are unchanged
   depth      PTMEM_DEPTH and PTMEM_FRAME_POINTERS: a leak 40 calls deep has 32 frames by default,
              exactly N with PTMEM_DEPTH=N (the default's first N), all of them down to the
              program's entry with PTMEM_DEPTH=128; the frame-pointer walk (the program keeps frame
@@ -324,6 +327,16 @@ def main():
                  f"definite {s['definite']} (expected only the 123 bytes: the global's block is reachable)")
         if header["exe"] != os.path.realpath(a.exe) or header["argv"][1:] != ["main_exit"]:
             fail(f"{path}: header exe {header['exe']!r}, argv {header['argv']!r}")
+    elif a.case == "exit_while_writing":
+        fifo = os.path.join(a.outdir, "never_read.fifo")
+        os.mkfifo(fifo)
+        try:
+            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("exit_while_writing", fifo)), capture_output=True,
+                               text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            fail("the exit waited forever for a snapshot stuck on a FIFO")
+        if r.returncode != 0 or r.stdout != "done\n" or "did not finish" not in r.stderr:
+            fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
     elif a.case == "depth":
         default, h = leak_stack(a, "default")
         short, hs = leak_stack(a, "depth5", "PTMEM_DEPTH=5")

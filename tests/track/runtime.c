@@ -19,6 +19,8 @@
  *   main_exit   main ends with pthread_exit while a thread keeps 4444 bytes in a global, leaks 123
  *               from main_exit_leak and returns: the last thread's exit(0) runs the scan, with
  *               main a zombie thread (/proc/self is then empty: maps, exe, cmdline)
+ *   exit_while_writing  a thread's snapshot to the FIFO argv[2] blocks for good (nobody reads it)
+ *               while main returns: the exit must not wait for it forever
  *   deep        leak 99 bytes from the bottom of a recursion 40 calls deep (deep_leak)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
  *               prints how long all 8 MiB were live, in microseconds */
@@ -202,6 +204,11 @@ int main(int argc, char** argv) {
     printf("done\n");
     fflush(stdout);
     pthread_exit(NULL);
+  } else if (strcmp(mode, "exit_while_writing") == 0) {
+    pthread_t writer;
+    pthread_create(&writer, NULL, snapshot_to, argv[2]);
+    struct timespec nap = {0, 200 * 1000000L};
+    nanosleep(&nap, NULL);
   } else if (strcmp(mode, "deep") == 0) {
     deep_leak(40);
     clobber_stack();
