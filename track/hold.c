@@ -175,6 +175,8 @@ static void add_ptrace_held(const pt_ptrace_held_t* t) {
   g[REG_RDI] = r->rdi, g[REG_RSI] = r->rsi, g[REG_RBP] = r->rbp, g[REG_RBX] = r->rbx;
   g[REG_RDX] = r->rdx, g[REG_RAX] = r->rax, g[REG_RCX] = r->rcx, g[REG_RSP] = r->rsp, g[REG_RIP] = r->rip;
   held[i].thread_pointer = r->fs_base;
+  held[i].xstate = t->xstate_size ? (uintptr_t)t->xstate : 0; /* the helper's shared memory: valid until release */
+  held[i].xstate_size = t->xstate_size;
   pt_store_release(&held[i].tid, t->tid);
 }
 

@@ -1,8 +1,9 @@
 /* hold_ptrace.c - holding the threads that block the hold signal (hold.c), the way LeakSanitizer
  * holds every thread: a helper process attaches to each with PTRACE_SEIZE and PTRACE_INTERRUPT,
  * reads its general registers into memory it shares with us, and keeps it stopped until the scan is
- * over. A program that blocks every signal in all its threads (one of them in sigwait) is common in
- * servers; without this, a block held only in such a thread's register came out a definite leak.
+ * over (general registers and, with PTRACE_GETREGSET, the vector ones). A program that blocks every
+ * signal in all its threads (one of them in sigwait) is common in servers; without this, a block
+ * held only in such a thread's register came out a definite leak.
  *
  * The helper is a raw clone without an exit signal: no fork handler runs in it, the program sees no
  * SIGCHLD, and it calls nothing but system calls. Yama's ptrace_scope 1 lets it attach to its
@@ -13,16 +14,19 @@
 #define _GNU_SOURCE
 #include "hold_ptrace.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +42,9 @@ typedef struct shared_s {
   _Atomic uint32_t state; /* futex word, shared between the two processes */
   uint32_t n;
   pt_ptrace_held_t threads[PT_PTRACE_MAX];
+  /* Their vector registers (LSan reads them too). Pages of it are only touched for the threads
+   * held, and the header above is all that is cleared. */
+  uint8_t xstate[PT_PTRACE_MAX][PT_PTRACE_XSTATE_MAX] __attribute__((aligned(64)));
 } shared_t;
 
 static shared_t* shared;
@@ -94,6 +101,8 @@ static _Noreturn void run_helper(void) {
       t->attached = true;
       if (syscall(SYS_ptrace, PTRACE_INTERRUPT, t->tid, 0, 0) != 0 || !wait_stopped(t->tid)) continue;
       t->ok = syscall(SYS_ptrace, PTRACE_GETREGS, t->tid, 0, &t->regs) == 0;
+      struct iovec io = {shared->xstate[i], PT_PTRACE_XSTATE_MAX};
+      if (t->ok && syscall(SYS_ptrace, PTRACE_GETREGSET, t->tid, NT_X86_XSTATE, &io) == 0) t->xstate_size = io.iov_len;
     }
     set_state(ATTACHED);
     wait_state(RELEASE, RELEASE_WAIT_MS);
@@ -111,9 +120,12 @@ unsigned pt_track_ptrace_hold(const long* tids, unsigned n, const pt_ptrace_held
     if (m == MAP_FAILED) return 0;
     shared = m;
   }
-  memset(shared, 0, sizeof *shared);
+  memset(shared, 0, offsetof(shared_t, xstate));
   shared->n = n < PT_PTRACE_MAX ? n : PT_PTRACE_MAX;
-  for (uint32_t i = 0; i < shared->n; i++) shared->threads[i].tid = tids[i];
+  for (uint32_t i = 0; i < shared->n; i++) {
+    shared->threads[i].tid = tids[i];
+    shared->threads[i].xstate = shared->xstate[i];
+  }
   /* A fork without fork handlers and without SIGCHLD (exit signal 0: reaped with __WALL). */
   long pid = syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
   if (pid < 0) return 0;
