@@ -101,6 +101,18 @@ def leak_stack(a, name, *env):
     return frames, t.header
 
 
+def run_with_stuck_fifo(a, out, mode, hung):
+    """Runs `runtime MODE FIFO`, whose snapshot thread blocks opening a new FIFO until (if ever) the
+    program reads it; fails with `hung` if the run does not end within a minute."""
+    fifo = os.path.join(a.outdir, mode + ".fifo")
+    os.mkfifo(fifo)
+    try:
+        return subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=(mode, fifo)), capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        fail(hung)
+
+
 def check_closing_sample(path):
     """The trace ends with a sample of the moment it was written: RSS read, no later than the
     summary's end, after every other sample, and its heap the live heap or more."""
@@ -303,13 +315,8 @@ def main():
                     fail(f"{how}: ptmem-report exit {rep.returncode}: {rep.stdout[-600:]} {rep.stderr[-300:]}")
             print(f"{how}: status {status}; traces of the program and its forked child, exit_call {how} and _exit")
     elif a.case == "fork_while_writing":
-        fifo = os.path.join(a.outdir, "snap.fifo")
-        os.mkfifo(fifo)
-        try:
-            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("fork_while_writing", fifo)), capture_output=True,
-                               text=True, timeout=30)
-        except subprocess.TimeoutExpired:
-            fail("the program hung: the forked child waited for a trace writer that is not in it")
+        r = run_with_stuck_fifo(a, out, "fork_while_writing",
+                                "the program hung: the forked child waited for a trace writer that is not in it")
         if r.returncode != 0 or r.stdout != "child exited 0\nsnapshot 0\ndone\n":
             fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
         finals = [p for p in glob.glob(os.path.join(a.outdir, "ptmem.*.json")) if summary(p).get("final") is True]
@@ -328,13 +335,7 @@ def main():
         if header["exe"] != os.path.realpath(a.exe) or header["argv"][1:] != ["main_exit"]:
             fail(f"{path}: header exe {header['exe']!r}, argv {header['argv']!r}")
     elif a.case == "exit_while_writing":
-        fifo = os.path.join(a.outdir, "never_read.fifo")
-        os.mkfifo(fifo)
-        try:
-            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("exit_while_writing", fifo)), capture_output=True,
-                               text=True, timeout=60)
-        except subprocess.TimeoutExpired:
-            fail("the exit waited forever for a snapshot stuck on a FIFO")
+        r = run_with_stuck_fifo(a, out, "exit_while_writing", "the exit waited forever for a snapshot stuck on a FIFO")
         if r.returncode != 0 or r.stdout != "done\n" or "did not finish" not in r.stderr:
             fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
     elif a.case == "depth":
