@@ -23,6 +23,9 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "../pools/atomic.h"
 #include "../pools/os.h"
@@ -288,10 +291,8 @@ static size_t own_xstate_size;
 void pt_track_leaks_save_vector_registers(void) {
 #if defined(__x86_64__)
   unsigned a, b, c, d;
-  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-  if (!(c & (1u << 27))) return; /* no OSXSAVE: no XSAVE, no XGETBV */
-  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
-  if (b == 0 || b > sizeof own_xstate) return;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return; /* no XSAVE, no XGETBV */
+  if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b == 0 || b > sizeof own_xstate) return;
   unsigned lo, hi;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
   __asm__ volatile("xsave64 %0" : "+m"(own_xstate) : "a"(lo), "d"(hi) : "memory");

@@ -2,9 +2,11 @@
  * stacks of different processes become one), leak groups by (stack, kind), sites by stack. Each
  * trace's stack ids are mapped to the shared stacks once. Nothing here symbolizes unless
  * suppressions must be matched: renderers resolve the stacks they print. */
+#define _GNU_SOURCE /* sigabbrev_np */
 #include "analysis.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,18 +238,6 @@ static void add_note_once(rp_report_t* r, char* note) {
   RP_PUSH(r->notes, note);
 }
 
-/* The crash handler's signals (preload/crash.c); a trace may come from a newer writer. */
-static const char* signal_name(uint64_t signo) {
-  switch (signo) {
-    case 4: return "SIGILL";
-    case 6: return "SIGABRT";
-    case 7: return "SIGBUS";
-    case 8: return "SIGFPE";
-    case 11: return "SIGSEGV";
-    default: return "a fatal signal";
-  }
-}
-
 static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
   for (uint32_t ti = 0; ti < r->ntraces; ti++) {
     const rp_trace_t* t = &r->traces[ti];
@@ -255,8 +245,10 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
     if (t->incomplete)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ", %s) is incomplete: %s", prog, t->pid, t->path, t->incomplete));
     else if (t->summary.signal)
-      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") crashed (signal %" PRIu64 ", %s): its trace was written as it died, "
-                                   "without a leak scan", prog, t->pid, t->summary.signal, signal_name(t->summary.signal)));
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") crashed (signal %" PRIu64 ", SIG%s): its trace was written as it died, "
+                                   "without a leak scan", prog, t->pid, t->summary.signal,
+                                   t->summary.signal < 65 && sigabbrev_np((int)t->summary.signal)
+                                       ? sigabbrev_np((int)t->summary.signal) : "?"));
     else if (!t->summary.final)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") is a snapshot taken while it ran, not its final trace", prog, t->pid));
     if (t->summary.present && t->exit_call)
