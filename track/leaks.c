@@ -99,13 +99,23 @@ static void scan_words(scan_t* s, uintptr_t lo, uintptr_t hi, const void* from_b
   for (uintptr_t a = lo; a + 8 <= hi; a += 8) consider(s, *(const uintptr_t*)a, from_block, mark);
 }
 
+#define PT_SCAN_PAGE_CHECK_MIN (4 * 4096)
+
 static void scan_block_contents(scan_t* s, void* block, uint64_t mark) {
   void* start;
   size_t size;
   uint64_t* rec;
   if (!s->heap->find(block, &start, &size, &rec)) return;
   size_t used = (*rec & PT_REC_USABLE) ? size : pt_rec_size(*rec); /* only what it asked for holds data */
-  scan_words(s, (uintptr_t)start, (uintptr_t)start + (used < size ? used : size), start, mark);
+  uintptr_t lo = (uintptr_t)start, hi = lo + (used < size ? used : size);
+  /* A big block is often mostly untouched (a compressor's dictionary, a hash table's reserve): its
+   * pages never written read as zeros, and reading them costs a page fault each. */
+  while (hi - lo > PT_SCAN_PAGE_CHECK_MIN) {
+    uintptr_t page_end = (lo | 4095) + 1;
+    if (!pt_touched_never(&s->touched, lo)) scan_words(s, lo, page_end, start, mark);
+    lo = page_end;
+  }
+  scan_words(s, lo, hi, start, mark);
 }
 
 static void drain(scan_t* s) {
@@ -424,7 +434,7 @@ static void classify(void* block, size_t size, uint64_t* rec, void* arg) {
 void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   memset(out, 0, sizeof *out);
   out->complete = true;
-  scan_t s = {.heap = heap};
+  scan_t s = {.heap = heap, .touched = {.fd = -1}};
   heap->foreach(clear_and_count, &s);
   s.cap = s.live + 1;
   s.work = pt__os_reserve(s.cap * sizeof(void*), 4096);
@@ -451,8 +461,8 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   pt_touched_open(&s.touched);
   if (!scan_linker_roots(&s, out->nsites, linker_lo, linker_hi)) out->complete = false;
   scan_roots(&s, static_tls, &out->complete);
-  pt_touched_close(&s.touched);
   if (!guarded_indirect_pass(&s)) out->complete = false;
+  pt_touched_close(&s.touched);
   sigaction(SIGSEGV, &old_segv, NULL);
   sigaction(SIGBUS, &old_bus, NULL);
   heap->foreach(classify, out);

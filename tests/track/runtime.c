@@ -22,6 +22,10 @@
  *   exit_while_writing  a thread's snapshot to the FIFO argv[2] blocks for good (nobody reads it)
  *               while main returns: the exit must not wait for it forever
  *   deep        leak 99 bytes from the bottom of a recursion 40 calls deep (deep_leak)
+ *   sparse      a 1 GiB block kept by a global, written only in its first page and at 700 MiB,
+ *               where it holds the only pointer to a 777-byte block; 555 bytes leak
+ *               (the exit scan must find the 777 bytes reachable without reading the untouched
+ *               gigabyte: reading it would fault every page in)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
  *               prints how long all 8 MiB were live, in microseconds */
 #include <dlfcn.h>
@@ -101,6 +105,23 @@ static void* snapshot_to(void* path) {
 }
 
 __attribute__((noinline)) void main_exit_leak(void) { touch(malloc(123), 123); }
+void* sparse_kept;
+
+/* Leaves the block whose address is in sparse_kept sparse: pages never written stay unmapped. */
+static void sparse(void) {
+  const size_t size = (size_t)1 << 30, far = (size_t)700 << 20;
+  char* big = malloc(size);
+  if (!big) exit(9);
+  big[0] = 1;
+  void* only_from_far = malloc(777);
+  touch(only_from_far, 777);
+  memcpy(big + far, &only_from_far, sizeof only_from_far);
+  only_from_far = NULL;
+  sparse_kept = big;
+  touch(malloc(555), 555);
+  clobber_stack();
+}
+
 void* main_exit_kept; /* a global: reachable, which takes the process's mappings being read */
 
 static void* leak_then_return(void* arg) {
@@ -220,6 +241,8 @@ int main(int argc, char** argv) {
     churn_for(0.2);
     for (int i = 0; i < BASE_BLOCKS; i++) free(base[i]);
     printf("spike held %.0f us\n", held * 1e6);
+  } else if (strcmp(mode, "sparse") == 0) {
+    sparse();
   } else if (strcmp(mode, "chdir") == 0) {
     if (chdir(argv[2]) != 0) return 3;
   }
