@@ -282,6 +282,7 @@ void pt__fork_child(void) {
 void pt__heap_fork_child(void) {
   pt_heap_t* survivor = pt__tls_heap;
   for (unsigned cls = 0; cls < PT_SLAB_CLASSES; cls++) pt_store_relaxed(&abandoned[cls], NULL);
+  pt__slab_fork_child();
   pt__arena_foreach_span(fork_rescue_page, survivor);
   for (pt_heap_t* h = pt_load_acquire(&heaps_all); h; h = h->next_all) {
     if (h == survivor) continue;

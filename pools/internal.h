@@ -242,6 +242,7 @@ void pt__heap_direct_update(pt_heap_t* h, unsigned cls);
 void pt__abandoned_push(pt_desc_t* pg);
 void pt__abandoned_push_list(pt_desc_t* first); /* a chain linked by page.next, one class */
 pt_desc_t* pt__abandoned_take(unsigned cls);
+void pt__slab_fork_child(void);
 void pt__abandoned_sweep(void);
 void pt__heap_fork_child(void);
 /* Call in the child after fork() (pthread_atfork): rescues the pages of the vanished threads. */

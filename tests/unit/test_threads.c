@@ -78,19 +78,21 @@ static void* churn(void* arg) {
   }
   return NULL;
 }
+/* The bound is on claimed memory against the blocks alive at the end: one page per size class and
+ * thread partly filled, and the pages abandoned with a few blocks in them, are the only overhead a
+ * churn should leave (design.md: within 5% of the live bytes). Threads that adopted concurrently
+ * used to claim fresh pages while the other held a class's abandoned list: 1.6-2x. */
 static void test_churn(void) {
   memset(shared, 0, sizeof shared);
-  size_t base = 0;
   for (int i = 0; i < 1500; i++) {
     pthread_t t[2];
     for (int k = 0; k < 2; k++) CHECK_EQ(pthread_create(&t[k], NULL, churn, (void*)(uintptr_t)(i * 2 + k)), 0);
     for (int k = 0; k < 2; k++) CHECK_EQ(pthread_join(t[k], NULL), 0);
-    if (i == 100) base = claimed_bytes();
   }
-  pt_stats_t st;
-  pt__stats_collect(&st);
-  fprintf(stderr, "churn: claimed %zu at iteration 100, now %zu; in use %zu\n", base, claimed_bytes(), st.in_use);
-  CHECK_LE(claimed_bytes(), base + 16 * PT_MiB);
+  size_t live = 0;
+  for (int i = 0; i < N; i++) live += shared[i] ? pt__usable_size(shared[i]) : 0;
+  fprintf(stderr, "churn: claimed %zu for %zu live (%.2fx)\n", claimed_bytes(), live, (double)claimed_bytes() / (double)live);
+  CHECK_LE(claimed_bytes(), live + live / 4 + 4 * PT_MiB);
   for (int i = 0; i < N; i++) {
     if (shared[i]) CHECK(pt__free(shared[i]));
     shared[i] = NULL;
