@@ -141,17 +141,12 @@ ssize_t pt__os_readlink_proc(const char* name, char* out, size_t size) {
   return readlink(path, out, size);
 }
 
-size_t pt__os_rss(void) {
-  int saved = errno;
-  int fd = pt__os_open_proc("statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    errno = saved;
-    return 0;
-  }
+/* Resident pages from a statm file; 0 if unreadable or empty. */
+static size_t statm_resident_pages(int fd) {
+  if (fd < 0) return 0;
   char buf[128];
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  errno = saved;
   if (n <= 0) return 0;
   buf[n] = 0;
   const char* s = buf;
@@ -159,6 +154,20 @@ size_t pt__os_rss(void) {
   size_t pages = 0;
   while (*s == ' ') s++;
   while (*s >= '0' && *s <= '9') pages = pages * 10 + (size_t)(*s++ - '0');
+  return pages;
+}
+
+/* /proc/self/statm, not thread-self's, although the timeline reads it up to 100 times a second
+ * from whichever thread allocates: every thread opening its own /proc/PID/task/TID entries made
+ * the kernel's reaping of a child (release_task -> proc_invalidate_siblings_dcache -> d_walk)
+ * spin for up to 20 s in a process whose other thread kept allocating (tests/stress fork_loop,
+ * tracked: a child in four runs "HUNG"). thread-self only where /proc/self reads as empty: after
+ * the main thread called pthread_exit (see pt__os_open_proc). */
+size_t pt__os_rss(void) {
+  int saved = errno;
+  size_t pages = statm_resident_pages(open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+  if (!pages) pages = statm_resident_pages(pt__os_open_proc("statm", O_RDONLY | O_CLOEXEC));
+  errno = saved;
   return pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
