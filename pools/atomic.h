@@ -2,6 +2,7 @@
  * what it synchronises with (mimalloc's mi_atomic_* idiom). */
 #ifndef PTMEM_POOLS_ATOMIC_H
 #define PTMEM_POOLS_ATOMIC_H
+#include <sched.h>
 #include <stdatomic.h>
 
 #define pt_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
@@ -33,5 +34,27 @@
 
 #define pt_likely(x) __builtin_expect(!!(x), 1)
 #define pt_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Spins until it sets *lock from 0 to 1. After a few rounds it yields the processor: a holder
+ * that was preempted (more threads than cores, all ending at once) could otherwise only run again
+ * once the spinners' time slices ran out. 500 threads ending together spent 60% of their time
+ * spinning on one per-thread pool's lock before this. sched_yield is async-signal-safe. */
+static inline void pt_spin_lock(_Atomic int* lock) {
+  for (unsigned spins = 0;; spins++) {
+    int expected = 0;
+    if (atomic_load_explicit(lock, memory_order_relaxed) == 0 &&
+        atomic_compare_exchange_weak_explicit(lock, &expected, 1, memory_order_acq_rel, memory_order_relaxed))
+      return;
+    if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+static inline void pt_spin_unlock(_Atomic int* lock) { atomic_store_explicit(lock, 0, memory_order_release); }
 
 #endif

@@ -7,16 +7,12 @@
 #include "../pools/os.h"
 #include "leaks.h"
 
-static void lock(pt_perthread_pool_t* pool) {
-  int expected = 0;
-  while (!pt_cas_weak_acq_rel(&pool->lock, &expected, 1)) expected = 0;
-}
 
 void* pt_perthread_take(pt_perthread_pool_t* pool) {
-  lock(pool);
+  pt_spin_lock(&pool->lock);
   void* block = pool->free;
   if (block) pool->free = *(void**)block;
-  pt_store_release(&pool->lock, 0);
+  pt_spin_unlock(&pool->lock);
   if (block) {
     *(void**)block = NULL; /* the rest came back zeroed */
     return block;
@@ -29,10 +25,10 @@ void* pt_perthread_take(pt_perthread_pool_t* pool) {
 void pt_perthread_give(pt_perthread_pool_t* pool, void* block) {
   if (!block) return;
   madvise(block, pool->size, MADV_DONTNEED); /* zeroes it, and returns what the thread touched */
-  lock(pool);
+  pt_spin_lock(&pool->lock);
   *(void**)block = pool->free;
   pool->free = block;
-  pt_store_release(&pool->lock, 0);
+  pt_spin_unlock(&pool->lock);
 }
 
 void pt_perthread_fork_child(pt_perthread_pool_t* pool) { pt_store_relaxed(&pool->lock, 0); }

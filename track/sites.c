@@ -72,9 +72,8 @@ static uint64_t ticks_to_ns(uint64_t t) {
 __thread unsigned pt_track_locks_held __attribute__((tls_model("initial-exec")));
 
 static void lock_retired(void) {
-  int expected = 0;
   pt_track_locks_held++;
-  while (!pt_cas_weak_acq_rel(&retired_lock, &expected, 1)) expected = 0;
+  pt_spin_lock(&retired_lock);
 }
 static void unlock_retired(void) {
   pt_store_release(&retired_lock, 0);
@@ -122,9 +121,8 @@ static thread_rows_t* ending;
 static _Atomic int ending_lock;
 
 static thread_rows_t* lock_ending(void) {
-  int expected = 0;
   pt_track_locks_held++;
-  while (!pt_cas_weak_acq_rel(&ending_lock, &expected, 1)) expected = 0;
+  pt_spin_lock(&ending_lock);
   if (!ending) ending = record_new();
   return ending;
 }

@@ -78,9 +78,8 @@ void pt_track_timeline_tick(int64_t live) {
 }
 
 size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
-  int expected = 0;
   pt_track_locks_held++;
-  while (!pt_cas_weak_acq_rel(&busy, &expected, 1)) expected = 0;
+  pt_spin_lock(&busy);
   size_t n = nsamples < max ? nsamples : max;
   if (n) memcpy(out, samples + (nsamples - n), n * sizeof *out);
   pt_store_release(&busy, 0);
