@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -20,8 +21,13 @@
 
 /* Names the mapping "[anon:ptmem]" in /proc/self/maps (Linux 5.17+; ignored elsewhere): people see
  * what is ptmem's, and the leak scan knows it is not a root. */
+static _Atomic int naming_unsupported; /* EINVAL once: a kernel without CONFIG_ANON_VMA_NAME */
+
 static void name_mapping(void* p, size_t size) {
-  prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, (unsigned long)size, (unsigned long)"ptmem");
+  if (atomic_load_explicit(&naming_unsupported, memory_order_relaxed)) return; /* ~20 calls a process */
+  if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, (unsigned long)size, (unsigned long)"ptmem") != 0 &&
+      errno == EINVAL)
+    atomic_store_explicit(&naming_unsupported, 1, memory_order_relaxed);
 }
 
 static void* reserve(size_t size, size_t align);
