@@ -99,7 +99,7 @@ static void scan_words(scan_t* s, uintptr_t lo, uintptr_t hi, const void* from_b
   for (uintptr_t a = lo; a + 8 <= hi; a += 8) consider(s, *(const uintptr_t*)a, from_block, mark);
 }
 
-#define PT_SCAN_PAGE_CHECK_MIN (4 * 4096)
+#define PT_SCAN_PAGE_CHECK_MIN (64 * 1024) /* smaller blocks read faster than a pagemap lookup */
 
 static void scan_block_contents(scan_t* s, void* block, uint64_t mark) {
   void* start;
