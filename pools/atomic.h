@@ -35,6 +35,13 @@
 #define pt_likely(x) __builtin_expect(!!(x), 1)
 #define pt_unlikely(x) __builtin_expect(!!(x), 0)
 
+/* One step of a spin wait: tells the core (and a hyperthread sibling) that this is a wait loop. */
+static inline void pt_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 /* Spins until it sets *lock from 0 to 1. After a few rounds it yields the processor: a holder
  * that was preempted (more threads than cores, all ending at once) could otherwise only run again
  * once the spinners' time slices ran out. 500 threads ending together spent 60% of their time
@@ -45,13 +52,8 @@ static inline void pt_spin_lock(_Atomic int* lock) {
     if (atomic_load_explicit(lock, memory_order_relaxed) == 0 &&
         atomic_compare_exchange_weak_explicit(lock, &expected, 1, memory_order_acq_rel, memory_order_relaxed))
       return;
-    if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    } else {
-      sched_yield();
-    }
+    if (spins < 64) pt_cpu_pause();
+    else sched_yield();
   }
 }
 

@@ -162,11 +162,7 @@ static void heap_collect_full(pt_heap_t* h) {
   }
 }
 
-/* Adopt abandoned pages of this class until one has a free block; drained pages go back to the
- * arena, the rest of the list is pushed back in one CAS. Taking only what we need matters with
- * concurrent threads: a thread that took every page would leave the others none, and they would
- * each start a fresh, nearly empty page. */
-static _Atomic int adopting[PT_SLAB_CLASSES];
+static _Atomic int adopting[PT_SLAB_CLASSES]; /* threads inside heap_adopt, per class */
 
 /* The list while another thread has it in hand: empty. Taking it is short (a page or two is looked
  * at, the rest pushed back), so a thread that finds it empty while someone else is adopting waits a
@@ -177,9 +173,7 @@ static _Atomic int adopting[PT_SLAB_CLASSES];
 static pt_desc_t* abandoned_take_waiting(unsigned cls) {
   pt_desc_t* pg = pt__abandoned_take(cls);
   for (int spin = 0; !pg && spin < 2000 && pt_load_acquire(&adopting[cls]) > 1; spin++) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    pt_cpu_pause();
     pg = pt__abandoned_take(cls);
   }
   return pg;
@@ -190,6 +184,10 @@ void pt__slab_fork_child(void) {
   for (unsigned cls = 0; cls < PT_SLAB_CLASSES; cls++) pt_store_relaxed(&adopting[cls], 0);
 }
 
+/* Adopt abandoned pages of this class until one has a free block; drained pages go back to the
+ * arena, the rest of the list is pushed back in one CAS. Taking only what we need matters with
+ * concurrent threads: a thread that took every page would leave the others none, and they would
+ * each start a fresh, nearly empty page. */
 static void heap_adopt(pt_heap_t* h, unsigned cls) {
   pt_fetch_add_acq_rel(&adopting[cls], 1);
   pt_desc_t* pg = abandoned_take_waiting(cls);

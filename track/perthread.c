@@ -7,7 +7,6 @@
 #include "../pools/os.h"
 #include "leaks.h"
 
-
 void* pt_perthread_take(pt_perthread_pool_t* pool) {
   pt_spin_lock(&pool->lock);
   void* block = pool->free;

@@ -76,7 +76,7 @@ static void lock_retired(void) {
   pt_spin_lock(&retired_lock);
 }
 static void unlock_retired(void) {
-  pt_store_release(&retired_lock, 0);
+  pt_spin_unlock(&retired_lock);
   pt_track_locks_held--;
 }
 
@@ -129,7 +129,7 @@ static thread_rows_t* lock_ending(void) {
 
 static void unlock_ending(thread_rows_t* t) {
   if (t) pt_track_flush_pending(t);
-  pt_store_release(&ending_lock, 0);
+  pt_spin_unlock(&ending_lock);
   pt_track_locks_held--;
 }
 

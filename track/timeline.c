@@ -82,7 +82,7 @@ size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
   pt_spin_lock(&busy);
   size_t n = nsamples < max ? nsamples : max;
   if (n) memcpy(out, samples + (nsamples - n), n * sizeof *out);
-  pt_store_release(&busy, 0);
+  pt_spin_unlock(&busy);
   pt_track_locks_held--;
   return n;
 }
