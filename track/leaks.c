@@ -423,6 +423,7 @@ static void classify(void* block, size_t size, uint64_t* rec, void* arg) {
   out->bytes[kind] += bytes;
   uint32_t stack = pt_rec_stack(*rec);
   if (out->sites && stack < out->nsites) {
+    out->used[stack / 64] |= 1ull << (stack % 64);
     pt_leak_site_t* site = &out->sites[stack];
     if (site->examples[kind] < PT_LEAK_EXAMPLES) site->example[kind][site->examples[kind]++] = (uintptr_t)block;
     site->count[kind] += w;
@@ -440,12 +441,15 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   s.work = pt__os_reserve(s.cap * sizeof(void*), 4096);
   out->nsites = pt_track_stack_count();
   out->sites = pt__os_reserve((size_t)out->nsites * sizeof(pt_leak_site_t), 4096);
-  if (!s.work || !out->sites) {
+  out->used = pt__os_reserve(((size_t)out->nsites + 63) / 64 * 8, 4096);
+  if (!s.work || !out->sites || !out->used) {
+    out->sites = NULL;
     out->complete = false;
     return;
   }
   pt_track_leaks_exclude(s.work, s.cap * sizeof(void*));
   pt_track_leaks_exclude(out->sites, (size_t)out->nsites * sizeof(pt_leak_site_t));
+  pt_track_leaks_exclude(out->used, ((size_t)out->nsites + 63) / 64 * 8);
   struct sigaction sa, old_segv, old_bus;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_fault;

@@ -26,6 +26,7 @@ typedef struct pt_leak_site_s {
 } pt_leak_site_t;
 typedef struct pt_leak_result_s {
   pt_leak_site_t* sites; /* indexed by stack id, `nsites` entries */
+  uint64_t* used;        /* bit per stack id: sites[id] has blocks (the rest are untouched pages) */
   uint32_t nsites;
   uint64_t count[PT_LEAK_KINDS], bytes[PT_LEAK_KINDS];
   bool complete; /* false if part of the scan was cut short (memory vanished under it) */

@@ -138,7 +138,7 @@ static void write_modules(pt_jsonl_t* w, const pt_trace_info_t* info) {
 #define BATCH 512
 
 typedef struct trie_s {
-  uint64_t* keys;   /* open addressing: hash of (parent, frame) -> node id + 1 */
+  uint64_t* keys;   /* open addressing: hash's high 32 bits << 32 | node id; 0 = empty */
   uint32_t* parent; /* per node */
   uintptr_t* frame; /* per node */
   uint32_t* node_of_stack;
@@ -153,19 +153,29 @@ static uint64_t mix(uint64_t a, uint64_t b) {
   return h ^ (h >> 32);
 }
 
+/* The hash's high half rides in the slot: a probe passing other nodes' slots reads no node (each
+ * node read was a cache miss for cppcheck's 314 k nodes). */
+static inline uint64_t key_tag(uint64_t h) { return h & ~0xFFFFFFFFull; }
+
+#define NODES_AHEAD 8192u
+
 static void trie_insert_key(trie_t* t, uint32_t id) {
-  size_t i = mix(t->parent[id], t->frame[id]) & (t->cap - 1);
+  uint64_t h = mix(t->parent[id], t->frame[id]);
+  size_t i = h & (t->cap - 1);
   while (t->keys[i]) i = (i + 1) & (t->cap - 1);
-  t->keys[i] = id;
+  t->keys[i] = key_tag(h) | id;
 }
 
-/* Doubles the key table at half load. Sized up front for the worst case (every frame a node of its
- * own), it was mostly empty and all touched: cppcheck's 3.2 M frames made 314 k nodes, and their
- * 64 MiB table was most of its peak RSS (111 MiB tracked, 12 untracked). */
+/* Doubles the key table at half load. Sized for the worst case (every frame a node of its own),
+ * it was mostly empty and all touched: cppcheck's 3.2 M frames made 314 k nodes, and their 64 MiB
+ * table was most of its peak RSS (111 MiB tracked, 12 untracked). It starts at 8 slots a stack
+ * (programs here make 3-6 nodes a stack), so it rarely grows: growing from 4096 slots rehashed
+ * every node several times, 4% of cppcheck's tracked time. */
 static bool trie_grow(trie_t* t) {
   size_t cap = t->cap * 2, bytes = cap * sizeof *t->keys;
   uint64_t* keys = pt__os_reserve(bytes, 4096);
   if (!keys) return false;
+  pt__os_populate(keys, bytes);
   pt__os_release(t->keys, t->bytes_keys);
   t->keys = keys;
   t->cap = cap;
@@ -176,13 +186,19 @@ static bool trie_grow(trie_t* t) {
 
 /* The node (parent, frame), made if new; 0 if out of memory. */
 static uint32_t trie_child(trie_t* t, uint32_t parent, uintptr_t frame) {
-  for (size_t i = mix(parent, frame) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+  uint64_t h = mix(parent, frame);
+  for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
     uint64_t v = t->keys[i];
     if (v == 0) break;
-    if (t->parent[v] == parent && t->frame[v] == frame) return (uint32_t)v;
+    uint32_t id = (uint32_t)v;
+    if (key_tag(v) == key_tag(h) && t->parent[id] == parent && t->frame[id] == frame) return id;
   }
   if (2 * (t->nodes + 1) > t->cap && !trie_grow(t)) return 0;
   uint32_t id = (uint32_t)++t->nodes;
+  if (id % NODES_AHEAD == 0) { /* the next nodes' pages, as the store grows */
+    pt__os_populate(&t->parent[id], NODES_AHEAD * sizeof *t->parent);
+    pt__os_populate(&t->frame[id], NODES_AHEAD * sizeof *t->frame);
+  }
   t->parent[id] = parent;
   t->frame[id] = frame;
   trie_insert_key(t, id);
@@ -196,6 +212,7 @@ static bool trie_build(trie_t* t, uint32_t count, const pt_codemap_t* map) {
     frames += pt_track_stack_frames(id, &f);
   }
   t->cap = 4096;
+  while (t->cap < (size_t)count * 8 && t->cap < ((size_t)1 << 26)) t->cap *= 2;
   t->bytes_keys = t->cap * sizeof *t->keys;
   t->bytes_nodes = (frames + 2) * (sizeof *t->parent + sizeof *t->frame);
   t->bytes_stacks = (size_t)count * sizeof *t->node_of_stack;
@@ -206,6 +223,11 @@ static bool trie_build(trie_t* t, uint32_t count, const pt_codemap_t* map) {
   t->parent = (uint32_t*)nodes;
   t->frame = (uintptr_t*)(nodes + (frames + 2) * sizeof *t->parent);
   t->nodes = 0;
+  /* All written soon, and a fault costs ten times what populating does (pt__os_populate). */
+  pt__os_populate(t->keys, t->bytes_keys);
+  pt__os_populate(t->node_of_stack, t->bytes_stacks);
+  pt__os_populate(t->parent, NODES_AHEAD * sizeof *t->parent);
+  pt__os_populate(t->frame, NODES_AHEAD * sizeof *t->frame);
   /* Stacks interned one after the other mostly come from the same code, so the previous stack's
    * path (outermost first) gives the shared outer frames' nodes without a hash probe each. */
   uint32_t path[PT_TRACK_DEPTH_MAX];
@@ -306,22 +328,30 @@ static void write_sites(pt_jsonl_t* w, uint32_t count) {
   }
 }
 
-static void write_leaks(pt_jsonl_t* w, const pt_leak_result_t* leaks) {
-  for (uint32_t id = 1; leaks && leaks->sites && id < leaks->nsites; id++) {
-    const pt_leak_site_t* ls = &leaks->sites[id];
-    for (int kind = 0; kind < PT_LEAK_KINDS; kind++) {
-      if (!ls->count[kind]) continue;
-      pt_jsonl_begin(w, "leak");
-      pt_jsonl_u64(w, "stack", id);
-      pt_jsonl_str(w, "kind", pt_leak_kind_name(kind));
-      pt_jsonl_u64(w, "count", ls->count[kind]);
-      pt_jsonl_u64(w, "bytes", ls->bytes[kind]);
-      pt_jsonl_array_begin(w, "examples");
-      for (unsigned e = 0; e < ls->examples[kind]; e++) pt_jsonl_item_hex(w, ls->example[kind][e]);
-      pt_jsonl_array_end(w);
-      pt_jsonl_end(w);
-    }
+static void write_leak_site(pt_jsonl_t* w, uint32_t id, const pt_leak_site_t* ls) {
+  for (int kind = 0; kind < PT_LEAK_KINDS; kind++) {
+    if (!ls->count[kind]) continue;
+    pt_jsonl_begin(w, "leak");
+    pt_jsonl_u64(w, "stack", id);
+    pt_jsonl_str(w, "kind", pt_leak_kind_name(kind));
+    pt_jsonl_u64(w, "count", ls->count[kind]);
+    pt_jsonl_u64(w, "bytes", ls->bytes[kind]);
+    pt_jsonl_array_begin(w, "examples");
+    for (unsigned e = 0; e < ls->examples[kind]; e++) pt_jsonl_item_hex(w, ls->example[kind][e]);
+    pt_jsonl_array_end(w);
+    pt_jsonl_end(w);
   }
+}
+
+/* Only the sites the bitmap names: reading every site's entry faulted in 150 bytes a stack of
+ * untouched pages (cppcheck: 15 MB, 3,700 faults, 3% of its tracked time). */
+static void write_leaks(pt_jsonl_t* w, const pt_leak_result_t* leaks) {
+  if (!leaks || !leaks->sites) return;
+  for (uint32_t word = 0; word < (leaks->nsites + 63) / 64; word++)
+    for (uint64_t bits = leaks->used[word]; bits; bits &= bits - 1) {
+      uint32_t id = word * 64 + (uint32_t)__builtin_ctzll(bits);
+      if (id) write_leak_site(w, id, &leaks->sites[id]);
+    }
 }
 
 bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks, bool final) {
