@@ -89,6 +89,20 @@ void pt__os_decommit(void* p, size_t size) {
   errno = saved;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+static _Atomic int populate_unsupported;
+
+void pt__os_populate(void* p, size_t size) {
+  if (!size || atomic_load_explicit(&populate_unsupported, memory_order_relaxed)) return;
+  uintptr_t start = (uintptr_t)p & ~(uintptr_t)4095, end = ((uintptr_t)p + size + 4095) & ~(uintptr_t)4095;
+  int saved = errno;
+  if (madvise((void*)start, end - start, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+    atomic_store_explicit(&populate_unsupported, 1, memory_order_relaxed);
+  errno = saved;
+}
+
 void* pt__os_remap(void* p, size_t old_size, size_t new_size, size_t align) {
   int saved = errno;
   void* q = mremap(p, old_size, new_size, 0); /* in place first: no copy, no new VMA */
