@@ -44,5 +44,7 @@ void pt_track_timeline_fork_child(void);
 /* Set (by the sampler, when the snapshot period passed, or by anyone) when a snapshot of the trace
  * should be written; the embedder writes it outside its allocator's locks and clears it. */
 extern _Atomic int pt_track_snapshot_due;
+/* What the last snapshot cost, with `stacks` stacks: the sampler spaces snapshots by it. */
+void pt_track_timeline_snapshot_took(uint64_t ns, uint32_t stacks);
 
 #endif
