@@ -71,15 +71,13 @@ static uint64_t rule_of(uintptr_t ip) {
 
 /* This thread's previous walk, frame by frame: the state each frame was entered with and where its
  * rule reads. A frame entered with the ip and sp (and, if its CFA is rbp-based, the rbp) it had in
- * the previous walk has the same rule, so the same CFA and slots. Taking them from the record
- * rather than computing them from the word just read is what makes a walk fast: the addresses of
- * the next reads are known before the current one returns, so the reads of all the frames the two
- * walks share overlap, where a computed walk is one chain of dependent loads, a stack read and a
- * rule lookup a frame. Each new walk is written to the other record of a pair, the previous one
- * read alongside it by sp: the new stack may be shallower or deeper than the old at any frame and
- * meet it again further out. The first version kept one record, updated in place, that met the
- * old walk again only where the new stack was shallower: cppcheck's stacks mostly differ by being
- * deeper, and 55% of its frames were computed.
+ * the previous walk has the same rule, so the same CFA and slots: taken from the record, they
+ * save the rule lookup, and the next read's address is known before the current one returns.
+ * Each new walk is written to the other record of a pair, the previous one read alongside it by
+ * sp: the new stack may be shallower or deeper than the old at any frame and meet it again further
+ * out. The first version kept one record, updated in place, that met the old walk again only where
+ * the new stack was shallower: cppcheck's stacks mostly differ by being deeper, and 55% of its
+ * frames were computed; now 12%.
  * Frames the record does not have take their rule from a small cache of the thread's own, in
  * front of the shared one (256 KiB, which misses L1 and often L2 for a program with much code);
  * direct-mapped and keyed like the shared cache (ip and generation), so it needs no flush. */
