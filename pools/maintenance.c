@@ -18,6 +18,12 @@ void pt__maintenance(bool force) {
   uint64_t now = pt__os_now_ms();
   uint64_t last = pt_load_relaxed(&last_run_ms);
   uint64_t period = pt__settings.purge_delay_ms / 2 + 1;
+  /* The first call starts the clock: nothing freed can have waited out the delay yet, and a run
+   * would read every class's tables, first-touch faults in every short process. */
+  if (!last && !force && pt__settings.purge_delay_ms) {
+    pt_cas_strong_acq_rel(&last_run_ms, &last, now);
+    return;
+  }
   if (!force && now - last < period) return;
   int expected = 0;
   if (!pt_cas_strong_acq_rel(&running, &expected, 1)) return; /* one thread at a time is enough */
