@@ -107,6 +107,7 @@ typedef struct pt_desc_s {
       uint32_t capacity; /* blocks carved so far (the free list is extended lazily) */
       uint32_t reserved; /* blocks that fit in the page */
       uint8_t in_full;   /* on the heap's full list */
+      uint8_t fresh;     /* its memory was never touched: populate ahead of the free list */
     } page;
     struct {
       uint32_t slot;                   /* index in its class registry */
