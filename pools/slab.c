@@ -83,7 +83,9 @@ static bool page_extend(pt_desc_t* pg) {
   uint32_t n = pg->bsize <= EXTEND_BYTES / 4 ? EXTEND_BYTES / pg->bsize : 4;
   if (n > avail) n = avail;
   uint8_t* first = pg->start + (size_t)pg->page.capacity * pg->bsize;
-  if (pg->page.fresh && pg->bsize <= EXTEND_BYTES / 4) { /* bigger blocks are often written in part */
+  /* Up to a page a block the free list's links touch every page anyway; a bigger block may be
+   * written in part only, and its pages are left to fault. */
+  if (pg->page.fresh && pg->bsize <= 4096) {
     uintptr_t end = (uintptr_t)pg->start + (size_t)pt__class_page_slices(pg->cls) * PT_SLICE_SIZE;
     bool at_start = pg->page.capacity == 0;
     populate_extension((uintptr_t)first, (uintptr_t)first + (size_t)n * pg->bsize, end, at_start);
