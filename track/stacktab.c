@@ -69,14 +69,16 @@ void pt_track_stacktab_thread_exit(void) {
 void pt_track_stacktab_fork_child(void) { pt_perthread_fork_child(&cache_pool); }
 
 /* The stores grow at their end and the tables fill evenly, page after page: the claim that enters a
- * chunk of a store populates the next chunk, and a table is populated whole when it becomes the
- * current one, so stack interning takes no page faults (each costs some 11 us on this project's
- * VMs, populating 1.1 us a page; cppcheck's 100 k stacks took 6,000 faults). */
-#define AHEAD ((uint64_t)64 * 1024)
-static void populate_after(void* store, uint64_t store_bytes, uint64_t from, uint64_t to) {
-  if (from / AHEAD == (to - 1) / AHEAD) return;
-  uint64_t next = ((to - 1) / AHEAD + 1) * AHEAD;
-  if (next < store_bytes) pt__os_populate((char*)store + next, next + AHEAD <= store_bytes ? AHEAD : store_bytes - next);
+ * chunk of a store populates that chunk, and a table is populated whole when it becomes the
+ * current one, so stack interning takes few page faults (each costs some 11 us on this project's
+ * VMs, populating 1.1 us a page; cppcheck's 100 k stacks took 6,000 faults). A store's first chunk
+ * faults page by page: a small program uses one or two of its pages. */
+#define CHUNK ((uint64_t)64 * 1024)
+static void populate_entered(void* store, uint64_t store_bytes, uint64_t from, uint64_t to) {
+  bool enters = from / CHUNK != (to - 1) / CHUNK || (from % CHUNK == 0 && from != 0);
+  if (!enters) return;
+  uint64_t entered = (to - 1) / CHUNK * CHUNK;
+  pt__os_populate((char*)store + entered, entered + CHUNK <= store_bytes ? CHUNK : store_bytes - entered);
 }
 
 static bool ensure_ready(void) {
@@ -95,11 +97,7 @@ static bool ensure_ready(void) {
     pt_track_leaks_exclude(index_of, (size_t)(PT_STACK_MAX + 1) * 8);
     pt_track_leaks_exclude(frames_store, (size_t)FRAMES_MAX * sizeof(uintptr_t));
     ok = ok && index_of && frames_store;
-    if (ok) {
-      pt__os_populate(tables[0], (size_t)table_slots(0) * 8);
-      pt__os_populate(index_of, 2 * AHEAD);
-      pt__os_populate(frames_store, 2 * AHEAD);
-    }
+    if (ok) pt__os_populate(tables[0], (size_t)table_slots(0) * 8); /* a few dozen stacks touch most of its 32 pages */
     pt_store_release(&ready, ok ? 2 : 3);
   }
   while ((st = pt_load_acquire(&ready)) == 1) {
@@ -174,8 +172,8 @@ static uint32_t insert(unsigned k, uint32_t i, uint64_t h, const uintptr_t* f, u
   uint32_t fresh = pt_fetch_add_relaxed(&next_id, 1);
   uint64_t off = pt_fetch_add_relaxed(&frames_used, n);
   if (fresh > PT_STACK_MAX || off + n > FRAMES_MAX) return PT_STACK_UNKNOWN; /* store full */
-  populate_after(frames_store, (uint64_t)FRAMES_MAX * 8, off * 8, (off + n) * 8);
-  populate_after(index_of, (uint64_t)(PT_STACK_MAX + 1) * 8, (uint64_t)fresh * 8, (uint64_t)fresh * 8 + 8);
+  populate_entered(frames_store, (uint64_t)FRAMES_MAX * 8, off * 8, (off + n) * 8);
+  populate_entered(index_of, (uint64_t)(PT_STACK_MAX + 1) * 8, (uint64_t)fresh * 8, (uint64_t)fresh * 8 + 8);
   memcpy(frames_store + off, f, n * sizeof *f);
   pt_store_release(&index_of[fresh], off << 8 | n);
   uint64_t expected = 0;
