@@ -80,9 +80,10 @@ static uint64_t rule_of(uintptr_t ip) {
  * frames were computed; now 12%.
  * Frames the record does not have take their rule from a small cache of the thread's own, in
  * front of the shared one (256 KiB, which misses L1 and often L2 for a program with much code);
- * direct-mapped and keyed like the shared cache (ip and generation), so it needs no flush. */
+ * direct-mapped and keyed like the shared cache (ip and generation), so it needs no flush. 512
+ * entries (8 KiB a thread): cppcheck ran 1.01x as long as with 1024, 1.02x with 256. */
 #define RECORD_MAX 64
-#define LOCAL_BITS 10
+#define LOCAL_BITS 9
 #define LOCAL_SLOTS (1u << LOCAL_BITS)
 enum { OUTERMOST = 1, CFA_RBP = 2 };
 typedef struct frame_s {
