@@ -199,8 +199,13 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
       fresh = (frame_t){ip, sp, pt_track_hidden(rbp), 0, NULL, NULL, OUTERMOST};
       if (kind_of(rule) != KIND_LAST) {
         uintptr_t cfa = (cfa_is_rbp(rule) ? rbp : sp) + (uintptr_t)cfa_offset_of(rule);
-        if (kind_of(rule) != KIND_STANDARD || cfa <= sp || cfa - sp > FRAME_MAX || (cfa & 7))
-          return 0; /* libunwind takes this stack; the record stays the previous walk */
+        if (kind_of(rule) != KIND_STANDARD || cfa <= sp || cfa - sp > FRAME_MAX || (cfa & 7)) {
+          /* libunwind takes this stack. The previous walk is no longer the previous stack: kept,
+           * a later walk matching it would be "the same as last" and take libunwind's stack's
+           * id (a signal handler's malloc between two of one site's). */
+          if (l) l->records[l->last].generation = 0;
+          return 0;
+        }
         fresh.cfa = cfa;
         fresh.flags = cfa_is_rbp(rule) ? CFA_RBP : 0;
         fresh.ra_slot = (const uintptr_t*)(cfa + (uintptr_t)ra_offset_of(rule));
@@ -248,7 +253,10 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
   replay_last = NULL;
   walks_t* walks = walks_of_thread();
-  if (!fp || !walks) return 0;
+  if (!fp || !walks) {
+    if (walks) walks->local.records[walks->local.last].generation = 0; /* as when a walk gives up */
+    return 0;
+  }
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
   if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->local, NULL);
   pt_track_replay_armed = false;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "stack.h"
 #include "track.h"
 
 enum { MAX = 128 };
@@ -109,6 +110,22 @@ static void* in_thread(void* arg) {
   recurse(5, MAX);
   with_vla(100);
   return NULL;
+}
+
+/* The walked id (no replay) of one site, reached from the program and from a signal handler. */
+static uint32_t walked_id;
+__attribute__((noinline)) static void walked_site(void) {
+  walked_id = pt_track_stack_id_walked(__builtin_frame_address(0));
+  __asm__ volatile("" ::: "memory");
+}
+__attribute__((noinline)) static uint32_t walked_from_program(void) {
+  walked_site();
+  __asm__ volatile("" ::: "memory");
+  return walked_id;
+}
+static void walked_in_handler(int sig) {
+  (void)sig;
+  walked_site();
 }
 
 /* In a signal handler the walk meets the kernel's signal frame (__restore_rt): it must give up,
@@ -286,6 +303,20 @@ int main(void) {
   signal(SIGUSR1, in_handler);
   raise(SIGUSR1);
   CHECK_EQ(handler_ok, 1);
+
+  /* A walk that gives up (the handler's, at the signal frame) leaves no previous walk behind: the
+   * program's stack walked again after it is its own, not the handler's that libunwind gave. */
+  signal(SIGUSR2, walked_in_handler);
+  uint32_t seen[4], handler_id = 0;
+  for (volatile int i = 0; i < 4; i++) { /* volatile: one call site, not unrolled */
+    if (i == 2) {
+      raise(SIGUSR2);
+      handler_id = walked_id;
+    }
+    seen[i] = walked_from_program();
+  }
+  CHECK_NE(handler_id, seen[0]);
+  for (int i = 1; i < 4; i++) CHECK_EQ(seen[i], seen[0]);
   printf("track_unwind: %u walks agree with libunwind; a signal frame falls back\n", walked);
   return 0;
 }
