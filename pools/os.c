@@ -93,12 +93,16 @@ void pt__os_decommit(void* p, size_t size) {
 #define MADV_POPULATE_WRITE 23
 #endif
 static _Atomic int populate_unsupported;
+static char populate_probe[4096] __attribute__((aligned(4096)));
 
 void pt__os_populate(void* p, size_t size) {
   if (!size || atomic_load_explicit(&populate_unsupported, memory_order_relaxed)) return;
   uintptr_t start = (uintptr_t)p & ~(uintptr_t)4095, end = ((uintptr_t)p + size + 4095) & ~(uintptr_t)4095;
   int saved = errno;
-  if (madvise((void*)start, end - start, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+  /* EINVAL also answers a range that is not all private writable memory: only a page of our own
+   * refused too says the kernel lacks the call. */
+  if (madvise((void*)start, end - start, MADV_POPULATE_WRITE) != 0 && errno == EINVAL &&
+      madvise(populate_probe, sizeof populate_probe, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
     atomic_store_explicit(&populate_unsupported, 1, memory_order_relaxed);
   errno = saved;
 }

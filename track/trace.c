@@ -184,6 +184,18 @@ static bool trie_grow(trie_t* t) {
   return true;
 }
 
+/* Nodes [first, first + NODES_AHEAD) of both arrays, within their mapping (a populate past its
+ * end would commit, or be refused by, whatever mapping lies next). */
+static void populate_nodes(trie_t* t, size_t first) {
+  uintptr_t end = (uintptr_t)t->parent + t->bytes_nodes;
+  uintptr_t ranges[2][2] = {{(uintptr_t)&t->parent[first], (uintptr_t)&t->parent[first + NODES_AHEAD]},
+                            {(uintptr_t)&t->frame[first], (uintptr_t)&t->frame[first + NODES_AHEAD]}};
+  for (int i = 0; i < 2; i++) {
+    uintptr_t hi = ranges[i][1] < end ? ranges[i][1] : end;
+    if (ranges[i][0] < hi) pt__os_populate((void*)ranges[i][0], hi - ranges[i][0]);
+  }
+}
+
 /* The node (parent, frame), made if new; 0 if out of memory. */
 static uint32_t trie_child(trie_t* t, uint32_t parent, uintptr_t frame) {
   uint64_t h = mix(parent, frame);
@@ -195,10 +207,7 @@ static uint32_t trie_child(trie_t* t, uint32_t parent, uintptr_t frame) {
   }
   if (2 * (t->nodes + 1) > t->cap && !trie_grow(t)) return 0;
   uint32_t id = (uint32_t)++t->nodes;
-  if (id % NODES_AHEAD == 0) { /* the next nodes' pages, as the store grows */
-    pt__os_populate(&t->parent[id], NODES_AHEAD * sizeof *t->parent);
-    pt__os_populate(&t->frame[id], NODES_AHEAD * sizeof *t->frame);
-  }
+  if (id % NODES_AHEAD == 0) populate_nodes(t, id); /* the next nodes' pages, as the store grows */
   t->parent[id] = parent;
   t->frame[id] = frame;
   trie_insert_key(t, id);
@@ -226,8 +235,7 @@ static bool trie_build(trie_t* t, uint32_t count, const pt_codemap_t* map) {
   /* All written soon, and a fault costs ten times what populating does (pt__os_populate). */
   pt__os_populate(t->keys, t->bytes_keys);
   pt__os_populate(t->node_of_stack, t->bytes_stacks);
-  pt__os_populate(t->parent, NODES_AHEAD * sizeof *t->parent);
-  pt__os_populate(t->frame, NODES_AHEAD * sizeof *t->frame);
+  populate_nodes(t, 0);
   /* Stacks interned one after the other mostly come from the same code, so the previous stack's
    * path (outermost first) gives the shared outer frames' nodes without a hash probe each. */
   uint32_t path[PT_TRACK_DEPTH_MAX];
