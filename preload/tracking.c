@@ -229,14 +229,10 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
       pt_track_heap_t heap = {heap_foreach, heap_find, heap_own_end};
       pt_track_leaks_scan(&heap, &leaks);
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t started = clock_ns(CLOCK_MONOTONIC);
     uint32_t stacks = pt_track_stack_count();
     if (!pt_track_trace_write(path, &trace_info, kind == AT_EXIT ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (kind == SNAPSHOT)
-      pt_track_timeline_snapshot_took((uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
-                                          (uint64_t)t0.tv_nsec, stacks);
+    if (kind == SNAPSHOT) pt_track_timeline_snapshot_took(clock_ns(CLOCK_MONOTONIC) - started, stacks);
   }
   tls_state = was;
   pt_store_release(&writing, 0);

@@ -29,17 +29,17 @@ _Atomic int pt_track_snapshot_due;
  * (the last snapshot's cost per stack, times the stacks now): snapshots cost at most 2%. */
 static uint64_t next_snapshot_ns, snapshot_interval_ns = 1000000000u;
 static uint64_t first_sample_ns;
-static _Atomic uint64_t snapshot_ns_per_stack_atomic = 700; /* until one is measured */
+static _Atomic uint64_t snapshot_ns_per_stack = 700; /* until one is measured */
 #define SNAPSHOT_INTERVAL_MAX_NS 60000000000ull
 #define SNAPSHOT_BUDGET 50 /* run time per snapshot time */
 
 void pt_track_timeline_snapshot_took(uint64_t ns, uint32_t stacks) {
-  pt_store_relaxed(&snapshot_ns_per_stack_atomic, ns / (stacks ? stacks : 1));
+  pt_store_relaxed(&snapshot_ns_per_stack, ns / (stacks ? stacks : 1));
 }
 
 /* True if a snapshot is due at `now`; else when to ask again. */
 static bool snapshot_due(uint64_t now) {
-  uint64_t expected = pt_load_relaxed(&snapshot_ns_per_stack_atomic) * pt_track_stack_count();
+  uint64_t expected = pt_load_relaxed(&snapshot_ns_per_stack) * pt_track_stack_count();
   uint64_t affordable_at = first_sample_ns + expected * SNAPSHOT_BUDGET;
   if (now < affordable_at) {
     next_snapshot_ns = affordable_at;
