@@ -116,6 +116,7 @@ static pt_perthread_pool_t walks_pool = {.size = (sizeof(walks_t) + 4095) & ~(si
 __thread pt_track_replays_t* pt_track_tls_replays __attribute__((tls_model("initial-exec")));
 __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
 static __thread pt_track_replay_t* replay_last __attribute__((tls_model("initial-exec")));
+static __thread pt_track_replay_start_t* replay_last_start __attribute__((tls_model("initial-exec")));
 
 static walks_t* walks_of_thread(void) {
   walks_t* w = (walks_t*)pt_track_tls_replays;
@@ -261,11 +262,13 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->local, NULL);
   pt_track_replay_armed = false;
   /* an unused way of the group, else each in turn */
-  unsigned g = pt_track_replay_group(ip), way = 0;
-  replay_t* group = walks->replays.group[g];
-  while (way < PT_TRACK_REPLAY_WAYS && group[way].tag) way++;
+  unsigned g = pt_track_replay_group(ip, sp), way = 0;
+  pt_track_replay_start_t* starts = walks->replays.start[g];
+  while (way < PT_TRACK_REPLAY_WAYS && starts[way].ip) way++;
   if (way == PT_TRACK_REPLAY_WAYS) way = walks->replays.victim[g]++ % PT_TRACK_REPLAY_WAYS;
-  replay_t* rec = &group[way]; /* the header only: the reads are 768 bytes */
+  starts[way].ip = 0; /* a way being rewritten replays nothing until remembered */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* a signal handler's malloc replays without the guard */
+  replay_t* rec = &walks->replays.group[g][way]; /* the header only: the reads are 768 bytes */
   rec->ip = ip;
   rec->sp = sp;
   rec->rbp_hidden = pt_track_hidden(rbp);
@@ -274,7 +277,10 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   rec->nreads = 0;
   rec->rbp_used = false;
   unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->local, rec);
-  if (n && rec->nreads <= REPLAY_READS) replay_last = rec;
+  if (n && rec->nreads <= REPLAY_READS) {
+    replay_last = rec;
+    replay_last_start = &starts[way];
+  }
   return n;
 }
 
@@ -288,5 +294,7 @@ void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
   if (!replay_last) return;
   replay_last->id = id;
   replay_last->tag = tag;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the walk is whole before a handler can find it */
+  if (tag) *replay_last_start = (pt_track_replay_start_t){replay_last->ip, replay_last->sp};
   replay_last = NULL;
 }
