@@ -96,6 +96,20 @@ static thread_rows_t* record_new(void) {
   return t;
 }
 
+/* A thread meets new stacks in id order as a rule, so its rows are written from the start of its
+ * array towards the end: a row entering a new 64 KiB chunk populates that chunk (1.1 us a page
+ * against 11 us a fault; cppcheck's 100 k stacks took 1,600 faults here). Not the first chunk (a
+ * thread with few stacks uses a page or two of it), nor after a jump (ids arriving sparsely: a
+ * thread among many that sees only some of the program's stacks). */
+#define ROWS_CHUNK ((size_t)64 * 1024)
+void pt_track_rows_reach(pt_track_thread_t* t, uint32_t stack) {
+  size_t last = ((size_t)t->max_stack + 1) * sizeof(row_t) - 1, reach = (size_t)stack * sizeof(row_t);
+  bool dense = stack - t->max_stack <= ROWS_CHUNK / sizeof(row_t);
+  t->max_stack = stack;
+  if (dense && reach / ROWS_CHUNK != last / ROWS_CHUNK && reach >= ROWS_CHUNK)
+    pt__os_populate((char*)t->rows + reach / ROWS_CHUNK * ROWS_CHUNK, ROWS_CHUNK);
+}
+
 /* Thread-rows records are never freed: a thread that ends leaves its record inactive for the next. */
 thread_rows_t* pt_track_thread_start(void) {
   thread_rows_t* t;

@@ -35,6 +35,7 @@ void pt_track_alloc_unowned(const void* p, uint32_t stack, size_t size);
 void pt_track_free_unowned(const void* p, uint32_t stack, size_t size);
 void pt_track_raise_peak(int64_t total);
 void pt_track_flush_pending(pt_track_thread_t* t);
+void pt_track_rows_reach(pt_track_thread_t* t, uint32_t stack); /* stack > t->max_stack */
 /* With several threads each one adds to the shared total only every BATCH bytes of change. */
 #define PT_TRACK_BATCH ((int64_t)32 * 1024)
 
@@ -85,7 +86,7 @@ static inline __attribute__((always_inline)) void pt_track_alloc_in(pt_track_thr
   r->alloc_bytes += size;
   r->live_bytes += (int64_t)size;
   r->live_count += (int64_t)w;
-  if (stack > t->max_stack) t->max_stack = stack;
+  if (pt_unlikely(stack > t->max_stack)) pt_track_rows_reach(t, stack);
   t->last_alloc = p;
   t->last_stack = stack;
   pt_track_add_to_total(t, (int64_t)size);
@@ -101,7 +102,7 @@ static inline __attribute__((always_inline)) void pt_track_free_in(pt_track_thre
   r->frees += w;
   r->live_bytes -= (int64_t)size;
   r->live_count -= (int64_t)w;
-  if (stack > t->max_stack) t->max_stack = stack;
+  if (pt_unlikely(stack > t->max_stack)) pt_track_rows_reach(t, stack);
   if (p == t->last_alloc && stack == t->last_stack) r->temporary += w;
   t->last_alloc = NULL;
   pt_track_take_from_total(t, (int64_t)size);
