@@ -7,8 +7,8 @@ what=${1:-test}
 build_pkgs=(build-essential cmake pkg-config libunwind8 libjansson-dev libdw-dev libelf-dev)
 # libunwind8: loaded by tracking at run time; jansson and libdw (elfutils): ptmem-report
 test_pkgs=(clang libclang-rt-14-dev liblsan0 python3 perl sqlite3 git bash time chromium)
-# clang + libclang-rt: the report fuzzer; liblsan0: gcc's LeakSanitizer, which the leak corpus is
-# compared with (tests/track)
+# clang + libclang-rt: the report fuzzer, and the leak corpus built by clang and compared with clang's
+# LeakSanitizer; liblsan0: gcc's LeakSanitizer, for the corpus built by gcc (tests/track)
 bench_pkgs=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 time)
 
 case "$what" in

@@ -6,6 +6,8 @@
      into a fresh per-test directory (so traces of an earlier run cannot be picked up);
   2. checks its trace(s) with check_trace.py against <name>.expect (or, with --self-test, runs the
      checker's self-test on them instead and stops there);
+     With --compile the driver first builds the program itself with --cc/--cxx (clang: the
+     corpus is run with both compilers' code, each against its own LeakSanitizer);
   3. builds the same sources with the compilers that built the program (--cc, --cxx) and
      `-fsanitize=leak`, runs them with LSAN_OPTIONS=exitcode=0 and requires ptmem's definite
      count/bytes to equal LSan's direct totals and ptmem's indirect ones to equal LSan's indirect
@@ -79,6 +81,25 @@ def run_ptmem(a, outdir):
 
 # ---- LeakSanitizer --------------------------------------------------------------------------------
 
+def compile_corpus(a, outdir, extra, exe, what):
+    """Compiles and links the program's sources with --cc/--cxx, the corpus flags and `extra`."""
+    cxx = any(s.endswith((".cpp", ".cc")) for s in a.src)
+    objs = []
+    for s in a.src:
+        is_cxx = s.endswith((".cpp", ".cc"))
+        obj = os.path.join(outdir, os.path.basename(s) + (".lsan.o" if extra else ".o"))
+        res = run([a.cxx if is_cxx else a.cc] + CORPUS_FLAGS + extra + ["-I", a.srcdir, "-c", s, "-o", obj])
+        show(res)
+        if res.returncode != 0:
+            raise SystemExit(f"run_track: FAIL: the compiler could not compile {s}{what}")
+        objs.append(obj)
+    res = run([a.cxx if cxx else a.cc] + extra + ["-pthread"] + objs + ["-o", exe, "-ldl"])
+    show(res)
+    if res.returncode != 0:
+        raise SystemExit(f"run_track: FAIL: the compiler could not link {exe}{what}")
+    return exe
+
+
 def build_lsan(a, outdir):
     """Builds the corpus program with -fsanitize=leak; None (with the reason logged) if impossible."""
     cxx = any(s.endswith((".cpp", ".cc")) for s in a.src)
@@ -95,22 +116,8 @@ def build_lsan(a, outdir):
         log(f"SKIP LSan comparison: {a.cc} cannot build or run a -fsanitize=leak program here "
             "(is its LSan runtime, liblsan0 or libclang-rt-*-dev, installed?)")
         return None
-    objs = []
-    for s in a.src:
-        is_cxx = s.endswith((".cpp", ".cc"))
-        obj = os.path.join(outdir, os.path.basename(s) + ".o")
-        res = run([a.cxx if is_cxx else a.cc] + CORPUS_FLAGS + ["-fsanitize=leak", "-I", a.srcdir,
-                                                                      "-c", s, "-o", obj])
-        show(res)
-        if res.returncode != 0:
-            raise SystemExit(f"run_track: FAIL: the compiler could not compile {s} with -fsanitize=leak")
-        objs.append(obj)
-    exe = os.path.join(outdir, f"lsan_{a.name}")
-    res = run([a.cxx if cxx else a.cc, "-fsanitize=leak", "-pthread"] + objs + ["-o", exe, "-ldl"])
-    show(res)
-    if res.returncode != 0:
-        raise SystemExit("run_track: FAIL: the compiler could not link the LSan build")
-    return exe
+    return compile_corpus(a, outdir, ["-fsanitize=leak"], os.path.join(outdir, f"lsan_{a.name}"),
+                          " with -fsanitize=leak")
 
 
 def parse_lsan(path):
@@ -165,7 +172,9 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--cmake", required=True)
     ap.add_argument("--preload", required=True, help="libptmem.so")
-    ap.add_argument("--exe", required=True, help="the corpus program, built by CMake")
+    ap.add_argument("--exe", default="", help="the corpus program, built by CMake")
+    ap.add_argument("--compile", action="store_true",
+                    help="build the program here with --cc/--cxx instead of --exe (a second compiler)")
     ap.add_argument("--outdir", required=True, help="per-test scratch directory (emptied first)")
     ap.add_argument("--expect", required=True)
     ap.add_argument("--srcdir", required=True, help="tests/track, for corpus.h")
@@ -183,6 +192,14 @@ def main():
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)
 
+    if a.compile:
+        for tool in [a.cc] + ([a.cxx] if any(x.endswith((".cpp", ".cc")) for x in a.src) else []):
+            if not tool or not shutil.which(tool):
+                log(f"SKIP: the compiler {tool!r} was not found")
+                return SKIP
+        a.exe = compile_corpus(a, outdir, [], os.path.join(outdir, a.name), "")
+    elif not a.exe:
+        ap.error("--exe or --compile is required")
     traces = run_ptmem(a, outdir)
     try:
         if a.self_test:
