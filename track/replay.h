@@ -109,7 +109,13 @@ static inline __attribute__((always_inline)) bool pt_track_unwind_replay(const v
     uint32_t i = 0, n = e->nreads;
     while (i < n && pt_track_hidden(*e->reads[i].addr) == e->reads[i].value_hidden) i++;
     if (i == n) {
-      *id = e->id;
+      uint32_t found = e->id;
+      /* A signal handler's malloc that walked meanwhile may have rewritten this way (its reads then
+       * compared equal against its own frames): it unpublished the start first, and published its
+       * own, another start, if at all. */
+      __atomic_signal_fence(__ATOMIC_SEQ_CST);
+      if ((starts[w].ip ^ ip) | (starts[w].sp ^ sp)) break;
+      *id = found;
       return true;
     }
   }

@@ -293,10 +293,12 @@ unsigned pt_track_unwind_foreign_stateless(uintptr_t* out, unsigned max, const v
 }
 
 void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
-  if (!replay_last) return;
-  replay_last->id = id;
-  replay_last->tag = tag;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the walk is whole before a handler can find it */
-  if (tag) *replay_last_start = (pt_track_replay_start_t){replay_last->ip, replay_last->sp};
+  replay_t* walk = replay_last; /* read once: a walk in a signal handler would clear it */
+  pt_track_replay_start_t* start = replay_last_start;
+  if (!walk) return;
   replay_last = NULL;
+  walk->id = id;
+  walk->tag = tag;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the walk is whole before a handler can find it */
+  if (tag) *start = (pt_track_replay_start_t){walk->ip, walk->sp};
 }

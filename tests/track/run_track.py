@@ -193,10 +193,20 @@ def main():
     os.makedirs(outdir)
 
     if a.compile:
-        for tool in [a.cc] + ([a.cxx] if any(x.endswith((".cpp", ".cc")) for x in a.src) else []):
-            if not tool or not shutil.which(tool):
-                log(f"SKIP: the compiler {tool!r} was not found")
-                return SKIP
+        cxx = any(x.endswith((".cpp", ".cc")) for x in a.src)
+        tool = a.cxx if cxx else a.cc
+        if not a.cc or not shutil.which(a.cc) or not tool or not shutil.which(tool):
+            log(f"SKIP: the compiler {tool!r} was not found")
+            return SKIP
+        # A trivial program first: a failure there is a broken toolchain, not a broken corpus program.
+        probe = os.path.join(outdir, "toolchain_probe.c")
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write("int main(void) { return 0; }\n")
+        res = run([tool, "-pthread", "-x", "c", probe, "-o", probe + ".exe"])
+        if res.returncode != 0:
+            show(res)
+            log(f"SKIP: {tool} cannot build a program here")
+            return SKIP
         a.exe = compile_corpus(a, outdir, [], os.path.join(outdir, a.name), "")
     elif not a.exe:
         ap.error("--exe or --compile is required")
