@@ -17,7 +17,8 @@
  * walk kept per start ip, two allocations in three missed and walked; with four, one in thirteen).
  * A program with many stacks needs many walks kept: cppcheck (101 k stacks, 5.3 M allocations)
  * walked 2.28 M times with 32 walks kept, 1.21 M with 1024 (0.93x the wall time), 0.95 M with
- * 4096 (no faster). Groups are chosen by start ip and sp, and a group's starts share a cache line,
+ * 4096 (no faster). The first PT_TRACK_REPLAY_WIDE_THREADS threads at a time keep 1024, the others
+ * 32 (8 groups): a server's hundred workers would otherwise commit 80 MiB of walks. Groups are chosen by start ip and sp, and a group's starts share a cache line,
  * so a lookup reads one walk's lines, not four. 1024 walks of 824 bytes, 824 KiB per thread,
  * touched only as far as a thread's stacks vary. Keeping the 32 walks in front and the rest in a
  * second set looked at only when they miss gave half the gain, and cost mixed-1t more. */
@@ -31,6 +32,8 @@
 #define PT_TRACK_REPLAY_READS 48
 #define PT_TRACK_REPLAY_GROUPS 256
 #define PT_TRACK_REPLAY_WAYS 4 /* per group */
+#define PT_TRACK_REPLAY_FEW_GROUPS 8    /* of a thread past the first ... */
+#define PT_TRACK_REPLAY_WIDE_THREADS 16 /* ... that many at a time */
 #define PT_TRACK_FRAME_MAX    ((uintptr_t)256 << 20) /* a larger step between two frames: give up */
 
 typedef struct pt_track_replay_s {
@@ -52,6 +55,7 @@ typedef struct pt_track_replay_start_s {
   uintptr_t ip, sp; /* of a remembered walk; ip 0: none */
 } pt_track_replay_start_t;
 typedef struct pt_track_replays_s {
+  uintptr_t groups_mask; /* groups in use - 1 (a power of two, at most PT_TRACK_REPLAY_GROUPS) */
   _Alignas(64) pt_track_replay_start_t start[PT_TRACK_REPLAY_GROUPS][PT_TRACK_REPLAY_WAYS];
   pt_track_replay_t group[PT_TRACK_REPLAY_GROUPS][PT_TRACK_REPLAY_WAYS];
   uint8_t victim[PT_TRACK_REPLAY_GROUPS]; /* the way to replace next when a group is full */
@@ -67,8 +71,8 @@ static inline uintptr_t pt_track_hidden(uintptr_t word) {
   return ~word;
 }
 
-static inline unsigned pt_track_replay_group(uintptr_t ip, uintptr_t sp) {
-  return (unsigned)(ip ^ ip >> 9 ^ sp >> 4) & (PT_TRACK_REPLAY_GROUPS - 1);
+static inline unsigned pt_track_replay_group(const pt_track_replays_t* replays, uintptr_t ip, uintptr_t sp) {
+  return (unsigned)((ip ^ ip >> 9 ^ sp >> 4) & replays->groups_mask);
 }
 
 /* The next frame out, or NULL if the chain looks wrong (not growing upwards, too far, misaligned). */
@@ -98,7 +102,7 @@ static inline __attribute__((always_inline)) bool pt_track_unwind_replay(const v
   const pt_track_replays_t* replays = pt_track_tls_replays;
   if (pt_unlikely(!replays)) goto miss;
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16;
-  unsigned g = pt_track_replay_group(ip, sp);
+  unsigned g = pt_track_replay_group(replays, ip, sp);
   const pt_track_replay_start_t* starts = replays->start[g];
   for (unsigned w = 0; w < PT_TRACK_REPLAY_WAYS; w++) {
     if ((starts[w].ip ^ ip) | (starts[w].sp ^ sp)) continue;

@@ -120,22 +120,34 @@ __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
 static __thread pt_track_replay_t* replay_last __attribute__((tls_model("initial-exec")));
 static __thread pt_track_replay_start_t* replay_last_start __attribute__((tls_model("initial-exec")));
 
+static _Atomic unsigned wide_threads; /* threads whose replays use every group (replay.h) */
+
 static walks_t* walks_of_thread(void) {
   walks_t* w = (walks_t*)pt_track_tls_replays;
   if (pt_likely(w != NULL)) return w;
   w = pt_perthread_take(&walks_pool);
+  if (!w) return NULL;
+  bool wide = pt_fetch_add_relaxed(&wide_threads, 1) < PT_TRACK_REPLAY_WIDE_THREADS;
+  if (!wide) pt_fetch_sub_relaxed(&wide_threads, 1);
+  w->replays.groups_mask = (wide ? PT_TRACK_REPLAY_GROUPS : PT_TRACK_REPLAY_FEW_GROUPS) - 1;
   pt_track_tls_replays = &w->replays;
   return w;
 }
+
+static bool is_wide(const walks_t* w) { return w && w->replays.groups_mask == PT_TRACK_REPLAY_GROUPS - 1; }
 
 void pt_track_unwind_thread_exit(void) {
   walks_t* w = (walks_t*)pt_track_tls_replays;
   pt_track_tls_replays = NULL;
   replay_last = NULL;
+  if (is_wide(w)) pt_fetch_sub_relaxed(&wide_threads, 1);
   pt_perthread_give(&walks_pool, w);
 }
 
-void pt_track_unwind_fork_child(void) { pt_perthread_fork_child(&walks_pool); }
+void pt_track_unwind_fork_child(void) {
+  pt_perthread_fork_child(&walks_pool);
+  pt_store_relaxed(&wide_threads, is_wide((const walks_t*)pt_track_tls_replays) ? 1 : 0); /* the only thread */
+}
 
 static inline uint64_t local_rule_of(local_t* l, uintptr_t ip, uint64_t generation) {
   if (!l) return rule_of(ip);
@@ -264,7 +276,7 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->local, NULL);
   pt_track_replay_armed = false;
   /* an unused way of the group, else each in turn */
-  unsigned g = pt_track_replay_group(ip, sp), way = 0;
+  unsigned g = pt_track_replay_group(&walks->replays, ip, sp), way = 0;
   pt_track_replay_start_t* starts = walks->replays.start[g];
   while (way < PT_TRACK_REPLAY_WAYS && starts[way].ip) way++;
   if (way == PT_TRACK_REPLAY_WAYS) way = walks->replays.victim[g]++ % PT_TRACK_REPLAY_WAYS;

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "check.h"
@@ -228,6 +229,42 @@ void calls_own_code(void) {
   for (unsigned i = 2; i < n + 1; i++) CHECK_EQ(via_own[i], direct[i - 1]);
 }
 
+/* Per-thread replay memory is bounded: PT_TRACK_REPLAY_WIDE_THREADS threads at a time use every
+ * group, the others a few, and a thread that ends hands its share on. */
+enum { MANY = PT_TRACK_REPLAY_WIDE_THREADS + 4 };
+static pthread_barrier_t all_walked;
+static _Atomic unsigned wide_seen;
+static void* walk_and_hold(void* arg) {
+  (void)arg;
+  CHECK_NE(pt_track_stack_id(), 0);
+  CHECK(pt_track_tls_replays != NULL);
+  uintptr_t mask = pt_track_tls_replays->groups_mask;
+  CHECK(mask == PT_TRACK_REPLAY_GROUPS - 1 || mask == PT_TRACK_REPLAY_FEW_GROUPS - 1);
+  if (mask == PT_TRACK_REPLAY_GROUPS - 1) atomic_fetch_add(&wide_seen, 1);
+  pthread_barrier_wait(&all_walked); /* every thread holds its walks at once */
+  pt_track_unwind_thread_exit();
+  return NULL;
+}
+
+static unsigned wide_among(unsigned n) {
+  pthread_t t[MANY];
+  atomic_store(&wide_seen, 0);
+  CHECK_EQ(pthread_barrier_init(&all_walked, NULL, n), 0);
+  for (unsigned i = 0; i < n; i++) CHECK_EQ(pthread_create(&t[i], NULL, walk_and_hold, NULL), 0);
+  for (unsigned i = 0; i < n; i++) CHECK_EQ(pthread_join(t[i], NULL), 0);
+  pthread_barrier_destroy(&all_walked);
+  return atomic_load(&wide_seen);
+}
+
+static void check_wide_threads(void) {
+  CHECK_NE(pt_track_stack_id(), 0);
+  unsigned mine = pt_track_tls_replays->groups_mask == PT_TRACK_REPLAY_GROUPS - 1;
+  unsigned wide = wide_among(MANY); /* (an earlier test's thread may still hold a share) */
+  CHECK(wide >= 1 && wide + mine <= PT_TRACK_REPLAY_WIDE_THREADS);
+  CHECK_EQ(wide_among(MANY), wide); /* the ended threads gave their share back */
+  CHECK_EQ(wide_among(2), 2);
+}
+
 int main(void) {
   void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   void* sym = lib ? dlsym(lib, "unw_backtrace") : NULL;
@@ -317,6 +354,7 @@ int main(void) {
   }
   CHECK_NE(handler_id, seen[0]);
   for (int i = 1; i < 4; i++) CHECK_EQ(seen[i], seen[0]);
+  check_wide_threads();
   printf("track_unwind: %u walks agree with libunwind; a signal frame falls back\n", walked);
   return 0;
 }
