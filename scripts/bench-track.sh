@@ -326,8 +326,8 @@ report() { # $1 = text | md
       if (r != "") {
         judged++
         if (r <= lim) met++
-        else if (floored && ad != "" && ad <= lim) { met_added++; floor_ok = floor_ok " " w }
-        else if (floored && ad == "" && htadd != "") { ht_zero = ht_zero " " w }
+        else if (floored && ad != "" && ad <= lim) floor_ok = floor_ok " " w
+        else if (floored && ad == "" && htadd != "") ht_zero = ht_zero " " w
         else missed = missed " " w
       }
       c[8] = fl == "" ? "-" : sprintf("%.3f", fl)

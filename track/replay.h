@@ -18,9 +18,10 @@
  * A program with many stacks needs many walks kept: cppcheck (101 k stacks, 5.3 M allocations)
  * walked 2.28 M times with 32 walks kept, 1.21 M with 1024 (0.93x the wall time), 0.95 M with
  * 4096 (no faster). The first PT_TRACK_REPLAY_WIDE_THREADS threads at a time keep 1024, the others
- * 32 (8 groups): a server's hundred workers would otherwise commit 80 MiB of walks. Groups are chosen by start ip and sp, and a group's starts share a cache line,
- * so a lookup reads one walk's lines, not four. 1024 walks of 824 bytes, 824 KiB per thread,
- * touched only as far as a thread's stacks vary. Keeping the 32 walks in front and the rest in a
+ * 32 (8 groups): a server's hundred workers would otherwise commit 80 MiB of walks. Groups are
+ * chosen by start ip and sp, and a group's starts share a cache line, so a lookup reads one walk's
+ * lines, not four. 1024 walks of 824 bytes, 824 KiB per thread, touched only as far as a thread's
+ * stacks vary. Keeping the 32 walks in front and the rest in a
  * second set looked at only when they miss gave half the gain, and cost mixed-1t more. */
 #ifndef PTMEM_TRACK_REPLAY_H
 #define PTMEM_TRACK_REPLAY_H

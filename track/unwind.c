@@ -118,7 +118,6 @@ static pt_perthread_pool_t walks_pool = {.size = (sizeof(walks_t) + 4095) & ~(si
 __thread pt_track_replays_t* pt_track_tls_replays __attribute__((tls_model("initial-exec")));
 __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
 static __thread pt_track_replay_t* replay_last __attribute__((tls_model("initial-exec")));
-static __thread pt_track_replay_start_t* replay_last_start __attribute__((tls_model("initial-exec")));
 
 static _Atomic unsigned wide_threads; /* threads whose replays use every group (replay.h) */
 
@@ -291,10 +290,7 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   rec->nreads = 0;
   rec->rbp_used = false;
   unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->local, rec);
-  if (n && rec->nreads <= REPLAY_READS) {
-    replay_last = rec;
-    replay_last_start = &starts[way];
-  }
+  if (n && rec->nreads <= REPLAY_READS) replay_last = rec;
   return n;
 }
 
@@ -306,9 +302,10 @@ unsigned pt_track_unwind_foreign_stateless(uintptr_t* out, unsigned max, const v
 
 void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
   replay_t* walk = replay_last; /* read once: a walk in a signal handler would clear it */
-  pt_track_replay_start_t* start = replay_last_start;
   if (!walk) return;
   replay_last = NULL;
+  pt_track_replays_t* replays = pt_track_tls_replays; /* the walk's start: same group and way */
+  pt_track_replay_start_t* start = &replays->start[0][0] + (walk - &replays->group[0][0]);
   walk->id = id;
   walk->tag = tag;
   __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the walk is whole before a handler can find it */

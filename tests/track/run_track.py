@@ -81,9 +81,30 @@ def run_ptmem(a, outdir):
 
 # ---- LeakSanitizer --------------------------------------------------------------------------------
 
+def has_cxx(a):
+    return any(s.endswith((".cpp", ".cc")) for s in a.src)
+
+
+def toolchain_fault(a, outdir, flags, run_it):
+    """Why --cc/--cxx cannot build (and with run_it, run) a trivial program with `flags`; None if
+    they can. Tried first, so that a failure means a missing toolchain or runtime, not a broken
+    corpus program."""
+    tool = a.cxx if has_cxx(a) else a.cc
+    if not a.cc or not shutil.which(a.cc) or not tool or not shutil.which(tool):
+        return f"the compiler {tool!r} was not found"
+    probe = os.path.join(outdir, "probe" + "".join(flags) + ".c")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write("int main(void) { return 0; }\n")
+    res = run([tool] + flags + ["-pthread", "-x", "c", probe, "-o", probe + ".exe"])
+    if res.returncode != 0 or (run_it and run([probe + ".exe"], env=clean_env()).returncode != 0):
+        show(res)
+        kind = " ".join(flags) or "plain"
+        return f"{tool} cannot build{' or run' if run_it else ''} a {kind} program here"
+    return None
+
+
 def compile_corpus(a, outdir, extra, exe, what):
     """Compiles and links the program's sources with --cc/--cxx, the corpus flags and `extra`."""
-    cxx = any(s.endswith((".cpp", ".cc")) for s in a.src)
     objs = []
     for s in a.src:
         is_cxx = s.endswith((".cpp", ".cc"))
@@ -93,7 +114,7 @@ def compile_corpus(a, outdir, extra, exe, what):
         if res.returncode != 0:
             raise SystemExit(f"run_track: FAIL: the compiler could not compile {s}{what}")
         objs.append(obj)
-    res = run([a.cxx if cxx else a.cc] + extra + ["-pthread"] + objs + ["-o", exe, "-ldl"])
+    res = run([a.cxx if has_cxx(a) else a.cc] + extra + ["-pthread"] + objs + ["-o", exe, "-ldl"])
     show(res)
     if res.returncode != 0:
         raise SystemExit(f"run_track: FAIL: the compiler could not link {exe}{what}")
@@ -102,19 +123,9 @@ def compile_corpus(a, outdir, extra, exe, what):
 
 def build_lsan(a, outdir):
     """Builds the corpus program with -fsanitize=leak; None (with the reason logged) if impossible."""
-    cxx = any(s.endswith((".cpp", ".cc")) for s in a.src)
-    if not a.cc or not shutil.which(a.cc) or (cxx and (not a.cxx or not shutil.which(a.cxx))):
-        log("SKIP LSan comparison: the C/C++ compiler was not found")
-        return None
-    # A trivial program first: a failure there means no LSan runtime, not a broken corpus program.
-    probe = os.path.join(outdir, "probe.c")
-    with open(probe, "w", encoding="utf-8") as f:
-        f.write("int main(void) { return 0; }\n")
-    res = run([a.cxx if cxx else a.cc, "-fsanitize=leak", "-x", "c", probe, "-o", probe + ".exe"])
-    if res.returncode != 0 or run([probe + ".exe"], env=clean_env()).returncode != 0:
-        show(res)
-        log(f"SKIP LSan comparison: {a.cc} cannot build or run a -fsanitize=leak program here "
-            "(is its LSan runtime, liblsan0 or libclang-rt-*-dev, installed?)")
+    fault = toolchain_fault(a, outdir, ["-fsanitize=leak"], run_it=True)
+    if fault:
+        log(f"SKIP LSan comparison: {fault} (is its LSan runtime, liblsan0 or libclang-rt-*-dev, installed?)")
         return None
     return compile_corpus(a, outdir, ["-fsanitize=leak"], os.path.join(outdir, f"lsan_{a.name}"),
                           " with -fsanitize=leak")
@@ -193,19 +204,9 @@ def main():
     os.makedirs(outdir)
 
     if a.compile:
-        cxx = any(x.endswith((".cpp", ".cc")) for x in a.src)
-        tool = a.cxx if cxx else a.cc
-        if not a.cc or not shutil.which(a.cc) or not tool or not shutil.which(tool):
-            log(f"SKIP: the compiler {tool!r} was not found")
-            return SKIP
-        # A trivial program first: a failure there is a broken toolchain, not a broken corpus program.
-        probe = os.path.join(outdir, "toolchain_probe.c")
-        with open(probe, "w", encoding="utf-8") as f:
-            f.write("int main(void) { return 0; }\n")
-        res = run([tool, "-pthread", "-x", "c", probe, "-o", probe + ".exe"])
-        if res.returncode != 0:
-            show(res)
-            log(f"SKIP: {tool} cannot build a program here")
+        fault = toolchain_fault(a, outdir, [], run_it=False)
+        if fault:
+            log(f"SKIP: {fault}")
             return SKIP
         a.exe = compile_corpus(a, outdir, [], os.path.join(outdir, a.name), "")
     elif not a.exe:
