@@ -5,7 +5,8 @@
  * A walk is a function of the registers it starts with (ip, sp, rbp), the rules (fixed for a cache
  * generation) and the stack words it reads that decide something: every return address, and a
  * saved rbp only if a later frame's CFA is computed from it (code without frame pointers keeps
- * data in rbp, saved by its callees, and that changes from call to call). The same start and the
+ * data in rbp, saved by its callees, and that changes from call to call). The starting rbp is such
+ * a word too: the embedder's frame saved it, at sp - 16. The same start and the
  * same deciding words give the same frames. So each thread keeps its last walks as their start and
  * deciding reads, and a walk that starts the same is replayed: each recorded address is read
  * again, in order, and compared. Every address is one the fresh walk would read, computed from
@@ -38,12 +39,11 @@
 #define PT_TRACK_FRAME_MAX    ((uintptr_t)256 << 20) /* a larger step between two frames: give up */
 
 typedef struct pt_track_replay_s {
-  uintptr_t ip, sp, rbp_hidden; /* pt_track_hidden(rbp) */
+  uintptr_t ip, sp;
   uint64_t generation;          /* of the rules */
   uint64_t tag;                 /* the embedder's, for a complete walk it remembered; 0: not usable */
   uint32_t id;                  /* what the embedder made of the frames */
   uint32_t nreads;              /* more than PT_TRACK_REPLAY_READS: too long to keep */
-  bool rbp_used;                /* the starting rbp decided a CFA */
   struct {
     const uintptr_t* addr;
     uintptr_t value_hidden; /* pt_track_hidden(*addr) */
@@ -108,8 +108,7 @@ static inline __attribute__((always_inline)) bool pt_track_unwind_replay(const v
   for (unsigned w = 0; w < PT_TRACK_REPLAY_WAYS; w++) {
     if ((starts[w].ip ^ ip) | (starts[w].sp ^ sp)) continue;
     const pt_track_replay_t* e = &replays->group[g][w];
-    if (e->tag != tag || (e->rbp_used && e->rbp_hidden != pt_track_hidden(fp[0])) ||
-        e->generation != pt_load_acquire(&pt_track_unwind_generation))
+    if (e->tag != tag || e->generation != pt_load_acquire(&pt_track_unwind_generation))
       continue;
     uint32_t i = 0, n = e->nreads;
     while (i < n && pt_track_hidden(*e->reads[i].addr) == e->reads[i].value_hidden) i++;

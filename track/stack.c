@@ -159,18 +159,27 @@ __attribute__((noinline)) unsigned pt_track_stack_capture(uintptr_t* frames, uns
   return n;
 }
 
+static __thread uint64_t tls_walks __attribute__((tls_model("initial-exec")));
+uint64_t pt_track_stack_walks(void) { return tls_walks; }
+
 /* stack.h's pt_track_stack_id_from when the replay missed. */
 uint32_t pt_track_stack_id_walked(const void* frame) {
   void* raw[PT_TRACK_DEPTH_MAX + EXTRA];
   bool same;
   unsigned first;
+  uint32_t id;
+  if (!config.frame_pointers && pt_track_unwind_tree_find(frame, config.skip_lo, config.skip_hi, config_generation, &id)) {
+    pt_track_unwind_remember(config_generation, id);
+    return id;
+  }
+  tls_walks++;
   unsigned got = walk(raw, config.depth, frame, &same, &first, false);
   if (same && tls_last_id && tls_last_config == config_generation) {
     pt_track_unwind_remember(config_generation, tls_last_id);
     return tls_last_id;
   }
   unsigned n = got - first < config.depth ? got - first : config.depth;
-  uint32_t id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
+  id = pt_track_stack_intern((const uintptr_t*)(raw + first), n);
   pt_track_unwind_remember(config_generation, id);
   tls_last_id = id;
   tls_last_config = config_generation;

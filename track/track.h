@@ -48,6 +48,9 @@ unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max);
  * pt_track_stack_intern(frames of pt_track_stack_capture) gives it, but without hashing the frames
  * when the walk finds the same stack as this thread's previous pt_track_stack_id. */
 uint32_t pt_track_stack_id(void);
+/* How many of this thread's pt_track_stack_id walked: neither a replay nor the walk tree knew the
+ * stack. */
+uint64_t pt_track_stack_walks(void);
 /* pt_track_stack_id_from(frame), the same from a live frame of the embedder's (see
  * pt_track_unwind_foreign), the walk starting at its return address (the embedder's entry point,
  * malloc, passes its own frame, and the walk steps over nothing in between): inline, in stack.h. */
@@ -71,6 +74,11 @@ unsigned pt_track_unwind_foreign_stateless(uintptr_t* out, unsigned max, const v
  * its configuration `tag`, not 0), kept for pt_track_unwind_replay. */
 void pt_track_unwind_remember(uint64_t tag, uint32_t id);
 /* pt_track_unwind_replay: inline, in replay.h. */
+/* The id, if this thread has walked the stack from `frame` before under `tag` (walktree.h), from the
+ * reads a walk would make, without the walk: for when the replay missed. The caller then calls
+ * pt_track_unwind_remember with it, as after a walk; else the walk that follows is kept. Call it
+ * under the thread's guard. */
+bool pt_track_unwind_tree_find(const void* frame, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id);
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
 void pt_track_unwind_thread_exit(void); /* gives this thread's walks to the next thread */
 void pt_track_unwind_fork_child(void);

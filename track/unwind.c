@@ -18,6 +18,7 @@
 #include "perthread.h"
 #include "replay.h"
 #include "track.h"
+#include "walktree.h"
 
 /* 16 K entries (256 KiB). 64 K cut cc1's rules computed from CFI from 74.6 k to 21.7 k, and its
  * lookups missed the cache more: rule_of and pt_cfi_rule together kept 3.6% of its samples. */
@@ -113,7 +114,12 @@ typedef struct local_s {
 typedef struct walks_s {
   pt_track_replays_t replays; /* first: pt_track_tls_replays points at the block */
   local_t local;
+  pt_track_walktree_t* tree; /* of a wide thread, from its TREE_AFTER_WALKS-th walk on */
+  unsigned walks;
+  bool tree_given_up;
 } walks_t;
+/* A thread that walks less never needs the tree, nor pays for its block. */
+#define TREE_AFTER_WALKS 256
 static pt_perthread_pool_t walks_pool = {.size = (sizeof(walks_t) + 4095) & ~(size_t)4095};
 __thread pt_track_replays_t* pt_track_tls_replays __attribute__((tls_model("initial-exec")));
 __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
@@ -140,11 +146,13 @@ void pt_track_unwind_thread_exit(void) {
   pt_track_tls_replays = NULL;
   replay_last = NULL;
   if (is_wide(w)) pt_fetch_sub_relaxed(&wide_threads, 1);
+  if (w) pt_track_walktree_free(w->tree);
   pt_perthread_give(&walks_pool, w);
 }
 
 void pt_track_unwind_fork_child(void) {
   pt_perthread_fork_child(&walks_pool);
+  pt_track_walktree_fork_child();
   pt_store_relaxed(&wide_threads, is_wide((const walks_t*)pt_track_tls_replays) ? 1 : 0); /* the only thread */
 }
 
@@ -169,28 +177,26 @@ static inline void note_read(replay_t* rec, const uintptr_t* slot, uintptr_t val
   rec->nreads++;
 }
 
-/* How the walk's rbp came to be, for the replay record: the starting one, or one read from a slot
- * and noted only once a CFA uses it. */
+/* Where the walk's rbp was read, for the replay record: noted only once a CFA uses it. The starting
+ * rbp was read too, from the slot the embedder's frame saved it in, just below the start's sp. */
 typedef struct rbp_origin_s {
-  bool from_start, pending;
+  bool pending;
   const uintptr_t* slot;
 } rbp_origin_t;
 
 static inline void rbp_read(rbp_origin_t* o, const uintptr_t* slot) {
-  o->from_start = false;
   o->pending = true;
   o->slot = slot;
 }
 
 static inline void rbp_used(rbp_origin_t* o, replay_t* rec, uintptr_t rbp) {
   if (!rec) return;
-  if (o->from_start) rec->rbp_used = true;
-  else if (o->pending) note_read(rec, o->slot, rbp);
+  if (o->pending) note_read(rec, o->slot, rbp);
   o->pending = false;
 }
 
-/* The walk from a frame entered with (ip, sp, rbp), with this thread's records and rules `l` (NULL:
- * the shared rules only); its reads go to `rec` if not NULL. */
+/* The walk from a frame entered with (ip, sp, rbp), rbp being the word at sp - 16, with this thread's
+ * records and rules `l` (NULL: the shared rules only); its reads go to `rec` if not NULL. */
 static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, uintptr_t* out, unsigned max,
                                    bool* same_as_last, local_t* l, replay_t* rec) {
   uint64_t generation = pt_load_acquire(&pt_track_unwind_generation);
@@ -198,7 +204,7 @@ static inline unsigned unwind_from(uintptr_t ip, uintptr_t sp, uintptr_t rbp, ui
   record_t* r = l ? &l->records[!l->last] : NULL;
   unsigned known = old && old->generation == generation ? old->n : 0;
   bool same = known > 0;
-  rbp_origin_t origin = {.from_start = true};
+  rbp_origin_t origin = {.pending = true, .slot = (const uintptr_t*)(sp - 16)};
   unsigned n = 0, j = 0; /* j: the old walk's frame at or above this sp */
   while (n < max) {
     while (j < known && old->frames[j].sp < sp) j++;
@@ -258,6 +264,24 @@ __attribute__((noinline)) unsigned pt_track_unwind(uintptr_t* out, unsigned max,
                      &w->local, NULL);
 }
 
+/* A way of the group for the walk from (ip, sp), unpublished until remembered: an unused one, else
+ * each in turn. */
+static replay_t* claim_way(walks_t* walks, uintptr_t ip, uintptr_t sp) {
+  unsigned g = pt_track_replay_group(&walks->replays, ip, sp), way = 0;
+  pt_track_replay_start_t* starts = walks->replays.start[g];
+  while (way < PT_TRACK_REPLAY_WAYS && starts[way].ip) way++;
+  if (way == PT_TRACK_REPLAY_WAYS) way = walks->replays.victim[g]++ % PT_TRACK_REPLAY_WAYS;
+  starts[way].ip = 0; /* a way being rewritten replays nothing until remembered */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* a signal handler's malloc replays without the guard */
+  replay_t* rec = &walks->replays.group[g][way]; /* the header only: the reads are 768 bytes */
+  rec->ip = ip;
+  rec->sp = sp;
+  rec->generation = pt_load_acquire(&pt_track_unwind_generation);
+  rec->tag = 0;
+  rec->nreads = 0;
+  return rec;
+}
+
 /* The embedder's frames (malloc's, the tracker's) are a third of a short stack, and each cost the
  * walk a record check like any other frame. They all keep frame pointers, so the saved-rbp chain
  * steps over them at two loads each to the first frame whose return address is foreign. A chain
@@ -274,24 +298,36 @@ unsigned pt_track_unwind_foreign(uintptr_t* out, unsigned max, const void* frame
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16, rbp = fp[0];
   if (!pt_track_replay_armed) return unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->local, NULL);
   pt_track_replay_armed = false;
-  /* an unused way of the group, else each in turn */
-  unsigned g = pt_track_replay_group(&walks->replays, ip, sp), way = 0;
-  pt_track_replay_start_t* starts = walks->replays.start[g];
-  while (way < PT_TRACK_REPLAY_WAYS && starts[way].ip) way++;
-  if (way == PT_TRACK_REPLAY_WAYS) way = walks->replays.victim[g]++ % PT_TRACK_REPLAY_WAYS;
-  starts[way].ip = 0; /* a way being rewritten replays nothing until remembered */
-  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* a signal handler's malloc replays without the guard */
-  replay_t* rec = &walks->replays.group[g][way]; /* the header only: the reads are 768 bytes */
-  rec->ip = ip;
-  rec->sp = sp;
-  rec->rbp_hidden = pt_track_hidden(rbp);
-  rec->generation = pt_load_acquire(&pt_track_unwind_generation);
-  rec->tag = 0;
-  rec->nreads = 0;
-  rec->rbp_used = false;
+  replay_t* rec = claim_way(walks, ip, sp);
   unsigned n = unwind_from(ip, sp, rbp, out, max, same_as_last, &walks->local, rec);
   if (n && rec->nreads <= REPLAY_READS) replay_last = rec;
   return n;
+}
+
+bool pt_track_unwind_tree_find(const void* frame, uintptr_t own_lo, uintptr_t own_hi, uint64_t tag, uint32_t* id) {
+  walks_t* walks = (walks_t*)pt_track_tls_replays;
+  if (!walks || !tag) return false;
+  if (!walks->tree) {
+    if (!is_wide(walks) || walks->tree_given_up || ++walks->walks < TREE_AFTER_WALKS) return false;
+    walks->walks = 0; /* no address space now: try again later */
+    if (!(walks->tree = pt_track_walktree_new())) return false;
+  }
+  const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
+  if (!fp) return false;
+  uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16;
+  uint64_t generation = pt_load_acquire(&pt_track_unwind_generation);
+  replay_t* rec = NULL;
+  if (pt_track_replay_armed) { /* found, it replays from a way as if just walked */
+    pt_track_replay_armed = false;
+    rec = claim_way(walks, ip, sp);
+  }
+  replay_last = NULL;
+  if (!pt_track_walktree_find(walks->tree, ip, sp, tag, generation, id, rec)) {
+    pt_track_replay_armed = rec != NULL; /* the walk that follows takes the way */
+    return false;
+  }
+  if (rec) replay_last = rec;
+  return true;
 }
 
 unsigned pt_track_unwind_foreign_stateless(uintptr_t* out, unsigned max, const void* frame, uintptr_t own_lo,
@@ -308,6 +344,15 @@ void pt_track_unwind_remember(uint64_t tag, uint32_t id) {
   pt_track_replay_start_t* start = &replays->start[0][0] + (walk - &replays->group[0][0]);
   walk->id = id;
   walk->tag = tag;
+  walks_t* walks = (walks_t*)replays;
+  if (tag && walks->tree) {
+    pt_track_walktree_insert(walks->tree, walk, id);
+    if (pt_track_walktree_full(walks->tree)) { /* a larger tree would miss the cache: walks are cheaper */
+      pt_track_walktree_free(walks->tree);
+      walks->tree = NULL;
+      walks->tree_given_up = true;
+    }
+  }
   __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the walk is whole before a handler can find it */
   if (tag) *start = (pt_track_replay_start_t){walk->ip, walk->sp};
 }

@@ -196,6 +196,40 @@ static void check_replays(void) {
   CHECK_GE(replay_checked, 3000);
 }
 
+/* Many callers of one allocating function, at one depth: one start, more paths than a replay's ways
+ * hold, each taken in turn. Once the walk tree holds them (from a thread's 256th walk on), none is
+ * walked again, and each id still names the frames a fresh walk finds (replay_leaf checks). */
+#define TREE_CALLER(k)                                                    \
+  __attribute__((noinline, visibility("default"))) void tree_caller_##k(void); \
+  void tree_caller_##k(void) {                                            \
+    replay_leaf();                                                        \
+    __asm__ volatile("" ::: "memory");                                    \
+  }
+TREE_CALLER(0) TREE_CALLER(1) TREE_CALLER(2) TREE_CALLER(3) TREE_CALLER(4) TREE_CALLER(5)
+TREE_CALLER(6) TREE_CALLER(7) TREE_CALLER(8) TREE_CALLER(9) TREE_CALLER(10) TREE_CALLER(11)
+static void (*const tree_callers[])(void) = {tree_caller_0, tree_caller_1, tree_caller_2, tree_caller_3,
+                                             tree_caller_4, tree_caller_5, tree_caller_6, tree_caller_7,
+                                             tree_caller_8, tree_caller_9, tree_caller_10, tree_caller_11};
+enum { TREE_PATHS = sizeof tree_callers / sizeof tree_callers[0] };
+__attribute__((noinline)) static void tree_rounds(unsigned rounds) { /* one call site for every round */
+  for (unsigned round = 0; round < rounds; round++)
+    for (unsigned k = 0; k < TREE_PATHS; k++) tree_callers[k]();
+  __asm__ volatile("" ::: "memory");
+}
+static void check_walk_tree(void) {
+  uint64_t before = 0;
+  unsigned checked = 0;
+  for (volatile int pass = 0; pass < 2; pass++) { /* volatile: one call site, not unrolled */
+    if (pass == 1) {
+      before = pt_track_stack_walks();
+      checked = replay_checked;
+    }
+    tree_rounds(pass ? 30 : 40); /* 480 walks at most: the tree is there by the second pass */
+  }
+  CHECK_EQ(replay_checked - checked, 30 * TREE_PATHS);
+  CHECK_EQ(pt_track_stack_walks() - before, 0);
+}
+
 /* An embedder's own code (malloc and the tracker) stand-in: two frames in a section of their own,
  * whose bounds the linker gives; pt_track_unwind_foreign, given the inner one's frame, must start at
  * the frame that called them. */
@@ -336,6 +370,7 @@ int main(void) {
 
   calls_own_code();
   check_replays();
+  check_walk_tree();
 
   signal(SIGUSR1, in_handler);
   raise(SIGUSR1);
