@@ -159,8 +159,9 @@ __attribute__((noinline)) unsigned pt_track_stack_capture(uintptr_t* frames, uns
   return n;
 }
 
-static __thread uint64_t tls_walks __attribute__((tls_model("initial-exec")));
+static __thread uint64_t tls_walks, tls_missed __attribute__((tls_model("initial-exec")));
 uint64_t pt_track_stack_walks(void) { return tls_walks; }
+uint64_t pt_track_stack_replay_misses(void) { return tls_missed; }
 
 /* stack.h's pt_track_stack_id_from when the replay missed. */
 uint32_t pt_track_stack_id_walked(const void* frame) {
@@ -168,6 +169,7 @@ uint32_t pt_track_stack_id_walked(const void* frame) {
   bool same;
   unsigned first;
   uint32_t id;
+  tls_missed++;
   if (!config.frame_pointers && pt_track_unwind_tree_find(frame, config.skip_lo, config.skip_hi, config_generation, &id)) {
     pt_track_unwind_remember(config_generation, id);
     return id;

@@ -51,6 +51,7 @@ uint32_t pt_track_stack_id(void);
 /* How many of this thread's pt_track_stack_id walked: neither a replay nor the walk tree knew the
  * stack. */
 uint64_t pt_track_stack_walks(void);
+uint64_t pt_track_stack_replay_misses(void); /* ... and how many a replay did not answer */
 /* pt_track_stack_id_from(frame), the same from a live frame of the embedder's (see
  * pt_track_unwind_foreign), the walk starting at its return address (the embedder's entry point,
  * malloc, passes its own frame, and the walk steps over nothing in between): inline, in stack.h. */

@@ -48,7 +48,13 @@ static inline intptr_t cfa_offset_of(uint64_t rule) { return (int32_t)(uint32_t)
 static inline intptr_t rbp_offset_of(uint64_t rule) { return (int16_t)(uint16_t)(rule >> 32); }
 static inline intptr_t ra_offset_of(uint64_t rule) { return (int16_t)(uint16_t)(rule >> 48); }
 
+/* Flushes, never wrapping: the walk trees live long, and a thread that made no walk while the 16-bit
+ * generation went round must not trust its tree. Counted before the generation moves: a reader that
+ * sees the new generation sees the new count. */
+static _Atomic uint64_t flushes;
+
 void pt_track_unwind_flush(void) {
+  pt_fetch_add_acq_rel(&flushes, 1);
   uint64_t g = pt_load_relaxed(&pt_track_unwind_generation);
   pt_store_release(&pt_track_unwind_generation, (g + 1) & 0xffff ? (g + 1) & 0xffff : 1);
 }
@@ -315,14 +321,13 @@ bool pt_track_unwind_tree_find(const void* frame, uintptr_t own_lo, uintptr_t ow
   const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
   if (!fp) return false;
   uintptr_t ip = fp[1], sp = (uintptr_t)fp + 16;
-  uint64_t generation = pt_load_acquire(&pt_track_unwind_generation);
   replay_t* rec = NULL;
   if (pt_track_replay_armed) { /* found, it replays from a way as if just walked */
     pt_track_replay_armed = false;
-    rec = claim_way(walks, ip, sp);
+    rec = claim_way(walks, ip, sp); /* stamped with the generation first: see flushes */
   }
   replay_last = NULL;
-  if (!pt_track_walktree_find(walks->tree, ip, sp, tag, generation, id, rec)) {
+  if (!pt_track_walktree_find(walks->tree, ip, sp, tag, pt_load_acquire(&flushes), id, rec)) {
     pt_track_replay_armed = rec != NULL; /* the walk that follows takes the way */
     return false;
   }

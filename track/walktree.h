@@ -31,8 +31,9 @@ void pt_track_walktree_free(pt_track_walktree_t* t);
 bool pt_track_walktree_full(const pt_track_walktree_t* t); /* it keeps no more walks */
 void pt_track_walktree_fork_child(void); /* the block pool's lock may be held by a thread not there */
 
-/* True, with the id, if the walk from (ip, sp) under (tag, generation) is in the tree; its reads
- * then go to `path` (if not NULL), ready for a replay. Else the tree notes where the walk left it,
+/* True, with the id, if the walk from (ip, sp) under (tag, generation) is in the tree (generation:
+ * of the rules, a count that never comes back); its reads then go to `path` (if not NULL), ready
+ * for a replay. Else the tree notes where the walk left it,
  * for the insert that follows. */
 bool pt_track_walktree_find(pt_track_walktree_t* t, uintptr_t ip, uintptr_t sp, uint64_t tag, uint64_t generation,
                             uint32_t* id, pt_track_replay_t* path);

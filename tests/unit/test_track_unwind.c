@@ -197,8 +197,9 @@ static void check_replays(void) {
 }
 
 /* Many callers of one allocating function, at one depth: one start, more paths than a replay's ways
- * hold, each taken in turn. Once the walk tree holds them (from a thread's 256th walk on), none is
- * walked again, and each id still names the frames a fresh walk finds (replay_leaf checks). */
+ * hold, each taken in turn. Once the walk tree holds them (a thread has one after its replays missed
+ * 256 times), none is walked again; a path the tree gave is replayed next time, from a way; and each
+ * id still names the frames a fresh walk finds (replay_leaf checks). */
 #define TREE_CALLER(k)                                                    \
   __attribute__((noinline, visibility("default"))) void tree_caller_##k(void); \
   void tree_caller_##k(void) {                                            \
@@ -211,23 +212,23 @@ static void (*const tree_callers[])(void) = {tree_caller_0, tree_caller_1, tree_
                                              tree_caller_4, tree_caller_5, tree_caller_6, tree_caller_7,
                                              tree_caller_8, tree_caller_9, tree_caller_10, tree_caller_11};
 enum { TREE_PATHS = sizeof tree_callers / sizeof tree_callers[0] };
-__attribute__((noinline)) static void tree_rounds(unsigned rounds) { /* one call site for every round */
+__attribute__((noinline)) static void tree_rounds(unsigned rounds, unsigned times) { /* one call site */
   for (unsigned round = 0; round < rounds; round++)
-    for (unsigned k = 0; k < TREE_PATHS; k++) tree_callers[k]();
+    for (unsigned k = 0; k < TREE_PATHS; k++)
+      for (volatile unsigned t = 0; t < times; t++) tree_callers[k]();
   __asm__ volatile("" ::: "memory");
 }
 static void check_walk_tree(void) {
-  uint64_t before = 0;
-  unsigned checked = 0;
+  uint64_t walks = 0, misses = 0;
   for (volatile int pass = 0; pass < 2; pass++) { /* volatile: one call site, not unrolled */
     if (pass == 1) {
-      before = pt_track_stack_walks();
-      checked = replay_checked;
+      walks = pt_track_stack_walks();
+      misses = pt_track_stack_replay_misses();
     }
-    tree_rounds(pass ? 30 : 40); /* 480 walks at most: the tree is there by the second pass */
+    tree_rounds(pass ? 30 : 40, pass ? 2 : 1); /* 480 misses at most: the tree is there by pass 1 */
   }
-  CHECK_EQ(replay_checked - checked, 30 * TREE_PATHS);
-  CHECK_EQ(pt_track_stack_walks() - before, 0);
+  CHECK_EQ(pt_track_stack_walks() - walks, 0);
+  CHECK_EQ(pt_track_stack_replay_misses() - misses, 30 * TREE_PATHS); /* the second of each pair replayed */
 }
 
 /* An embedder's own code (malloc and the tracker) stand-in: two frames in a section of their own,
