@@ -20,6 +20,8 @@ extern new_handler_fn _ZSt15get_new_handlerv(void) __attribute__((weak));
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
 static void* alloc_with(size_t n, size_t align) {
+  /* as malloc: the block and its record word from one page lookup, not a second one to track it */
+  if (pt_unlikely(ptmem_tracking) && !align) return ptmem_tracked_malloc(n);
   void* p = align ? pt__alloc_aligned(n, align) : pt__alloc(n);
   if (pt_unlikely(ptmem_tracking) && p) ptmem_track_alloc(p, n);
   return p;
