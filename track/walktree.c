@@ -34,8 +34,10 @@ typedef struct seg_s {
   uint32_t unused;
   uintptr_t key;   /* a root's start ip; a branch's pt_track_hidden of the word it read at first - 1 */
   uintptr_t sp;    /* a root's start sp */
-  uintptr_t values[]; /* n hidden words, then n int32_t offsets from the start's sp */
+  unsigned char reads[]; /* n of READ_BYTES: an int32_t offset from the start's sp, then the hidden
+                          * word, unaligned: one stream from the header on, not two arrays */
 } seg_t;
+#define READ_BYTES 12
 
 struct pt_track_walktree_s {
   uint64_t tag, generation; /* every path was walked under these */
@@ -60,7 +62,16 @@ static inline char* segments_of(pt_track_walktree_t* t) { return (char*)(slots_o
 static inline seg_t* seg_at(pt_track_walktree_t* t, uint32_t index) {
   return (seg_t*)(segments_of(t) + (size_t)(index - 1) * 8);
 }
-static inline const int32_t* offsets_of(const seg_t* s) { return (const int32_t*)(s->values + s->n); }
+static inline intptr_t offset_at(const seg_t* s, unsigned i) {
+  int32_t offset;
+  memcpy(&offset, s->reads + i * READ_BYTES, sizeof offset);
+  return offset;
+}
+static inline uintptr_t value_at(const seg_t* s, unsigned i) {
+  uintptr_t value;
+  memcpy(&value, s->reads + i * READ_BYTES + sizeof(int32_t), sizeof value);
+  return value;
+}
 
 static inline uint64_t hash(uint64_t x) { return x * 0x9e3779b97f4a7c15u; }
 static inline uint64_t root_hash(uintptr_t ip, uintptr_t sp) { return hash(ip ^ (sp << 20 | sp >> 44)); }
@@ -108,15 +119,14 @@ static void path_of(pt_track_walktree_t* t, const seg_t* leaf, uintptr_t sp, pt_
   const seg_t* s = leaf;
   unsigned count = s->n;
   for (;;) {
-    const int32_t* offsets = offsets_of(s);
     for (unsigned i = 0; i < count; i++) {
-      out->reads[s->first + i].addr = (const uintptr_t*)(sp + (uintptr_t)(intptr_t)offsets[i]);
-      out->reads[s->first + i].value_hidden = s->values[i];
+      out->reads[s->first + i].addr = (const uintptr_t*)(sp + (uintptr_t)offset_at(s, i));
+      out->reads[s->first + i].value_hidden = value_at(s, i);
     }
     if (!s->parent) return;
     const seg_t* p = seg_at(t, s->parent);
     unsigned pos = s->first - 1u;
-    out->reads[pos].addr = (const uintptr_t*)(sp + (uintptr_t)(intptr_t)offsets_of(p)[pos - p->first]);
+    out->reads[pos].addr = (const uintptr_t*)(sp + (uintptr_t)offset_at(p, pos - p->first));
     out->reads[pos].value_hidden = s->key;
     count = pos - p->first;
     s = p;
@@ -146,12 +156,11 @@ bool pt_track_walktree_find(pt_track_walktree_t* t, uintptr_t ip, uintptr_t sp, 
   }
   for (;;) {
     seg_t* s = seg_at(t, index);
-    const int32_t* offsets = offsets_of(s);
     unsigned i = 0, n = s->n;
     uintptr_t word = 0;
     for (; i < n; i++) {
-      word = pt_track_hidden(*(const uintptr_t*)(sp + (uintptr_t)(intptr_t)offsets[i]));
-      if (word != s->values[i]) break;
+      word = pt_track_hidden(*(const uintptr_t*)(sp + (uintptr_t)offset_at(s, i)));
+      if (word != value_at(s, i)) break;
     }
     if (i == n) {
       t->miss_valid = false;
@@ -174,7 +183,7 @@ bool pt_track_walktree_find(pt_track_walktree_t* t, uintptr_t ip, uintptr_t sp, 
 }
 
 static size_t size_of(unsigned reads) {
-  return sizeof(seg_t) + reads * sizeof(uintptr_t) + ((reads * sizeof(int32_t) + 7) & ~(size_t)7);
+  return (sizeof(seg_t) + reads * READ_BYTES + 7) & ~(size_t)7;
 }
 
 static void publish(pt_track_walktree_t* t, const seg_t* s, uint32_t index) {
@@ -208,7 +217,7 @@ void pt_track_walktree_insert(pt_track_walktree_t* t, const pt_track_replay_t* w
     const seg_t* p = seg_at(t, t->miss_parent);
     unsigned pos = t->miss_pos;
     if (pos >= n || walk->reads[pos].value_hidden != t->miss_value ||
-        (uintptr_t)walk->reads[pos].addr != walk->sp + (uintptr_t)(intptr_t)offsets_of(p)[pos - p->first])
+        (uintptr_t)walk->reads[pos].addr != walk->sp + (uintptr_t)offset_at(p, pos - p->first))
       return;
     first = pos + 1;
     key = t->miss_value;
@@ -224,12 +233,12 @@ void pt_track_walktree_insert(pt_track_walktree_t* t, const pt_track_replay_t* w
     t->populated += POPULATE_BYTES;
   }
   seg_t* s = (seg_t*)(segments_of(t) + t->used);
-  int32_t* offsets = (int32_t*)(s->values + m);
   for (unsigned i = 0; i < m; i++) {
     intptr_t offset = (intptr_t)walk->reads[first + i].addr - (intptr_t)walk->sp;
     if (offset != (int32_t)offset) return; /* not one stack: not kept */
-    s->values[i] = walk->reads[first + i].value_hidden;
-    offsets[i] = (int32_t)offset;
+    int32_t offset32 = (int32_t)offset;
+    memcpy(s->reads + i * READ_BYTES, &offset32, sizeof offset32);
+    memcpy(s->reads + i * READ_BYTES + sizeof offset32, &walk->reads[first + i].value_hidden, sizeof(uintptr_t));
   }
   s->parent = t->miss_parent;
   s->first = (uint16_t)first;
