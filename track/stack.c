@@ -159,7 +159,8 @@ __attribute__((noinline)) unsigned pt_track_stack_capture(uintptr_t* frames, uns
   return n;
 }
 
-static __thread uint64_t tls_walks, tls_missed __attribute__((tls_model("initial-exec")));
+static __thread uint64_t tls_walks __attribute__((tls_model("initial-exec")));
+static __thread uint64_t tls_missed __attribute__((tls_model("initial-exec")));
 uint64_t pt_track_stack_walks(void) { return tls_walks; }
 uint64_t pt_track_stack_replay_misses(void) { return tls_missed; }
 

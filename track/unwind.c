@@ -120,12 +120,12 @@ typedef struct local_s {
 typedef struct walks_s {
   pt_track_replays_t replays; /* first: pt_track_tls_replays points at the block */
   local_t local;
-  pt_track_walktree_t* tree; /* of a wide thread, from its TREE_AFTER_WALKS-th walk on */
-  unsigned walks;
+  pt_track_walktree_t* tree; /* of a wide thread, once its replays missed TREE_AFTER_MISSES times */
+  unsigned misses;           /* of its replays while it has no tree */
   bool tree_given_up;
 } walks_t;
-/* A thread that walks less never needs the tree, nor pays for its block. */
-#define TREE_AFTER_WALKS 256
+/* A thread whose replays miss less never needs the tree, nor pays for its block. */
+#define TREE_AFTER_MISSES 256
 static pt_perthread_pool_t walks_pool = {.size = (sizeof(walks_t) + 4095) & ~(size_t)4095};
 __thread pt_track_replays_t* pt_track_tls_replays __attribute__((tls_model("initial-exec")));
 __thread bool pt_track_replay_armed __attribute__((tls_model("initial-exec")));
@@ -314,8 +314,8 @@ bool pt_track_unwind_tree_find(const void* frame, uintptr_t own_lo, uintptr_t ow
   walks_t* walks = (walks_t*)pt_track_tls_replays;
   if (!walks || !tag) return false;
   if (!walks->tree) {
-    if (!is_wide(walks) || walks->tree_given_up || ++walks->walks < TREE_AFTER_WALKS) return false;
-    walks->walks = 0; /* no address space now: try again later */
+    if (!is_wide(walks) || walks->tree_given_up || ++walks->misses < TREE_AFTER_MISSES) return false;
+    walks->misses = 0; /* if there is no address space now, another TREE_AFTER_MISSES before trying again */
     if (!(walks->tree = pt_track_walktree_new())) return false;
   }
   const uintptr_t* fp = pt_track_first_foreign_frame(frame, own_lo, own_hi);
