@@ -9,7 +9,8 @@ build_pkgs=(build-essential cmake pkg-config libunwind8 libjansson-dev libdw-dev
 test_pkgs=(clang libclang-rt-14-dev liblsan0 python3 perl sqlite3 git bash time chromium)
 # clang + libclang-rt: the report fuzzer, and the leak corpus built by clang and compared with clang's
 # LeakSanitizer; liblsan0: gcc's LeakSanitizer, for the corpus built by gcc (tests/track)
-bench_pkgs=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 time)
+bench_pkgs=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 heaptrack time)
+# heaptrack (with heaptrack_print and zstd): the tracker bench-track.sh and bench-report.sh measure against
 
 case "$what" in
   build) want=("${build_pkgs[@]}") ;;
