@@ -19,7 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 
-__thread pt_heap_t* pt__tls_heap __attribute__((tls_model("initial-exec"))) = &pt__heap_empty;
+__thread pt_tls_t pt__tls __attribute__((tls_model("initial-exec"))) = {.heap = &pt__heap_empty};
 pt_desc_t pt__page_empty;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic" /* GNU range initialiser: 65 identical entries */

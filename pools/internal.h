@@ -205,6 +205,7 @@ size_t pt__huge_bytes(void);
 /* ---- "slab.c": small blocks in thread-owned pages ----------------------------------------------- */
 void* pt__slab_alloc_generic(struct pt_heap_s* h, size_t n, unsigned cls);
 void pt__slab_free_slow(pt_desc_t* d, void* p, uintptr_t xowner);
+void pt__slab_free_remote(pt_desc_t* d, void* p); /* as another thread frees, whoever owns the page */
 void pt__page_collect(pt_desc_t* pg);
 void pt__page_retire(struct pt_heap_s* h, pt_desc_t* pg);
 void pt__page_release(pt_desc_t* pg);
@@ -229,7 +230,14 @@ typedef struct pt_heap_s {
 } __attribute__((aligned(64))) pt_heap_t;
 enum { PT_HEAP_UNUSED = 0, PT_HEAP_ACTIVE = 1 };
 
-extern __thread pt_heap_t* pt__tls_heap __attribute__((tls_model("initial-exec")));
+/* The thread's heap, and whether the thread is inside the allocator (entry.h), side by side: one
+ * thread-pointer offset for both in the fast path. */
+typedef struct pt_tls_s {
+  pt_heap_t* heap;
+  uint8_t busy;
+} pt_tls_t;
+extern __thread pt_tls_t pt__tls __attribute__((tls_model("initial-exec")));
+#define pt__tls_heap (pt__tls.heap)
 extern pt_heap_t pt__heap_empty;
 extern pt_desc_t pt__page_empty;
 pt_heap_t* pt__heap_acquire(void);    /* give this thread a heap; NULL only if out of memory */

@@ -298,6 +298,8 @@ static void remote_free(pt_desc_t* pg, pt_block_t* b) {
   }
 }
 
+void pt__slab_free_remote(pt_desc_t* pg, void* p) { remote_free(pg, p); }
+
 void pt__slab_free_slow(pt_desc_t* pg, void* p, uintptr_t x) {
   pt_heap_t* h = pt__tls_heap;
   if ((x & ~PT_PAGE_FULL) == (uintptr_t)h) { /* our own full page */

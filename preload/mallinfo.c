@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "entry.h"
 #include "preload.h"
 
 static int clamp_int(size_t v) { return v > INT_MAX ? INT_MAX : (int)v; }
@@ -43,7 +43,9 @@ PT_EXPORT int malloc_trim(size_t pad) {
   (void)pad;
   pt_stats_t before, after;
   pt__stats_collect(&before);
+  if (!pt__enter()) return 0; /* a signal handler inside malloc: maintenance adopts pages into its heap */
   pt__maintenance(true);
+  pt__leave();
   pt__stats_collect(&after);
   return after.free_dirty < before.free_dirty || after.mapped < before.mapped;
 }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "entry.h"
 #include "preload.h"
 #include "tracking.h"
 
@@ -28,7 +28,7 @@ static inline void* tracked(void* p, size_t n) {
 
 PT_EXPORT PT_NO_FRAME void* malloc(size_t n) {
   if (pt_unlikely(ptmem_tracking)) return ptmem_tracked_malloc(n);
-  return pt__alloc(n);
+  return pt__entry_alloc(n);
 }
 
 PT_EXPORT PT_NO_FRAME void free(void* p) {
@@ -36,10 +36,10 @@ PT_EXPORT PT_NO_FRAME void free(void* p) {
     ptmem_tracked_free(p);
     return;
   }
-  if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
+  if (pt_unlikely(!pt__entry_free(p))) ptmem_foreign_free(p);
 }
 
-PT_EXPORT void* calloc(size_t count, size_t size) { return tracked(pt__calloc(count, size), count * size); }
+PT_EXPORT void* calloc(size_t count, size_t size) { return tracked(pt__entry_calloc(count, size), count * size); }
 
 void* ptmem_foreign_realloc(void* p, size_t n) {
   size_t old = ptmem_libc.usable_size ? ptmem_libc.usable_size(p) : 0;
@@ -47,7 +47,7 @@ void* ptmem_foreign_realloc(void* p, size_t n) {
     errno = ENOMEM; /* we cannot know how much to copy: refuse rather than guess */
     return NULL;
   }
-  void* q = tracked(pt__alloc(n), n);
+  void* q = tracked(pt__entry_alloc(n), n);
   if (!q) return NULL;
   memcpy(q, p, old < n ? old : n);
   ptmem_foreign_free(p);
@@ -60,9 +60,9 @@ PT_EXPORT void* realloc(void* p, size_t n) {
     return NULL;
   }
   if (p && pt_unlikely(!pt__owns(p))) return ptmem_foreign_realloc(p, n);
-  if (pt_likely(!ptmem_tracking)) return pt__realloc(p, n);
+  if (pt_likely(!ptmem_tracking)) return pt__entry_realloc(p, n);
   uint64_t old = ptmem_track_realloc_begin(p);
-  void* q = pt__realloc(p, n);
+  void* q = pt__entry_realloc(p, n);
   ptmem_track_realloc_end(p, old, q, n);
   return q;
 }
@@ -88,7 +88,7 @@ PT_EXPORT void* memalign(size_t align, size_t n) {
     errno = EINVAL;
     return NULL;
   }
-  return tracked(pt__alloc_aligned(n, a), n);
+  return tracked(pt__entry_alloc_aligned(n, a), n);
 }
 
 PT_EXPORT void* aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
@@ -96,14 +96,14 @@ PT_EXPORT void* aligned_alloc(size_t align, size_t n) { return memalign(align, n
 PT_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
   if (align < sizeof(void*) || (align & (align - 1)) != 0) return EINVAL;
   int saved = errno;
-  void* p = tracked(pt__alloc_aligned(n, align), n);
+  void* p = tracked(pt__entry_alloc_aligned(n, align), n);
   errno = saved;
   if (!p) return ENOMEM;
   *out = p;
   return 0;
 }
 
-PT_EXPORT void* valloc(size_t n) { return tracked(pt__alloc_aligned(n, ptmem_page_size()), n); }
+PT_EXPORT void* valloc(size_t n) { return tracked(pt__entry_alloc_aligned(n, ptmem_page_size()), n); }
 
 PT_EXPORT void* pvalloc(size_t n) {
   size_t ps = ptmem_page_size();
@@ -112,7 +112,7 @@ PT_EXPORT void* pvalloc(size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  return tracked(pt__alloc_aligned(rounded ? rounded : ps, ps), rounded ? rounded : ps);
+  return tracked(pt__entry_alloc_aligned(rounded ? rounded : ps, ps), rounded ? rounded : ps);
 }
 
 PT_EXPORT size_t malloc_usable_size(void* p) {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <stdlib.h>
 
-#include "alloc.h"
+#include "entry.h"
 #include "preload.h"
 #include "tracking.h"
 
@@ -22,7 +22,7 @@ extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 static void* alloc_with(size_t n, size_t align) {
   /* as malloc: the block and its record word from one page lookup, not a second one to track it */
   if (pt_unlikely(ptmem_tracking) && !align) return ptmem_tracked_malloc(n);
-  void* p = align ? pt__alloc_aligned(n, align) : pt__alloc(n);
+  void* p = align ? pt__entry_alloc_aligned(n, align) : pt__entry_alloc(n);
   if (pt_unlikely(ptmem_tracking) && p) ptmem_track_alloc(p, n);
   return p;
 }
@@ -69,7 +69,7 @@ __attribute__((noinline)) static void* nothrow_new(const char* name, size_t n, s
 
 static inline void delete_impl(void* p) {
   if (pt_unlikely(ptmem_tracking)) ptmem_track_free(p);
-  if (pt_unlikely(!pt__free(p))) ptmem_foreign_free(p);
+  if (pt_unlikely(!pt__entry_free(p))) ptmem_foreign_free(p);
 }
 
 PT_EXPORT void* _Znwm(size_t n) { return new_impl(n, 0); }

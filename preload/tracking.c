@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "entry.h"
 #include "leaks.h"
 #include "modules.h"
 #include "timeline.h"
@@ -282,7 +282,7 @@ void ptmem_track_free(void* p) {
 /* malloc tail-calls it: this frame's return address is in the application. */
 void* ptmem_tracked_malloc(size_t n) {
   uint64_t* m;
-  void* p = pt__alloc_meta(n, &m);
+  void* p = pt__entry_alloc_meta(n, &m);
   track_alloc_at(p, m, n, __builtin_frame_address(0), true);
   return p;
 }
@@ -291,7 +291,7 @@ void ptmem_tracked_free(void* p) {
   pt_desc_t* d = pt__pagemap_lookup(p); /* once for the tracker and the pools both */
   if (pt_likely(d != NULL)) {
     track_free_in(p, d);
-    pt__free_in(p, d);
+    pt__entry_free_in(p, d);
   } else if (p) {
     ptmem_foreign_free(p);
   }

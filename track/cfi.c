@@ -262,6 +262,7 @@ bool pt_cfi_rule(uintptr_t pc, pt_cfi_rule_t* out) {
   int64_t data_align = sleb(&c);
   uint64_t ra_reg = version == 1 ? fixed(&c, 1) : uleb(&c);
   uint8_t fde_enc = 0;
+  bool signal_frame = false;
   if (aug[0] == 'z') {
     uint64_t len = uleb(&c);
     const uint8_t* after = c.p + len;
@@ -270,13 +271,18 @@ bool pt_cfi_rule(uintptr_t pc, pt_cfi_rule_t* out) {
       else if (*a == 'L') fixed(&c, 1);
       else if (*a == 'P') encoded(&c, (uint8_t)(fixed(&c, 1) & 0x0f)); /* the personality: skipped, so
         only its size matters (C++'s is pcrel|indirect, which encoded() would refuse) */
-      else return false; /* 'S' (a signal frame) and anything unknown */
+      else if (*a == 'S') signal_frame = true;
+      else return false; /* anything unknown */
     }
     c.p = after;
   } else if (aug[0]) {
     return false;
   }
   if (c.bad || ra_reg != REG_RA) return false;
+  if (signal_frame) { /* the kernel's signal frame (__restore_rt): the stack ends there, see cfi.h */
+    *out = (pt_cfi_rule_t){.last = true};
+    return true;
+  }
   rules_t initial = {.cfa_reg = REG_RSP, .cfa_off = 8, .rbp_how = HOW_SAME, .ra_how = HOW_SAME};
   if (!run(&c, &initial, &initial, 0, UINTPTR_MAX, code_align, data_align)) return false;
 

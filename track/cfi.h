@@ -15,7 +15,13 @@ typedef struct pt_cfi_rule_s {
 } pt_cfi_rule_t;
 
 /* The rule in effect at `pc` (for a return address: the address before it, the call itself).
- * False when there is no FDE for pc, or its rule needs more than the rule above can say. */
+ * False when there is no FDE for pc, or its rule needs more than the rule above can say.
+ * A signal frame (the kernel's return into __restore_rt, an FDE marked 'S') is "last": a stack
+ * captured in a signal handler ends with the handler's frames and the trampoline, not with the
+ * code the signal interrupted. That code is wherever the signal landed, so a handler's one
+ * allocation site would become a new stack at every signal; and following the frame needs the
+ * saved context, which libunwind reads at some 30 us an allocation (two sigprocmask calls a
+ * step): a 20 kHz timer whose handler allocates outran its own period. */
 bool pt_cfi_rule(uintptr_t pc, pt_cfi_rule_t* out);
 
 #endif

@@ -1,0 +1,108 @@
+/* entry.h - the allocator as malloc-level callers (preload/) enter it: safe against a signal handler
+ * that allocates or frees while its thread is inside the allocator.
+ *
+ * POSIX does not allow malloc in an asynchronous signal handler, and glibc deadlocks when a handler
+ * interrupts it; programs do it anyway (a SIGALRM handler that logs, a crash handler that formats).
+ * A thread's heap is changed without atomics, so a handler's call that ran on it mid-change would
+ * hand out one block twice (a SIGALRM handler allocating every 50 us crashed within 40 ms). Each
+ * entry marks its thread busy for the length of the call; a call that finds it busy can only be a
+ * handler's, and stays off the heap: it takes a mapping of its own (huge.c, lock-free) and frees
+ * the way another thread would (slab pages: their atomic remote list). Costs two thread-local
+ * stores and a test a call. The pools library's internals call each other unmarked. */
+#ifndef PTMEM_POOLS_ENTRY_H
+#define PTMEM_POOLS_ENTRY_H
+#include "alloc.h"
+
+void* pt__alloc_reentrant(size_t n, size_t align, bool zero);
+void* pt__realloc_reentrant(void* p, size_t n);
+void pt__free_reentrant(void* p, pt_desc_t* d);
+/* The slow paths, leaving the allocator after: the fast paths jump to them and keep no frame. */
+void* pt__alloc_slow_leave(size_t n);
+void pt__free_slow_leave(void* p, pt_desc_t* d);
+
+/* False if the thread is already inside: the caller is a signal handler that interrupted it. */
+static inline bool pt__enter(void) {
+  if (pt_unlikely(pt__tls.busy)) return false;
+  pt__tls.busy = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the heap is touched only once marked */
+  return true;
+}
+
+static inline void pt__leave(void) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  pt__tls.busy = 0;
+}
+
+static inline void* pt__entry_alloc(size_t n) {
+  if (!pt__enter()) return pt__alloc_reentrant(n, 0, false);
+  pt_desc_t* page;
+  void* p = pt__alloc_fast(n, &page);
+  if (pt_unlikely(p == NULL)) return pt__alloc_slow_leave(n);
+  pt__leave();
+  return p;
+}
+
+static inline void* pt__entry_alloc_meta(size_t n, uint64_t** meta) {
+  if (!pt__enter()) {
+    void* p = pt__alloc_reentrant(n, 0, false);
+    *meta = p ? pt__block_meta_of(p) : NULL;
+    return p;
+  }
+  void* p = pt__alloc_meta(n, meta);
+  pt__leave();
+  return p;
+}
+
+static inline void* pt__entry_alloc_aligned(size_t n, size_t align) {
+  if (!pt__enter()) return pt__alloc_reentrant(n, align, false);
+  void* p = pt__alloc_aligned(n, align);
+  pt__leave();
+  return p;
+}
+
+static inline void* pt__entry_calloc(size_t count, size_t size) {
+  if (!pt__enter()) {
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) return pt__alloc_reentrant(SIZE_MAX, 0, true); /* ENOMEM */
+    return pt__alloc_reentrant(n, 0, true);
+  }
+  void* p = pt__calloc(count, size);
+  pt__leave();
+  return p;
+}
+
+static inline void* pt__entry_realloc(void* p, size_t n) {
+  if (!pt__enter()) return pt__realloc_reentrant(p, n);
+  void* q = pt__realloc(p, n);
+  pt__leave();
+  return q;
+}
+
+/* Frees p, a block of descriptor d (not NULL). */
+static inline void pt__entry_free_in(void* p, pt_desc_t* d) {
+  if (!pt__enter()) {
+    pt__free_reentrant(p, d);
+    return;
+  }
+  pt_heap_t* h = pt__tls_heap;
+  if (pt_likely(pt_load_relaxed(&d->xowner) == (uintptr_t)h)) { /* pt__free_in's fast path */
+    pt_block_t* b = p;
+    b->next = d->page.local_free;
+    d->page.local_free = b;
+    if (pt_likely(--d->page.used != 0)) {
+      pt__leave();
+      return;
+    }
+  }
+  pt__free_slow_leave(p, d);
+}
+
+/* As pt__free: false if p is foreign. */
+static inline bool pt__entry_free(void* p) {
+  pt_desc_t* d = pt__pagemap_lookup(p);
+  if (pt_unlikely(d == NULL)) return p == NULL;
+  pt__entry_free_in(p, d);
+  return true;
+}
+
+#endif

@@ -1,0 +1,67 @@
+/* reentrant.c - the allocator for a signal handler that interrupted its thread inside it (entry.h):
+ * nothing here touches the thread's heap. Its blocks are mappings of their own (64 KiB at least:
+ * such calls are rare, and a mapping needs no heap), and its frees go where another thread's would:
+ * a slab block onto its page's remote list, every other kind through its own atomic path. The
+ * maintenance that a free may run is left out: it adopts abandoned pages into the thread's heap. */
+#include "entry.h"
+
+#include <errno.h>
+#include <string.h>
+
+void* pt__alloc_slow_leave(size_t n) {
+  void* p = pt__alloc_slow(n);
+  pt__leave();
+  return p;
+}
+
+/* After pt__entry_free_in's fast path: a page of ours whose last block came back (already on its
+ * list: retire it), or a block of another kind or owner. */
+void pt__free_slow_leave(void* p, pt_desc_t* d) {
+  pt_heap_t* h = pt__tls_heap;
+  if (pt_load_relaxed(&d->xowner) == (uintptr_t)h) pt__page_retire(h, d);
+  else pt__free_slow(p, d);
+  pt__leave();
+}
+
+void* pt__alloc_reentrant(size_t n, size_t align, bool zero) {
+  void* p = n <= PTRDIFF_MAX ? pt__huge_alloc(n ? n : 1, align, zero) : NULL;
+  if (!p) errno = ENOMEM;
+  return p;
+}
+
+void pt__free_reentrant(void* p, pt_desc_t* d) {
+  uintptr_t x = pt_load_relaxed(&d->xowner);
+  if (pt__kind_is_slab(x)) {
+    pt__slab_free_remote(d, p);
+    return;
+  }
+  switch (x) {
+  case PT_KIND_MEDIUM: pt__medium_free(d, p); return;
+  case PT_KIND_POOL: pt__pool_free_block(d, p); return;
+  case PT_KIND_LARGE:
+    if (p != d->start) break;
+    pt__span_free(d);
+    return;
+  case PT_KIND_HUGE:
+    if (p != d->start) break;
+    pt__huge_free(d);
+    return;
+  default: break;
+  }
+  pt__free_slow(p, d); /* not a block: it reports, and touches no heap */
+}
+
+void* pt__realloc_reentrant(void* p, size_t n) {
+  if (!p) return pt__alloc_reentrant(n, 0, false);
+  pt_desc_t* d = pt__pagemap_lookup(p);
+  if (!d) { /* the caller sends foreign blocks elsewhere */
+    errno = ENOMEM;
+    return NULL;
+  }
+  void* q = pt__alloc_reentrant(n, 0, false);
+  if (!q) return NULL;
+  size_t usable = pt__usable_size_of(p, d);
+  memcpy(q, p, n < usable ? n : usable);
+  pt__free_reentrant(p, d);
+  return q;
+}
