@@ -1,7 +1,10 @@
-/* crash.c - a trace from a program that crashes. SIGKILL leaves the last periodic snapshot, which a
- * run shorter than a second does not have yet; a crash (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT)
- * is seen by a handler, which writes a snapshot naming the signal and then lets the signal take its
- * default course: the same exit status and the same core dump as without ptmem.
+/* crash.c - a trace from a program that crashes or is told to stop. SIGKILL leaves the last periodic
+ * snapshot, which a run shorter than a second does not have yet; a crash (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT) or a SIGTERM (kill's default, how servers and pool workers are stopped) is seen
+ * by a handler, which writes a snapshot naming the signal and then lets the signal take its
+ * default course: the same exit status and the same core dump as without ptmem. SIGINT is left
+ * alone: programs look at its action to decide whether to install their own (python3 raises
+ * KeyboardInterrupt only if SIGINT's action was the default when it started).
  *
  * Installed only for signals whose action is the default when the constructor runs: a handler the
  * program had, or installs later, is the program's business and replaces ours, as without the
@@ -13,7 +16,7 @@
 
 #include "tracking.h"
 
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM};
 
 static void on_crash(int signo, siginfo_t* info, void* context) {
   (void)info;

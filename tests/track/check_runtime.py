@@ -15,7 +15,7 @@
              the program changed directory (daemons chdir to /); a fork child writes there too
   exec       a program that execs starts a new trace: the new image's trace (same pid) counts only
              its own allocations, not the 1000 blocks the image before the exec left
-  crash      a program that crashes (SIGSEGV, and abort()'s SIGABRT) well before the first periodic
+  crash      a program that crashes (SIGSEGV, abort()'s SIGABRT) or is sent SIGTERM well before the first periodic
              snapshot still leaves a trace, written as it crashed: "final": false, "signal" naming
              the signal, its allocations counted; and it dies of that signal, as without ptmem. A
              program with its own SIGSEGV handler keeps it (ours is not installed over it)
@@ -265,7 +265,7 @@ def main():
             fail(f"{traces[0]}: the new image's trace counts the old image's blocks: {s}")
         print(f"new image: {s['allocs']} allocations, {s['live_bytes']} bytes live at exit")
     elif a.case == "crash":
-        for mode, signo in (("crash", signal.SIGSEGV), ("abort", signal.SIGABRT)):
+        for mode, signo in (("crash", signal.SIGSEGV), ("abort", signal.SIGABRT), ("term", signal.SIGTERM)):
             outdir = os.path.join(a.outdir, mode)
             os.makedirs(outdir)
             # Directly, not through `cmake -E env`, which would turn the death by a signal into status 1.

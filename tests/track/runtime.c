@@ -10,6 +10,7 @@
  *   exec        leak 1000 blocks from before_exec, then exec this program in plain mode
  *   crash       1000 allocations from before_crash, then a write through a null pointer (SIGSEGV)
  *   abort       the same, then abort() (SIGABRT)
+ *   term        the same, then SIGTERM sent to itself (kill's default signal)
  *   own_handler the program's own SIGSEGV handler (prints "own handler", _exit(3)), then a crash
  *   exit_call   a forked child allocates and ends in _exit(3), a vfork child in _exit(4); then the
  *               program ends in argv[2]: "_exit" (status 6), "_Exit" (7) or "quick_exit" (8)
@@ -174,10 +175,12 @@ int main(int argc, char** argv) {
     fflush(NULL);
     execl("/proc/self/exe", argv[0], "plain", (char*)NULL);
     return 4;
-  } else if (strcmp(mode, "crash") == 0 || strcmp(mode, "abort") == 0 || strcmp(mode, "own_handler") == 0) {
+  } else if (strcmp(mode, "crash") == 0 || strcmp(mode, "abort") == 0 || strcmp(mode, "term") == 0 ||
+             strcmp(mode, "own_handler") == 0) {
     if (strcmp(mode, "own_handler") == 0) signal(SIGSEGV, own_segv_handler);
     before_crash();
     if (strcmp(mode, "abort") == 0) abort();
+    if (strcmp(mode, "term") == 0) kill(getpid(), SIGTERM);
     *(volatile int*)(uintptr_t)atoi("0") = 1; /* not foldable into a trap by the compiler */
     return 5;
   } else if (strcmp(mode, "exit_call") == 0) {

@@ -245,8 +245,8 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
     if (t->incomplete)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ", %s) is incomplete: %s", prog, t->pid, t->path, t->incomplete));
     else if (t->summary.signal)
-      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") crashed (signal %" PRIu64 ", SIG%s): its trace was written as it died, "
-                                   "without a leak scan", prog, t->pid, t->summary.signal,
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") %s (signal %" PRIu64 ", SIG%s): its trace was written as it died, "
+                                   "without a leak scan", prog, t->pid, rp_signal_death(t->summary.signal), t->summary.signal,
                                    t->summary.signal < 65 && sigabbrev_np((int)t->summary.signal)
                                        ? sigabbrev_np((int)t->summary.signal) : "?"));
     else if (!t->summary.final)

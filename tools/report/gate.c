@@ -161,7 +161,8 @@ static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, r
       why = rp_xprintf("the trace is incomplete (%s) and has no leak scan",
                        t->incomplete ? t->incomplete : "it has no summary");
     else if (!t->summary.leak_scan && t->summary.signal)
-      why = rp_xprintf("it crashed (signal %" PRIu64 ") before its leak scan", t->summary.signal);
+      why = rp_xprintf("it %s (signal %" PRIu64 ") before its leak scan", rp_signal_death(t->summary.signal),
+                       t->summary.signal);
     else if (!t->summary.leak_scan)
       why = rp_xstrdup(t->summary.final ? "the trace has no leak scan"
                                         : "the trace is a snapshot, which has no leak scan");

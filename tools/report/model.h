@@ -4,6 +4,7 @@
  * (0 and 1 are "no stack" and "unknown"). */
 #ifndef PTMEM_REPORT_MODEL_H
 #define PTMEM_REPORT_MODEL_H
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,11 +58,17 @@ typedef struct rp_count_s {
 typedef struct rp_summary_s {
   bool present; /* false: the trace has no summary line, so it is incomplete */
   uint64_t duration_ns, allocs, frees, live_bytes, peak_bytes, peak_time_ns, stacks, dropped_lines;
-  uint64_t signal; /* the signal the process crashed with (its crash handler wrote the trace); 0: none */
+  uint64_t signal; /* the signal the process died of (its handler wrote the trace); 0: none */
   uint64_t threads_unheld; /* running threads the leak scan could not hold (their registers unread) */
   bool leak_scan, leak_scan_complete, approximate, final;
   rp_count_t kinds[RP_KINDS]; /* valid when leak_scan */
 } rp_summary_t;
+
+/* "crashed" for a fault or abort, "was killed" for a signal sent to stop it (SIGTERM). */
+static inline const char* rp_signal_death(uint64_t signo) {
+  return signo == SIGILL || signo == SIGABRT || signo == SIGBUS || signo == SIGFPE || signo == SIGSEGV ? "crashed"
+                                                                                                     : "was killed";
+}
 
 typedef struct rp_trace_s {
   char* path;       /* as given on the command line */
