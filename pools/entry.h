@@ -8,7 +8,12 @@
  * entry marks its thread busy for the length of the call; a call that finds it busy can only be a
  * handler's, and stays off the heap: it takes a mapping of its own (huge.c, lock-free) and frees
  * the way another thread would (slab pages: their atomic remote list). Costs two thread-local
- * stores and a test a call. The pools library's internals call each other unmarked. */
+ * stores and a test a call. The pools library's internals call each other unmarked.
+ * A handler that leaves an allocator call with siglongjmp (timeouts, SIGSEGV recovery) never
+ * unmarks it: the mark is the stack pointer of the marked call, and a handler runs below it on the
+ * same stack, or on its alternate stack; a later call at or above it, off the alternate stack, is
+ * the thread's own and takes the mark over. (A stale mark seen from deeper stays, and those calls
+ * take the handler's way: slower, never wrong.) */
 #ifndef PTMEM_POOLS_ENTRY_H
 #define PTMEM_POOLS_ENTRY_H
 #include "alloc.h"
@@ -20,10 +25,22 @@ void pt__free_reentrant(void* p, pt_desc_t* d);
 void* pt__alloc_slow_leave(size_t n);
 void pt__free_slow_leave(void* p, pt_desc_t* d);
 
-/* False if the thread is already inside: the caller is a signal handler that interrupted it. */
+/* True if the thread's mark is that of a call this signal handler interrupted, false if it is
+ * stale: a handler that left an allocator call with siglongjmp never unmarked it. */
+bool pt__busy_is_live(uintptr_t sp);
+
+static inline uintptr_t pt__stack_pointer(void) {
+  uintptr_t sp;
+  __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+  return sp;
+}
+
+/* False if the thread is already inside: the caller is a signal handler that interrupted it. The
+ * mark is the stack pointer, stored as cheaply as a flag, so that a stale one can be told. */
 static inline bool pt__enter(void) {
-  if (pt_unlikely(pt__tls.busy)) return false;
-  pt__tls.busy = 1;
+  uintptr_t sp = pt__stack_pointer();
+  if (pt_unlikely(pt__tls.busy != 0) && pt__busy_is_live(sp)) return false;
+  pt__tls.busy = sp;
   __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the heap is touched only once marked */
   return true;
 }

@@ -137,8 +137,16 @@ pt_heap_t* pt__heap_acquire(void) {
   pt_heap_t* h = heap_claim();
   if (!h) return NULL;
   pt__tls_heap = h;
-  /* May call calloc for keys >= 32: that recursion is served by h, already installed. */
-  if (pt_load_acquire(&heap_key_state) == 2) pthread_setspecific(heap_key, h);
+  /* May call calloc for keys >= 32: that recursion is served by h, already installed, and is the
+   * thread's own call, not a signal handler's (entry.h): the heap is whole here. */
+  if (pt_load_acquire(&heap_key_state) == 2) {
+    uintptr_t busy = pt__tls.busy;
+    pt__tls.busy = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    pthread_setspecific(heap_key, h);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    pt__tls.busy = busy;
+  }
   return h;
 }
 

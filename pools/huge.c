@@ -55,8 +55,9 @@ static void unmap_block(pt_desc_t* d) {
 }
 
 /* The smallest cached mapping that holds `need`, else the largest one, resized in place or moved
- * with mremap: either way its resident pages are reused and only the difference faults or is freed. */
-static pt_desc_t* cache_take(size_t need, size_t* reused) {
+ * with mremap: either way its resident pages are reused and only the difference faults or is freed.
+ * `fitting`: only one that holds need and is at most 25% larger (no resize), else none. */
+static pt_desc_t* cache_take(size_t need, size_t* reused, bool fitting) {
   for (int attempt = 0; attempt < 2; attempt++) {
     int best = -1;
     size_t best_size = 0;
@@ -70,7 +71,7 @@ static pt_desc_t* cache_take(size_t need, size_t* reused) {
         best_size = size;
       }
     }
-    if (best < 0) return NULL;
+    if (best < 0 || (fitting && (best_size < need || best_size - need > need / 4))) return NULL;
     pt_desc_t* d = pt_load_acquire(&cache[best]);
     if (!d || !pt_cas_strong_acq_rel(&cache[best], &d, NULL)) continue; /* raced: look again */
     pt_fetch_sub_relaxed(&cache_bytes, d->huge.size);
@@ -103,12 +104,12 @@ static bool cache_put(pt_desc_t* d) {
   return false;
 }
 
-void* pt__huge_alloc(size_t size, size_t align, bool zero) {
+static void* huge_alloc(size_t size, size_t align, bool zero, bool fitting) {
   if (align < PT_SLICE_SIZE) align = PT_SLICE_SIZE;
   size_t need = (size + PT_SLICE_SIZE - 1) & ~(PT_SLICE_SIZE - 1);
   if (need < size) return NULL;
   size_t reused = 0;
-  pt_desc_t* d = align == PT_SLICE_SIZE ? cache_take(need, &reused) : NULL;
+  pt_desc_t* d = align == PT_SLICE_SIZE ? cache_take(need, &reused, fitting) : NULL;
   if (d) {
     if (zero) memset(d->start, 0, reused < size ? reused : size); /* pages added by mremap are zero */
   } else {
@@ -134,6 +135,9 @@ void* pt__huge_alloc(size_t size, size_t align, bool zero) {
   pt_fetch_add_relaxed(&live_bytes, d->huge.size);
   return d->start;
 }
+
+void* pt__huge_alloc(size_t size, size_t align, bool zero) { return huge_alloc(size, align, zero, false); }
+void* pt__huge_alloc_fitting(size_t size, size_t align, bool zero) { return huge_alloc(size, align, zero, true); }
 
 void pt__huge_free(pt_desc_t* d) {
   pt__pagemap_set(d->start, d->huge.size, NULL);

@@ -197,6 +197,8 @@ void pt__maintenance_fork_child(void);
 
 /* ---- "huge.c": blocks above 4 MiB, mapped directly, with a small reuse cache -------------------- */
 void* pt__huge_alloc(size_t size, size_t align, bool zero);
+/* The same, taking from the cache only a mapping of about the size asked (no shrinking a big one). */
+void* pt__huge_alloc_fitting(size_t size, size_t align, bool zero);
 void pt__huge_free(pt_desc_t* d);
 void* pt__huge_realloc(pt_desc_t* d, size_t size);
 void pt__huge_purge(bool force);
@@ -230,11 +232,11 @@ typedef struct pt_heap_s {
 } __attribute__((aligned(64))) pt_heap_t;
 enum { PT_HEAP_UNUSED = 0, PT_HEAP_ACTIVE = 1 };
 
-/* The thread's heap, and whether the thread is inside the allocator (entry.h), side by side: one
- * thread-pointer offset for both in the fast path. */
+/* The thread's heap, and whether the thread is inside the allocator (entry.h: its stack pointer
+ * then, else 0), side by side: one thread-pointer offset for both in the fast path. */
 typedef struct pt_tls_s {
   pt_heap_t* heap;
-  uint8_t busy;
+  uintptr_t busy;
 } pt_tls_t;
 extern __thread pt_tls_t pt__tls __attribute__((tls_model("initial-exec")));
 #define pt__tls_heap (pt__tls.heap)

@@ -43,7 +43,7 @@ PT_EXPORT int malloc_trim(size_t pad) {
   (void)pad;
   pt_stats_t before, after;
   pt__stats_collect(&before);
-  if (!pt__enter()) return 0; /* a signal handler inside malloc: maintenance adopts pages into its heap */
+  if (!pt__enter()) return 0; /* a signal handler inside malloc: the thread's own calls will trim */
   pt__maintenance(true);
   pt__leave();
   pt__stats_collect(&after);

@@ -279,17 +279,16 @@ bool pt_cfi_rule(uintptr_t pc, pt_cfi_rule_t* out) {
     return false;
   }
   if (c.bad || ra_reg != REG_RA) return false;
+  cursor_t d = {fde_body + 4, fde_end, false};
+  uintptr_t begin = encoded(&d, fde_enc);
+  uintptr_t range = encoded(&d, fde_enc & 0x0f); /* a length: no pcrel */
+  if (d.bad || pc < begin || pc - begin >= range) return false; /* find_fde: the last one starting below */
   if (signal_frame) { /* the kernel's signal frame (__restore_rt): the stack ends there, see cfi.h */
     *out = (pt_cfi_rule_t){.last = true};
     return true;
   }
   rules_t initial = {.cfa_reg = REG_RSP, .cfa_off = 8, .rbp_how = HOW_SAME, .ra_how = HOW_SAME};
   if (!run(&c, &initial, &initial, 0, UINTPTR_MAX, code_align, data_align)) return false;
-
-  cursor_t d = {fde_body + 4, fde_end, false};
-  uintptr_t begin = encoded(&d, fde_enc);
-  uintptr_t range = encoded(&d, fde_enc & 0x0f); /* a length: no pcrel */
-  if (d.bad || pc < begin || pc - begin >= range) return false;
   if (aug[0] == 'z') d.p += uleb(&d);
   rules_t r = initial;
   if (!run(&d, &r, &initial, begin, pc, code_align, data_align)) return false;

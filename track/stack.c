@@ -1,6 +1,7 @@
 /* stack.c - capturing the allocating stack. By default a call-frame walk of our own (unwind.c: the
- * .eh_frame rules libunwind's fast path uses, without its per-call set-up); where that walk gives up
- * (signal frames, DWARF expressions, code without unwind tables) libunwind's unw_backtrace; a
+ * .eh_frame rules libunwind's fast path uses, without its per-call set-up; a signal frame ends the
+ * stack, cfi.h); where that walk gives up (DWARF expressions, code without unwind tables)
+ * libunwind's unw_backtrace; a
  * frame-pointer walk (blind inside code built without frame pointers, such as Debian's libc) on
  * request, or when libunwind cannot be loaded. The frames of the embedding library (malloc itself,
  * the tracker) are dropped, so the first frame is the caller of malloc or operator new.

@@ -8,8 +8,9 @@
  * Rules change only when code does: dlclose (the preload calls pt_track_unwind_flush after it)
  * may let another object load at the same address. The cache is direct-mapped; entries are a
  * (key, rule) pair written under a per-entry sequence check, so a reader never pairs a key with
- * another address's rule. A frame this walk cannot model (a signal frame, a CFA given by a DWARF
- * expression, code without an FDE) makes the whole walk give up, and the caller uses libunwind. */
+ * another address's rule. The kernel's signal frame ends the walk (cfi.h). A frame this walk cannot
+ * model (a CFA given by a DWARF expression, code without an FDE) makes the whole walk give up, and
+ * the caller uses libunwind. */
 #include <string.h>
 
 #include "../pools/atomic.h"

@@ -21,7 +21,7 @@ static void* hslots[HSLOTS];          /* the handler's own blocks */
 static rng_t hrng;
 static _Atomic(void*) to_handler[MAILBOX]; /* main -> handler: blocks it frees */
 static _Atomic(void*) to_main[MAILBOX];    /* handler -> main: blocks main frees */
-static _Atomic uint64_t handled;
+static _Atomic uint64_t handled, handler_mappings; /* blocks the handler got from its own way */
 
 static void check_zero(const unsigned char* p, size_t n) {
   for (size_t i = 0; i < n; i++) CHECK_EQ(p[i], 0);
@@ -34,6 +34,7 @@ static void handler(int sig) {
   case 0:
     tagged_free(hslots[k]);
     hslots[k] = tagged_alloc(rng_size(&hrng, 4096), new_id());
+    if (malloc_usable_size(hslots[k]) >= 65536) atomic_fetch_add(&handler_mappings, 1);
     break;
   case 1: { /* calloc: zero, whatever the interrupted call was doing */
     size_t n = 16 + rng_below(&hrng, 2000);
@@ -101,16 +102,20 @@ int main(void) {
       slots[k] = NULL;
       break;
     }
-    case 2: /* realloc growing through the size classes */
-      slots[k] = tagged_alloc(16 + rng_below(&rng, 256), new_id());
+    case 2: { /* realloc growing through the size classes: the old contents must move along */
+      size_t n = 16 + rng_below(&rng, 256);
+      slots[k] = tagged_alloc(n, new_id());
       for (int g = 0; g < 3; g++) {
         TAGGED_VERIFY(slots[k]);
-        tag_t* t = realloc(slots[k], ((tag_t*)slots[k])->n * 3);
+        n *= 3;
+        tag_t* t = realloc(slots[k], n);
         CHECK(t != NULL);
-        t->n = sizeof(tag_t);
+        fill_block(t + 1, n - sizeof(tag_t), t->id);
+        t->n = n;
         slots[k] = t;
       }
       break;
+    }
     case 3: { /* blocks handed between main and the handler */
       size_t m = rng_below(&rng, MAILBOX);
       tagged_free(atomic_exchange(&to_main[m], NULL));
@@ -140,7 +145,10 @@ int main(void) {
     tagged_free(atomic_exchange(&to_handler[m], NULL));
   }
   uint64_t n = atomic_load(&handled);
-  printf("stress_signal_in_malloc: %u iterations, handler ran %llu times\n", ITERATIONS, (unsigned long long)n);
+  uint64_t own = atomic_load(&handler_mappings);
+  printf("stress_signal_in_malloc: %u iterations, handler ran %llu times, %llu of its blocks taken inside malloc\n",
+         ITERATIONS, (unsigned long long)n, (unsigned long long)own);
   CHECK(n >= MIN_HANDLED);
+  if (stress_under_ptmem()) CHECK(own > 0); /* the signals did land inside the allocator */
   return 0;
 }
