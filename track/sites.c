@@ -158,6 +158,9 @@ static void count_unowned(bool is_alloc, const void* p, uint32_t stack, size_t s
   bool ending_thread;
   thread_rows_t* t = record_of_thread(&ending_thread);
   bool shared = !t && ending_thread;
+  /* A signal handler's event in a thread that holds one of the tracker's locks (this one, say,
+   * mid-way through the event it interrupted) would wait for itself forever: not counted. */
+  if (shared && pt_track_locks_held) return;
   if (shared) t = lock_ending();
   if (t && is_alloc) pt_track_alloc_in(t, p, stack, size);
   else if (t) pt_track_free_in(t, p, stack, size);
