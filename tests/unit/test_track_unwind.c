@@ -1,7 +1,8 @@
 /* Unit tests of track/unwind.c and cfi.c: the call-frame walk gives exactly libunwind's frames on
  * stacks that stress it (one call site reached through different callers at the same depth,
- * recursion, alloca and VLA frames whose CFA is rbp-based, a thread, a depth limit), and ends a
- * stack captured in a signal handler at the kernel's signal frame, with libunwind's frames up to it. */
+ * recursion, alloca and VLA frames whose CFA is rbp-based, a thread, a depth limit), ends a stack
+ * captured in a signal handler at the kernel's signal frame, with libunwind's frames up to it, and
+ * gives up at a CFA given by a DWARF expression, where pt_track_stack_capture takes libunwind's. */
 #define _GNU_SOURCE
 #include <alloca.h>
 #include <dlfcn.h>
@@ -36,7 +37,7 @@ __attribute__((noinline)) static void compare_here(bool walk_must_succeed, unsig
   if (skip_libunwind) memcpy(ref, own, sizeof own);
   __asm__ volatile("" ::: "memory");
   if (walk_must_succeed) CHECK_GE(n, 1);
-  if (n == 0) return; /* gave up: the capture falls back (checked below) */
+  if (n == 0) return; /* gave up: the capture falls back (under_expression_frame checks it) */
   CHECK_EQ(n, (unsigned)m);
   for (unsigned i = 1; i < n && i < (unsigned)m; i++) {
     if (own[i] != (uintptr_t)ref[i])
@@ -148,6 +149,35 @@ __attribute__((noinline)) static void in_handler(int sig) {
   uintptr_t cap[MAX];
   unsigned n = pt_track_stack_capture(cap, MAX); /* the embedder's way in: the same frames */
   if (handler_ok == 1 && (n != k || cap[n - 1] != own[k - 1])) handler_ok = 5;
+}
+
+/* A frame whose CFA is a DWARF expression (as in the PLT): the walk gives up there, and the
+ * capture takes the whole stack from libunwind. expression_frame(fn) calls fn with CFA = rsp + 16
+ * said as DW_OP_breg7 (rsp) 16, which libunwind evaluates and cfi.c does not model. */
+__asm__(".text\n"
+        ".type expression_frame, @function\n"
+        "expression_frame:\n"
+        ".cfi_startproc\n"
+        "  sub $8, %rsp\n"
+        "  .cfi_escape 0x0f, 0x02, 0x77, 0x10\n" /* DW_CFA_def_cfa_expression, 2 bytes: breg7 16 */
+        "  call *%rdi\n"
+        "  add $8, %rsp\n"
+        "  .cfi_def_cfa rsp, 8\n"
+        "  ret\n"
+        ".cfi_endproc\n"
+        ".size expression_frame, .-expression_frame\n");
+void expression_frame(void (*fn)(void));
+static volatile int fallback_ok;
+__attribute__((noinline)) static void under_expression_frame(void) {
+  uintptr_t own[MAX];
+  unsigned k = pt_track_unwind(own, MAX, NULL);
+  uintptr_t cap[MAX];
+  unsigned n = pt_track_stack_capture(cap, MAX);
+  void* ref[MAX];
+  int m = unw_backtrace_fn(ref, MAX);
+  fallback_ok = k == 0 && n >= 3 && n == (unsigned)m ? 1 : 2; /* this function, expression_frame, main... */
+  for (unsigned i = 1; fallback_ok == 1 && i < n; i++)
+    if (cap[i] != (uintptr_t)ref[i]) fallback_ok = 3;
 }
 
 /* pt_track_stack_id replays a remembered walk when it starts alike and every stack word it decides
@@ -380,6 +410,8 @@ int main(void) {
   signal(SIGUSR1, in_handler);
   raise(SIGUSR1);
   CHECK_EQ(handler_ok, 1);
+  expression_frame(under_expression_frame);
+  CHECK_EQ(fallback_ok, 1);
 
   /* A walk made in a handler is the previous walk when the program's next one starts: the
    * program's stack walked again after it is its own, not the handler's. */
