@@ -94,10 +94,11 @@ void pt__invalid_free(const void* p, const char* why) {
   pt__os_write_stderr("; ignored\n");
 }
 
-void pt__free_slow(void* p, pt_desc_t* d) {
+void pt__free_kind(void* p, pt_desc_t* d, bool in_handler) {
   uintptr_t x = pt_load_relaxed(&d->xowner);
   if (pt__kind_is_slab(x)) {
-    pt__slab_free_slow(d, p, x);
+    if (in_handler) pt__slab_free_remote(d, p);
+    else pt__slab_free_slow(d, p, x);
     return;
   }
   switch (x) {
@@ -106,18 +107,20 @@ void pt__free_slow(void* p, pt_desc_t* d) {
   case PT_KIND_LARGE:
     if (p != d->start) break;
     pt__span_free(d);
-    pt__maintenance(false);
+    if (!in_handler) pt__maintenance(false);
     return;
   case PT_KIND_HUGE:
     if (p != d->start) break;
     pt__huge_free(d);
-    pt__maintenance(false);
+    if (!in_handler) pt__maintenance(false);
     return;
   case PT_KIND_ARENA: pt__invalid_free(p, "memory of a pt_arena cannot be freed with free()"); return;
   default: break;
   }
   pt__invalid_free(p, "not the start of a block ptmem handed out");
 }
+
+void pt__free_slow(void* p, pt_desc_t* d) { pt__free_kind(p, d, false); }
 
 size_t pt__usable_size_of(const void* p, pt_desc_t* d) {
   uintptr_t x = pt_load_relaxed(&d->xowner);

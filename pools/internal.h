@@ -281,6 +281,9 @@ static inline uint64_t pt__bits_mask(unsigned pos, unsigned n) {
 /* ---- "alloc.c": routing by size, the malloc-level API of the pools library ---------------------- */
 void* pt__alloc_slow(size_t n);
 void pt__free_slow(void* p, pt_desc_t* d);
+/* pt__free_slow's work by kind; in_handler: as a signal handler inside malloc must (entry.h), a
+ * slab block onto its page's remote list whoever owns the page, and no maintenance. */
+void pt__free_kind(void* p, pt_desc_t* d, bool in_handler);
 void* pt__alloc_aligned(size_t n, size_t align);
 void* pt__realloc(void* p, size_t n);
 size_t pt__usable_size_of(const void* p, pt_desc_t* d);

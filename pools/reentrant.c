@@ -38,27 +38,7 @@ void* pt__alloc_reentrant(size_t n, size_t align, bool zero) {
   return p;
 }
 
-void pt__free_reentrant(void* p, pt_desc_t* d) {
-  uintptr_t x = pt_load_relaxed(&d->xowner);
-  if (pt__kind_is_slab(x)) {
-    pt__slab_free_remote(d, p);
-    return;
-  }
-  switch (x) {
-  case PT_KIND_MEDIUM: pt__medium_free(d, p); return;
-  case PT_KIND_POOL: pt__pool_free_block(d, p); return;
-  case PT_KIND_LARGE:
-    if (p != d->start) break;
-    pt__span_free(d);
-    return;
-  case PT_KIND_HUGE:
-    if (p != d->start) break;
-    pt__huge_free(d);
-    return;
-  default: break;
-  }
-  pt__free_slow(p, d); /* not a block: it reports, and touches no heap */
-}
+void pt__free_reentrant(void* p, pt_desc_t* d) { pt__free_kind(p, d, true); }
 
 void* pt__realloc_reentrant(void* p, size_t n) {
   if (!p) return pt__alloc_reentrant(n, 0, false);
