@@ -122,6 +122,12 @@ void pt__free_kind(void* p, pt_desc_t* d, bool in_handler) {
 
 void pt__free_slow(void* p, pt_desc_t* d) { pt__free_kind(p, d, false); }
 
+void pt__free_rest(void* p, pt_desc_t* d) {
+  pt_heap_t* h = pt__tls_heap;
+  if (pt_load_relaxed(&d->xowner) == (uintptr_t)h) pt__page_retire(h, d); /* already on its list */
+  else pt__free_slow(p, d);
+}
+
 size_t pt__usable_size_of(const void* p, pt_desc_t* d) {
   uintptr_t x = pt_load_relaxed(&d->xowner);
   if (pt__kind_is_slab(x) || x == PT_KIND_MEDIUM) return d->bsize;

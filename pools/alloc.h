@@ -51,17 +51,21 @@ static inline void* pt__alloc_meta(size_t n, uint64_t** meta) {
   return b;
 }
 
-/* Frees p, a block of descriptor d (the page map's answer for it, not NULL). */
+/* The fast path of freeing p, a block of descriptor d (the page map's answer for it, not NULL):
+ * true if done; else pt__free_rest finishes (a page of ours whose last block came back, or a block
+ * of another kind or owner). */
+static inline bool pt__free_fast(void* p, pt_desc_t* d) {
+  if (pt_unlikely(pt_load_relaxed(&d->xowner) != (uintptr_t)pt__tls_heap)) return false;
+  pt_block_t* b = p;
+  b->next = d->page.local_free;
+  d->page.local_free = b;
+  return pt_likely(--d->page.used != 0);
+}
+void pt__free_rest(void* p, pt_desc_t* d);
+
+/* Frees p, a block of descriptor d (not NULL). */
 static inline void pt__free_in(void* p, pt_desc_t* d) {
-  pt_heap_t* h = pt__tls_heap;
-  if (pt_likely(pt_load_relaxed(&d->xowner) == (uintptr_t)h)) {
-    pt_block_t* b = p;
-    b->next = d->page.local_free;
-    d->page.local_free = b;
-    if (pt_unlikely(--d->page.used == 0)) pt__page_retire(h, d);
-    return;
-  }
-  pt__free_slow(p, d);
+  if (pt_unlikely(!pt__free_fast(p, d))) pt__free_rest(p, d);
 }
 
 /* Frees p if ptmem owns it; false if p is foreign (NULL counts as owned: nothing to do). */

@@ -35,15 +35,24 @@ static inline uintptr_t pt__stack_pointer(void) {
   return sp;
 }
 
-/* False if the thread is already inside: the caller is a signal handler that interrupted it. The
- * mark is the stack pointer, stored as cheaply as a flag, so that a stale one can be told. */
+/* The mark is the stack pointer, stored as cheaply as a flag, so that a stale one can be told. */
+static inline void pt__mark(uintptr_t sp) {
+  pt__tls.busy = sp;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the heap is touched only once marked */
+}
+
+/* False if the thread is already inside: the caller is a signal handler that interrupted it. */
 static inline bool pt__enter(void) {
   uintptr_t sp = pt__stack_pointer();
   if (pt_unlikely(pt__tls.busy != 0) && pt__busy_is_live(sp)) return false;
-  pt__tls.busy = sp;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the heap is touched only once marked */
+  pt__mark(sp);
   return true;
 }
+
+/* malloc and free, found marked at sp: the handler's way if the mark is live, else the ordinary
+ * way under a mark taken over. Out of line, so that the fast paths keep no frame for the check. */
+void* pt__alloc_marked(size_t n, uintptr_t sp);
+void pt__free_marked(void* p, pt_desc_t* d, uintptr_t sp);
 
 static inline void pt__leave(void) {
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -51,7 +60,9 @@ static inline void pt__leave(void) {
 }
 
 static inline void* pt__entry_alloc(size_t n) {
-  if (!pt__enter()) return pt__alloc_reentrant(n, 0, false);
+  uintptr_t sp = pt__stack_pointer();
+  if (pt_unlikely(pt__tls.busy != 0)) return pt__alloc_marked(n, sp);
+  pt__mark(sp);
   pt_desc_t* page;
   void* p = pt__alloc_fast(n, &page);
   if (pt_unlikely(p == NULL)) return pt__alloc_slow_leave(n);
@@ -97,21 +108,17 @@ static inline void* pt__entry_realloc(void* p, size_t n) {
 
 /* Frees p, a block of descriptor d (not NULL). */
 static inline void pt__entry_free_in(void* p, pt_desc_t* d) {
-  if (!pt__enter()) {
-    pt__free_reentrant(p, d);
+  uintptr_t sp = pt__stack_pointer();
+  if (pt_unlikely(pt__tls.busy != 0)) {
+    pt__free_marked(p, d, sp);
     return;
   }
-  pt_heap_t* h = pt__tls_heap;
-  if (pt_likely(pt_load_relaxed(&d->xowner) == (uintptr_t)h)) { /* pt__free_in's fast path */
-    pt_block_t* b = p;
-    b->next = d->page.local_free;
-    d->page.local_free = b;
-    if (pt_likely(--d->page.used != 0)) {
-      pt__leave();
-      return;
-    }
+  pt__mark(sp);
+  if (pt_unlikely(!pt__free_fast(p, d))) {
+    pt__free_slow_leave(p, d);
+    return;
   }
-  pt__free_slow_leave(p, d);
+  pt__leave();
 }
 
 /* As pt__free: false if p is foreign. */

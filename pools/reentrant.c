@@ -5,10 +5,10 @@
  * under a 20 us timer spent its period in mmap and munmap and the thread it interrupted starved.
  * Its frees go where another thread's would: a slab block onto its page's remote list, every other
  * kind through its own atomic path; the periodic maintenance is left to the thread's next call. */
-#include <signal.h>
 #include "entry.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 void* pt__alloc_slow_leave(size_t n) {
@@ -17,12 +17,26 @@ void* pt__alloc_slow_leave(size_t n) {
   return p;
 }
 
-/* After pt__entry_free_in's fast path: a page of ours whose last block came back (already on its
- * list: retire it), or a block of another kind or owner. */
 void pt__free_slow_leave(void* p, pt_desc_t* d) {
-  pt_heap_t* h = pt__tls_heap;
-  if (pt_load_relaxed(&d->xowner) == (uintptr_t)h) pt__page_retire(h, d);
-  else pt__free_slow(p, d);
+  pt__free_rest(p, d);
+  pt__leave();
+}
+
+void* pt__alloc_marked(size_t n, uintptr_t sp) {
+  if (pt__busy_is_live(sp)) return pt__alloc_reentrant(n, 0, false);
+  pt__mark(sp);
+  void* p = pt__alloc(n);
+  pt__leave();
+  return p;
+}
+
+void pt__free_marked(void* p, pt_desc_t* d, uintptr_t sp) {
+  if (pt__busy_is_live(sp)) {
+    pt__free_reentrant(p, d);
+    return;
+  }
+  pt__mark(sp);
+  pt__free_in(p, d);
   pt__leave();
 }
 
