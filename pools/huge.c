@@ -152,9 +152,16 @@ void* pt__huge_realloc(pt_desc_t* d, size_t size) {
   if (need < size) return NULL;
   size_t old = d->huge.size;
   if (need == old) return d->start;
-  void* q = pt__os_remap(d->start, old, need, d->huge.align);
-  if (!q) return NULL;
+  /* The address space mremap gives up (the tail it shrinks off, the whole block when it moves) is
+   * another thread's to map the moment it is free, and that thread's block enters the page map at
+   * once: the entries must be gone before, or clearing them after would erase its block (which then
+   * looked foreign: glibc's free was handed it). The caller owns the block: nobody looks it up. */
   pt__pagemap_set(d->start, old, NULL);
+  void* q = pt__os_remap(d->start, old, need, d->huge.align);
+  if (!q) {
+    pt__pagemap_set(d->start, old, d);
+    return NULL;
+  }
   d->start = q;
   d->huge.size = need;
   if (!pt__pagemap_set(q, need, d)) return NULL; /* cannot happen below 2^47: submaps exist or map */
