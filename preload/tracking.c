@@ -117,10 +117,13 @@ static void stack_ends(void) {
 static void thread_ends(void* arg) {
   (void)arg;
   stack_ends();
+  /* Inside: a signal handler's allocation meanwhile must not use the state being given back (its
+   * pools' locks are this thread's), and takes the unknown stack. */
+  tls_state |= INSIDE;
   pt_track_thread_exit();
   pt_track_unwind_thread_exit();
   pt_track_stacktab_thread_exit();
-  tls_state = (uint8_t)((tls_state & ~ARMED) | ENDING);
+  tls_state = (uint8_t)((tls_state & ~(ARMED | INSIDE)) | ENDING);
 }
 
 /* Things that need a working process (dl_iterate_phdr, pthread keys): done on the first events. */
@@ -210,16 +213,32 @@ static bool take_writer(enum trace_kind kind) {
   return false;
 }
 
+/* Set once the final trace is written (under the writer): nothing may replace it after that, as a
+ * snapshot, an _exit or a SIGTERM of another thread while exit's destructors still run would
+ * (their trace has no leak scan: the report then passed a program that leaked). */
+static bool final_written;
+enum { TRACE_PATH_MAX = 1200 };
+
 static int write_trace(const char* path_or_null, enum trace_kind kind) {
+  /* A signal handler's call while this thread holds a tracker lock (the timeline's, say) would
+   * wait for it forever inside the write. */
+  if (pt_track_locks_held) return EBUSY;
+  if (path_or_null && strlen(path_or_null) >= TRACE_PATH_MAX) return ENAMETOOLONG;
   if (!take_writer(kind)) return EBUSY;
+  if (final_written) {
+    pt_store_release(&writing, 0);
+    return EBUSY;
+  }
   uint8_t was = tls_state;
   tls_state |= INSIDE;
   int result = 0;
-  char path[1200];
-  if (path_or_null && strlen(path_or_null) < sizeof path) {
+  char path[TRACE_PATH_MAX];
+  if (path_or_null) {
     strcpy(path, path_or_null);
   } else if (!pt_track_trace_path(ptmem_options.out, path, sizeof path)) {
-    pt__os_write_stderr("ptmem: PTMEM_OUT expands to an empty or too long path; no trace written\n");
+    static _Atomic int warned; /* once: periodic snapshots would repeat it every few seconds */
+    if (!pt_exchange_acq_rel(&warned, 1))
+      pt__os_write_stderr("ptmem: PTMEM_OUT expands to an empty or too long path; no trace written\n");
     result = EINVAL;
   }
   if (!result) {
@@ -233,6 +252,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     uint32_t stacks = pt_track_stack_count();
     if (!pt_track_trace_write(path, &trace_info, kind == AT_EXIT ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
     if (kind == SNAPSHOT) pt_track_timeline_snapshot_took(clock_ns(CLOCK_MONOTONIC) - started, stacks);
+    else if (!result) final_written = true;
   }
   tls_state = was;
   pt_store_release(&writing, 0);
@@ -251,7 +271,7 @@ static inline __attribute__((always_inline)) void track_alloc_at(void* p, uint64
    * before it. Every block is at least 8 bytes, and the pop just read this line. */
   if (fresh) *(void**)p = NULL;
   pt_track_alloc(p, stack, n);
-  if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !(tls_state & INSIDE) &&
+  if (pt_unlikely(pt_load_relaxed(&pt_track_snapshot_due)) && !(tls_state & INSIDE) && !pt_track_locks_held &&
       pt_exchange_acq_rel(&pt_track_snapshot_due, 0))
     write_trace(NULL, SNAPSHOT);
 }
@@ -388,7 +408,8 @@ void ptmem_tracking_install_signal(int signo) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = snapshot_signal;
   sa.sa_flags = SA_RESTART;
-  sigaction(signo, &sa, NULL);
+  if (sigaction(signo, &sa, NULL) != 0) /* SIGKILL, SIGSTOP, or one the C library keeps (32, 33) */
+    pt__os_write_stderr("ptmem: PTMEM_SNAPSHOT_SIGNAL names a signal that cannot be caught; no snapshot signal\n");
 }
 
 void ptmem_tracking_fork_child(void) {
@@ -397,6 +418,7 @@ void ptmem_tracking_fork_child(void) {
   /* A snapshot another thread was writing at the fork is not being written here: its writer did
    * not come along, and the child's final trace would wait for it forever. */
   pt_store_relaxed(&writing, 0);
+  final_written = false; /* the parent's, forked from an atexit handler: the child's is to come */
   pt_track_sites_fork_child();
   pt_track_unwind_fork_child();
   pt_track_stacktab_fork_child();

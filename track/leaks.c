@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -64,10 +65,16 @@ typedef struct scan_s {
 
 static sigjmp_buf fault_jump;
 static volatile sig_atomic_t in_range;
+static pid_t scanner; /* the thread whose reads are guarded */
+static struct sigaction old_segv, old_bus;
 
+/* A fault of the scan's own reads is a range that went away. Any other thread's fault (one the
+ * hold could not stop) is that thread's: its action is put back and the instruction runs again
+ * under it, as without the scan (jumping onto the scanner's stack from there hid a crash: the
+ * process exited 0). */
 static void on_fault(int sig) {
-  (void)sig;
-  if (in_range) siglongjmp(fault_jump, 1);
+  if (in_range && (pid_t)syscall(SYS_gettid) == scanner) siglongjmp(fault_jump, 1);
+  sigaction(sig, sig == SIGBUS ? &old_bus : &old_segv, NULL);
 }
 
 /* A block found reachable: its contents are scanned in turn (drain). */
@@ -317,6 +324,10 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, b
                .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
   int fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && s->touched.fd >= 0) { /* the last free descriptor: the roots matter, pagemap only saves time */
+    pt_touched_close(&s->touched);
+    fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
+  }
   if (fd < 0) {
     *complete = false;
     return;
@@ -450,7 +461,8 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   pt_track_leaks_exclude(s.work, s.cap * sizeof(void*));
   pt_track_leaks_exclude(out->sites, (size_t)out->nsites * sizeof(pt_leak_site_t));
   pt_track_leaks_exclude(out->used, ((size_t)out->nsites + 63) / 64 * 8);
-  struct sigaction sa, old_segv, old_bus;
+  struct sigaction sa;
+  scanner = (pid_t)syscall(SYS_gettid);
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_fault;
   /* SIGSEGV is not blocked while the handler runs, so its siglongjmp leaves the mask as it was

@@ -21,8 +21,11 @@ extern "C" {
 /* 1 if allocations are being tracked (PTMEM_TRACK=1), else 0. */
 PTMEM_API int ptmem_tracking_enabled(void);
 /* Writes a snapshot of the trace to `path` (NULL: the PTMEM_OUT path, which the final trace replaces
- * at exit). Returns 0, ENOTSUP if tracking is off, EBUSY if another snapshot is being written, or
- * EIO if the file could not be written (also reported once on stderr). */
+ * at exit). Returns 0; ENOTSUP if tracking is off; EBUSY if another trace is being written, the
+ * final trace has been written already (the process is exiting), or the call comes from a signal
+ * handler that interrupted the tracker; ENAMETOOLONG if path has 1200 bytes or more; EINVAL if
+ * PTMEM_OUT expands to an empty or too long path; EIO if the file could not be written (also
+ * reported once on stderr). */
 PTMEM_API int ptmem_snapshot(const char* path);
 
 #ifdef __cplusplus

@@ -45,6 +45,16 @@
              event path to sample) gets a trace whose timeline ends with a sample taken when it was
              written, RSS included, and `ptmem-report` prints its peak RSS (not "not sampled"); a
              snapshot ends with such a sample too (needs --report)
+  handler_snapshot  (lifecycle) a signal handler allocating every 20 us while snapshots are asked
+             for every 300 us: the program ends, with its final trace (a handler that landed in
+             the timeline's sampling with a snapshot due waited forever for its own thread's lock)
+  after_final  (lifecycle) nothing replaces the final trace once it is written: not the periodic
+             snapshot of a thread still allocating while exit is held up flushing stdout, nor a
+             SIGTERM then: the trace keeps its leak scan (the 777-byte definite leak) and its
+             "final": true (the snapshot over it had no leak scan, and the gate passed)
+  one_fd     (lifecycle) with one file descriptor free at exit, the scan still reads the process's
+             mappings: the 4444 bytes a global keeps are not a leak, the 555 bytes are (the
+             pagemap took the descriptor: no roots, both "definite", the gate failed)
 usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR [--report TOOL] CASE"""
 import argparse
 import glob
@@ -128,6 +138,35 @@ def check_closing_sample(path):
     if not s["live_bytes"] <= heap <= s["peak_bytes"]:
         fail(f"{path}: the last sample's heap {heap} is not between live {s['live_bytes']} and peak {s['peak_bytes']}")
     return samples
+
+
+def definite_leaks(t):
+    return sorted((l["count"], l["bytes"]) for l in t.leaks if l["kind"] == "definite")
+
+
+def after_final(a, name, term):
+    """lifecycle after_final, read late (and sent SIGTERM then if `term`): the final trace stays."""
+    outdir = os.path.join(a.outdir, name)
+    os.makedirs(outdir)
+    env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=f"{outdir}/t.json")
+    p = subprocess.Popen([a.exe, "after_final"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.5)  # exit is stuck flushing stdout; the first periodic snapshot is due at 1 s
+    if term:
+        p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    want = -signal.SIGTERM if term else 0
+    if p.returncode != want:
+        fail(f"{name}: status {p.returncode}, expected {want}; stderr {err[-300:]}")
+    if not term and len(out) != 1 << 19:
+        fail(f"{name}: the program wrote {len(out)} bytes, not {1 << 19}")
+    t = check_trace.Trace(os.path.join(outdir, "t.json"))
+    s = t.summary
+    if s.get("final") is not True or s.get("leak_scan") is not True or "signal" in s:
+        fail(f"{name}: the final trace was replaced: final {s.get('final')}, leak_scan {s.get('leak_scan')}, "
+             f"signal {s.get('signal')}")
+    if definite_leaks(t) != [(1, 777)]:
+        fail(f"{name}: definite leaks {definite_leaks(t)}, expected [(1, 777)]")
+    print(f"{name}: status {p.returncode}; the final trace stayed, with its 777-byte leak")
 
 
 def main():
@@ -402,6 +441,32 @@ def main():
         before, after = min(h for _, h, _ in samples[:first]), min(h for _, h, _ in samples[last + 1:])
         if before >= spike_bytes // 2 or after >= spike_bytes // 2:
             fail(f"the samples around the spike are not low: lowest before {before}, lowest after {after}")
+    elif a.case == "handler_snapshot":
+        env = ("PTMEM_SNAPSHOT_SIGNAL=10", f"PTMEM_OUT={a.outdir}/t.json")
+        try:
+            r = subprocess.run(env_cmd(a, *env, args=("handler_snapshot", "5")), capture_output=True, text=True,
+                               timeout=60)
+        except subprocess.TimeoutExpired:
+            fail("the program hung (a signal handler's allocation waiting for its own thread's lock?)")
+        if r.returncode != 0 or r.stdout != "done\n":
+            fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        s = summary(os.path.join(a.outdir, "t.json"))
+        if s.get("final") is not True:
+            fail(f"no final trace: {s}")
+        print(f"ended normally; final trace with {s['allocs']} allocations")
+    elif a.case == "after_final":
+        after_final(a, "exit", term=False)
+        after_final(a, "term", term=True)
+    elif a.case == "one_fd":
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={a.outdir}/t.json", args=("one_fd",)), capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0 or r.stdout != "done\n":
+            fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        t = check_trace.Trace(os.path.join(a.outdir, "t.json"))
+        if definite_leaks(t) != [(1, 555)] or t.summary.get("leak_scan_complete") is not True:
+            fail(f"definite leaks {definite_leaks(t)} (expected [(1, 555)]), "
+                 f"leak_scan_complete {t.summary.get('leak_scan_complete')}")
+        print("one descriptor free: the 555-byte leak only, scan complete")
     elif a.case == "closing":
         if not a.report:
             fail("the closing case needs --report")

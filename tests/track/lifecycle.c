@@ -1,0 +1,120 @@
+/* lifecycle: the tracker around the edges of a process's life, one mode per argument, checked by
+ * check_runtime.py (cases handler_snapshot, after_final, one_fd).
+ *   handler_snapshot  for argv[2] seconds: a SIGALRM every 20 us whose handler allocates, while a
+ *               timer sends SIGUSR1 (PTMEM_SNAPSHOT_SIGNAL) every 300 us and main allocates; prints
+ *               "done" (a handler landing in the timeline's sampling, with a snapshot due, waited
+ *               forever for the lock its own thread held)
+ *   after_final a thread keeps allocating; main leaks 777 bytes from after_final_leak, fills a 1 MiB
+ *               stdout buffer and exits: exit blocks flushing it into a pipe the checker reads
+ *               late, after the final trace is written, while the thread's allocations go on
+ *   one_fd      RLIMIT_NOFILE leaves one descriptor free; 4444 bytes kept by a global, 555 bytes
+ *               leaked from one_fd_leak (the exit scan needs that descriptor for the process's
+ *               mappings) */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static void touch(void* p, size_t n) { memset(p, 0x5a, n); }
+static int fcntl_is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+static void on_alarm(int sig) {
+  (void)sig;
+  void* volatile p = malloc(48);
+  free(p);
+}
+
+static int handler_snapshot(double seconds) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, 20}, {0, 20}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  timer_t snapshots;
+  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+  if (timer_create(CLOCK_MONOTONIC, &ev, &snapshots) != 0) return 2;
+  struct itimerspec every = {{0, 300000}, {0, 300000}};
+  timer_settime(snapshots, 0, &every, NULL);
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  static void* volatile keep[64];
+  unsigned long round = 0;
+  do {
+    for (int i = 0; i < 64; i++) keep[i] = malloc(32 + (round + (unsigned long)i) % 512);
+    for (int i = 0; i < 64; i++) free(keep[i]);
+    round++;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+  } while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < seconds);
+  struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &off, NULL);
+  timer_delete(snapshots);
+  printf("done\n");
+  return 0;
+}
+
+void* volatile lifecycle_kept[1 << 16]; /* reachable: not leaks */
+
+static void* allocate_forever(void* arg) {
+  (void)arg;
+  for (unsigned i = 0;; i++) {
+    lifecycle_kept[i & ((1 << 16) - 1)] = malloc(4096);
+    usleep(100);
+  }
+  return NULL;
+}
+
+__attribute__((noinline)) static void after_final_leak(void) {
+  void* volatile p = malloc(777);
+  touch(p, 777);
+  p = NULL;
+}
+
+static void after_final(void) {
+  pthread_t t;
+  pthread_create(&t, NULL, allocate_forever, NULL);
+  after_final_leak();
+  usleep(200000);
+  static char buf[1 << 20];
+  setvbuf(stdout, buf, _IOFBF, sizeof buf);
+  for (int i = 0; i < 1 << 19; i++) putchar('x');
+  exit(0);
+}
+
+static void* volatile kept_by_global;
+
+__attribute__((noinline)) static void one_fd_leak(void) {
+  void* volatile p = malloc(555);
+  touch(p, 555);
+  p = NULL;
+}
+
+static int one_fd(void) {
+  kept_by_global = malloc(4444);
+  touch(kept_by_global, 4444);
+  one_fd_leak();
+  int highest = 0;
+  for (int fd = 0; fd < 1024; fd++)
+    if (fcntl_is_open(fd)) highest = fd;
+  struct rlimit lim = {(rlim_t)highest + 2, (rlim_t)highest + 2};
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) return 2;
+  printf("done\n");
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "";
+  if (strcmp(mode, "handler_snapshot") == 0) return handler_snapshot(argc > 2 ? atof(argv[2]) : 2.0);
+  if (strcmp(mode, "after_final") == 0) after_final();
+  if (strcmp(mode, "one_fd") == 0) return one_fd();
+  fprintf(stderr, "usage: lifecycle handler_snapshot SECONDS | after_final | one_fd\n");
+  return 2;
+}
