@@ -1,6 +1,7 @@
 /* mallinfo.c - glibc's introspection calls answered from ptmem's own statistics (stats.c walks the
- * spans; nothing is counted on the fast paths). mallopt accepts no glibc parameter: ptmem's tunables
- * are the PTMEM_* environment options, so it answers 0 ("not done"), as glibc does for unknown ones. */
+ * spans; nothing is counted on the fast paths). mallopt acts on no glibc parameter: ptmem's tunables
+ * are the PTMEM_* environment options. It answers 1 all the same, as glibc 2.36 does for a parameter
+ * it ignores (an unknown one): programs that check it (M_ARENA_MAX, M_MMAP_THRESHOLD) go on. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -53,7 +54,7 @@ PT_EXPORT int malloc_trim(size_t pad) {
 PT_EXPORT int mallopt(int param, int value) {
   (void)param;
   (void)value;
-  return 0;
+  return 1;
 }
 
 PT_EXPORT void malloc_stats(void) {
@@ -69,10 +70,7 @@ PT_EXPORT void malloc_stats(void) {
 }
 
 PT_EXPORT int malloc_info(int options, FILE* fp) {
-  if (options != 0) {
-    errno = EINVAL;
-    return -1;
-  }
+  if (options != 0) return EINVAL; /* glibc's way: the code returned, errno left alone */
   pt_stats_t s;
   pt__stats_collect(&s);
   fprintf(fp,
