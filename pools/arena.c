@@ -1,4 +1,7 @@
 /* arena.c - address space for everything but huge blocks: 1 GiB regions of 64 KiB slices.
+ * Under a limit on address space (RLIMIT_AS, `ulimit -v`) regions are smaller, down to 8 MiB: with
+ * only 1 GiB regions every malloc failed under a 1 GB limit, where glibc runs in 50 MB. A smaller
+ * region only has fewer bitmap words in use.
  *
  * Algorithm: each region keeps two bitmaps over its slices, `used` (claimed) and `dirty` (touched
  * since the last purge). A span of 1..64 slices is claimed lock-free with one CAS on one 64-bit word
@@ -23,6 +26,7 @@
 #include "internal.h"
 
 #include <string.h>
+#include <sys/resource.h>
 
 #define REGION_ALIGN (PT_SPAN_MAX_SLICES * PT_SLICE_SIZE)
 
@@ -32,6 +36,8 @@ typedef struct pt_region_s {
   _Atomic uint64_t fresh[PT_REGION_WORDS]; /* 1 = freed since the last purge: not old enough */
   _Atomic uint64_t purge_at_ms;            /* 0 = nothing to purge */
   uint8_t* base;
+  size_t size;    /* reserved: PT_REGION_SIZE, or less under a limit on address space */
+  uint32_t words; /* bitmap words in use: size / REGION_ALIGN */
   pt_desc_t* descs; /* PT_REGION_SLICES entries */
 } pt_region_t;
 
@@ -49,10 +55,27 @@ static pt_region_t* region_of_desc(const pt_desc_t* d) {
   return (pt_region_t*)((uintptr_t)d & ~(uintptr_t)(REGION_ALIGN - 1));
 }
 
+#define REGION_MIN_SIZE (2 * REGION_ALIGN) /* the header (first word) and one largest span */
+
+/* At most an eighth of a limit on address space: the program needs the rest for thread stacks,
+ * libraries and its own mappings (a greedy 256 MiB region under `ulimit -v 300000` left python3
+ * no room to start a thread). */
+static size_t region_size_goal(void) {
+  struct rlimit lim;
+  size_t size = PT_REGION_SIZE;
+  if (getrlimit(RLIMIT_AS, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return size;
+  while (size > REGION_MIN_SIZE && size > lim.rlim_cur / 8) size /= 2;
+  return size;
+}
+
 static pt_region_t* region_new(void) {
-  pt_region_t* r = pt__os_reserve(PT_REGION_SIZE, REGION_ALIGN);
+  size_t size = region_size_goal();
+  pt_region_t* r;
+  while (!(r = pt__os_reserve(size, REGION_ALIGN)) && size > REGION_MIN_SIZE) size /= 2;
   if (!r) return NULL;
   r->base = (uint8_t*)r;
+  r->size = size;
+  r->words = (uint32_t)(size / REGION_ALIGN);
   r->descs = (pt_desc_t*)((uint8_t*)r + DESCS_OFFSET);
   pt_store_relaxed(&r->used[0], pt__bits_mask(0, HEADER_SLICES));
   for (uint32_t i = 0; i < PT_MAX_REGIONS; i++) {
@@ -64,12 +87,12 @@ static pt_region_t* region_new(void) {
       return r;
     }
   }
-  pt__os_release(r, PT_REGION_SIZE);
+  pt__os_release(r, size);
   return NULL;
 }
 
 static pt_desc_t* region_claim(pt_region_t* r, uint32_t n, uint32_t align, bool* is_zero) {
-  for (uint32_t wi = 0; wi < PT_REGION_WORDS; wi++) {
+  for (uint32_t wi = 0; wi < r->words; wi++) {
     uint64_t w = pt_load_relaxed(&r->used[wi]);
     if (w == ~0ull) continue;
     for (;;) {
@@ -161,7 +184,7 @@ uintptr_t pt__arena_internal_end(uintptr_t addr) {
   uint32_t count = pt_load_acquire(&region_count);
   for (uint32_t i = 0; i < count; i++) {
     pt_region_t* r = pt_load_acquire(&regions[i]);
-    if (r && addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + PT_REGION_SIZE) return (uintptr_t)r->base + PT_REGION_SIZE;
+    if (r && addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + r->size) return (uintptr_t)r->base + r->size;
   }
   return 0;
 }
@@ -170,7 +193,7 @@ bool pt__arena_contains(const void* p) {
   uint32_t count = pt_load_acquire(&region_count);
   for (uint32_t i = 0; i < count; i++) {
     pt_region_t* r = pt_load_acquire(&regions[i]);
-    if (r && (const uint8_t*)p >= r->base && (const uint8_t*)p < r->base + PT_REGION_SIZE) return true;
+    if (r && (const uint8_t*)p >= r->base && (const uint8_t*)p < r->base + r->size) return true;
   }
   return false;
 }
@@ -179,7 +202,7 @@ bool pt__arena_contains(const void* p) {
  * free dirty slices are left for the next deadline. */
 static bool region_purge(pt_region_t* r, bool force) {
   bool left = false;
-  for (uint32_t wi = 0; wi < PT_REGION_WORDS; wi++) {
+  for (uint32_t wi = 0; wi < r->words; wi++) {
     uint64_t young = pt_exchange_acq_rel(&r->fresh[wi], 0);
     uint64_t u = pt_load_relaxed(&r->used[wi]);
     uint64_t free_dirty = pt_load_relaxed(&r->dirty[wi]) & ~u;
@@ -225,8 +248,8 @@ void pt__arena_stats(pt_arena_stats_t* out) {
   for (uint32_t i = 0; i < count; i++) {
     pt_region_t* r = pt_load_acquire(&regions[i]);
     if (!r) continue;
-    out->reserved += PT_REGION_SIZE;
-    for (uint32_t wi = 0; wi < PT_REGION_WORDS; wi++) {
+    out->reserved += r->size;
+    for (uint32_t wi = 0; wi < r->words; wi++) {
       uint64_t u = pt_load_relaxed(&r->used[wi]), dt = pt_load_relaxed(&r->dirty[wi]);
       if (wi == 0) u &= ~pt__bits_mask(0, HEADER_SLICES);
       out->claimed += (size_t)__builtin_popcountll(u) * PT_SLICE_SIZE;
@@ -240,7 +263,7 @@ void pt__arena_foreach_span(void (*fn)(pt_desc_t* d, void* arg), void* arg) {
   for (uint32_t i = 0; i < count; i++) {
     pt_region_t* r = pt_load_acquire(&regions[i]);
     if (!r) continue;
-    for (uint32_t wi = 0; wi < PT_REGION_WORDS; wi++) {
+    for (uint32_t wi = 0; wi < r->words; wi++) {
       uint64_t u = pt_load_relaxed(&r->used[wi]);
       if (wi == 0) u &= ~pt__bits_mask(0, HEADER_SLICES);
       while (u) {

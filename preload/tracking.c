@@ -86,6 +86,7 @@ void ptmem_tracking_start(void) {
   pt_track_stack_configure(&c);
   pt_track_set_sampling((uint64_t)ptmem_options.sample);
   pt_track_leaks_all_mappings = ptmem_options.leak_all_mappings != 0;
+  pt_track_stack_fit_address_limit();
   pt_track_clock_start();
   pt_track_thread_start_hook = thread_counts;
   ptmem_tracking = true;

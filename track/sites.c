@@ -28,7 +28,7 @@ typedef pt_track_row_t row_t;
 typedef pt_track_thread_t thread_rows_t;
 _Static_assert(sizeof(row_t) == 64, "a row is one cache line");
 
-#define ROWS_BYTES ((size_t)(PT_STACK_MAX + 1) * sizeof(row_t))
+#define ROWS_BYTES (((size_t)pt_track_stack_cap + 1) * sizeof(row_t)) /* ids never exceed the cap */
 
 _Atomic int64_t pt_track_live_total;
 /* With several threads each one adds to the shared total only every PT_TRACK_BATCH bytes of
@@ -85,7 +85,13 @@ static thread_rows_t* record_new(void) {
   thread_rows_t* t = pt__os_reserve(sizeof *t, 4096); /* a page per thread record: rare, and never returned */
   if (!t) return NULL;
   t->rows = pt__os_reserve(ROWS_BYTES, 4096);
-  if (!t->rows) return NULL;
+  if (!t->rows) {
+    static _Atomic int warned;
+    if (!pt_exchange_acq_rel(&warned, 1))
+      pt__os_write_stderr("ptmem: no address space for a thread's site counters (a limit on it, RLIMIT_AS?); "
+                          "that thread's allocations are not counted\n");
+    return NULL;
+  }
   pt_track_leaks_exclude(t, sizeof *t);
   pt_track_leaks_exclude(t->rows, ROWS_BYTES);
   pt_store_relaxed(&t->active, 1);

@@ -22,6 +22,7 @@
  * was a cache and TLB miss (gcc's cc1 tracked: 8% of all its time on that one load), and every slot
  * touched committed a page (cc1: some 30 MiB of RSS). Most programs now fit in the first 128 KiB. */
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../pools/os.h"
 #include "../pools/atomic.h"
@@ -45,6 +46,29 @@ static uintptr_t* frames_store;
 static _Atomic uint32_t next_id = 2;  /* 0 = none, 1 = unknown */
 static _Atomic uint64_t frames_used;
 static _Atomic int ready;             /* 0 no, 1 reserving, 2 yes, 3 failed */
+uint32_t pt_track_stack_cap = PT_STACK_MAX;
+static uint64_t frames_max = FRAMES_MAX;
+
+/* Unlimited (the rule), the tables reserve what the most stacks could need: a gigabyte of frames,
+ * a gigabyte of site rows per thread, committed only as touched. Under a limit on address space
+ * those reservations failed and tracking stopped without a word (`ulimit -v 2000000`: a trace of
+ * no allocations, and the gate passed a leaking program). There a thread's rows get 1/64 of the
+ * limit, at least 4096 stacks' worth, and the frames 32 a stack. */
+void pt_track_stack_fit_address_limit(void) {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_AS, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return;
+  uint64_t ids = 4096;
+  while (ids * 2 <= (uint64_t)PT_STACK_MAX + 1 && ids * 2 * 64 <= lim.rlim_cur / 64) ids *= 2;
+  pt_track_stack_cap = (uint32_t)(ids - 1);
+  frames_max = ids * 32 < FRAMES_MAX ? ids * 32 : FRAMES_MAX;
+}
+
+static void warn_no_room(void) {
+  static _Atomic int warned;
+  if (!pt_exchange_acq_rel(&warned, 1))
+    pt__os_write_stderr("ptmem: no address space for the stack table (a limit on it, RLIMIT_AS?); "
+                        "allocations are counted without their stacks\n");
+}
 
 typedef struct cache_entry_s {
   uint64_t hash;
@@ -87,17 +111,20 @@ static bool ensure_ready(void) {
   int expected = 0;
   if (st == 0 && pt_cas_strong_acq_rel(&ready, &expected, 1)) {
     bool ok = true;
-    for (unsigned k = 0; k < TABLES; k++) {
+    /* Only the tables that the most ids can fill to half: the last one is never full. */
+    for (unsigned k = 0; k < TABLES && (k == 0 || table_slots(k - 1) / 2 <= pt_track_stack_cap); k++) {
       tables[k] = pt__os_reserve((size_t)table_slots(k) * 8, 4096);
       if (tables[k]) pt_track_leaks_exclude(tables[k], (size_t)table_slots(k) * 8);
       ok = ok && tables[k];
     }
-    index_of = pt__os_reserve((size_t)(PT_STACK_MAX + 1) * 8, 4096);
-    frames_store = pt__os_reserve((size_t)FRAMES_MAX * sizeof(uintptr_t), 4096);
-    pt_track_leaks_exclude(index_of, (size_t)(PT_STACK_MAX + 1) * 8);
-    pt_track_leaks_exclude(frames_store, (size_t)FRAMES_MAX * sizeof(uintptr_t));
+    size_t index_bytes = ((size_t)pt_track_stack_cap + 1) * 8;
+    index_of = pt__os_reserve(index_bytes, 4096);
+    frames_store = pt__os_reserve(frames_max * sizeof(uintptr_t), 4096);
+    pt_track_leaks_exclude(index_of, index_bytes);
+    pt_track_leaks_exclude(frames_store, frames_max * sizeof(uintptr_t));
     ok = ok && index_of && frames_store;
     if (ok) pt__os_populate(tables[0], (size_t)table_slots(0) * 8); /* a few dozen stacks touch most of its 32 pages */
+    else warn_no_room();
     pt_store_release(&ready, ok ? 2 : 3);
   }
   while ((st = pt_load_acquire(&ready)) == 1) {
@@ -145,7 +172,7 @@ unsigned pt_track_stack_frames(uint32_t id, const uintptr_t** frames) {
 
 uint32_t pt_track_stack_count(void) {
   uint32_t n = pt_load_acquire(&next_id);
-  return n > PT_STACK_MAX + 1 ? PT_STACK_MAX + 1 : n;
+  return n > pt_track_stack_cap + 1 ? pt_track_stack_cap + 1 : n;
 }
 
 /* The stack's id if table k holds it; else 0, with the empty slot that ended the probe in
@@ -171,9 +198,9 @@ static uint32_t probe(unsigned k, uint64_t h, uint32_t* empty_at) {
 static uint32_t insert(unsigned k, uint32_t i, uint64_t h, const uintptr_t* f, unsigned n, uint64_t* seen) {
   uint32_t fresh = pt_fetch_add_relaxed(&next_id, 1);
   uint64_t off = pt_fetch_add_relaxed(&frames_used, n);
-  if (fresh > PT_STACK_MAX || off + n > FRAMES_MAX) return PT_STACK_UNKNOWN; /* store full */
-  populate_entered(frames_store, (uint64_t)FRAMES_MAX * 8, off * 8, (off + n) * 8);
-  populate_entered(index_of, (uint64_t)(PT_STACK_MAX + 1) * 8, (uint64_t)fresh * 8, (uint64_t)fresh * 8 + 8);
+  if (fresh > pt_track_stack_cap || off + n > frames_max) return PT_STACK_UNKNOWN; /* store full */
+  populate_entered(frames_store, frames_max * 8, off * 8, (off + n) * 8);
+  populate_entered(index_of, ((uint64_t)pt_track_stack_cap + 1) * 8, (uint64_t)fresh * 8, (uint64_t)fresh * 8 + 8);
   memcpy(frames_store + off, f, n * sizeof *f);
   pt_store_release(&index_of[fresh], off << 8 | n);
   uint64_t expected = 0;
@@ -181,7 +208,7 @@ static uint32_t insert(unsigned k, uint32_t i, uint64_t h, const uintptr_t* f, u
     *seen = expected;
     return 0;
   }
-  if (pt_fetch_add_relaxed(&table_used[k], 1) + 1 > table_slots(k) / 2 && k + 1 < TABLES) {
+  if (pt_fetch_add_relaxed(&table_used[k], 1) + 1 > table_slots(k) / 2 && k + 1 < TABLES && tables[k + 1]) {
     unsigned cur = k;
     if (pt_cas_strong_acq_rel(&current, &cur, k + 1)) /* half full: the next stacks go to the next table */
       pt__os_populate(tables[k + 1], (size_t)table_slots(k + 1) * 8);

@@ -91,6 +91,10 @@ uint32_t pt_track_stack_intern_shared(const uintptr_t* frames, unsigned depth);
 /* Frames of an interned stack (its depth returned); valid for the life of the process. */
 unsigned pt_track_stack_frames(uint32_t id, const uintptr_t** frames);
 uint32_t pt_track_stack_count(void); /* ids are 2 .. count-1 */
+/* The highest id: PT_STACK_MAX, or lower under a limit on address space (RLIMIT_AS), so that the
+ * tables sized by it fit: a thread's site rows are 64 bytes an id. Set before tracking starts. */
+extern uint32_t pt_track_stack_cap;
+void pt_track_stack_fit_address_limit(void);
 void pt_track_stack_reset_for_tests(void);
 void pt_track_stacktab_thread_exit(void); /* gives this thread's cache to the next thread */
 void pt_track_stacktab_fork_child(void);
