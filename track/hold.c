@@ -181,27 +181,45 @@ static void add_ptrace_held(const pt_ptrace_held_t* t) {
 }
 
 /* The threads that block the signal, by ptrace; false if any of them could not be held. */
-static bool hold_by_ptrace(const long* masked, unsigned nmasked) {
+static bool gone(pid_t pid, long tid);
+
+/* Ending threads block every signal (glibc, at the end of start_thread): a thread seen masked is
+ * often one that ends before ptrace can stop it, and has nothing left to hold. */
+static bool hold_by_ptrace(const long* masked, unsigned nmasked, pid_t pid) {
   const pt_ptrace_held_t* res;
   unsigned n = pt_track_ptrace_hold(masked, nmasked, &res);
   bool all = n == nmasked;
   for (unsigned i = 0; i < n; i++) {
-    if (res[i].ok) add_ptrace_held(&res[i]);
-    else all = false;
+    if (res[i].ok) {
+      add_ptrace_held(&res[i]);
+    } else if (gone(pid, res[i].tid)) {
+      if (listed) listed--;
+    } else {
+      all = false;
+    }
   }
   return all;
 }
 
+static bool arrived(long tid) {
+  unsigned n = pt_load_acquire(&nheld);
+  for (unsigned i = 0; i < n && i < HOLD_MAX; i++)
+    if (pt_load_acquire(&held[i].tid) == tid) return true;
+  return false;
+}
+
+static bool gone(pid_t pid, long tid) { return syscall(SYS_tgkill, pid, tid, 0) != 0 && errno == ESRCH; }
+
 static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
-  for (unsigned k = 0; k < nsent; k++) {
-    if (!sent[k]) continue;
-    bool arrived = false;
-    unsigned n = pt_load_acquire(&nheld);
-    for (unsigned i = 0; i < n && i < HOLD_MAX && !arrived; i++) arrived = pt_load_acquire(&held[i].tid) == sent[k];
-    if (arrived || (syscall(SYS_tgkill, pid, sent[k], 0) != 0 && errno == ESRCH)) continue;
-    return false;
-  }
+  for (unsigned k = 0; k < nsent; k++)
+    if (sent[k] && !arrived(sent[k]) && !gone(pid, sent[k])) return false;
   return true;
+}
+
+/* Threads that ended instead of answering had nothing left to hold: not unheld. */
+static void unlist_gone(const long* sent, unsigned nsent, pid_t pid) {
+  for (unsigned k = 0; k < nsent; k++)
+    if (sent[k] && !arrived(sent[k]) && gone(pid, sent[k]) && listed) listed--;
 }
 
 unsigned pt_track_threads_hold(void) {
@@ -246,8 +264,12 @@ unsigned pt_track_threads_hold(void) {
         continue;
       }
       pt_fetch_add_acq_rel(&outstanding, 1);
-      if (syscall(SYS_tgkill, pid, tid, HOLD_SIGNAL) == 0) sent[nsent++] = tid;
-      else pt_fetch_sub_relaxed(&outstanding, 1); /* gone already */
+      if (syscall(SYS_tgkill, pid, tid, HOLD_SIGNAL) == 0) {
+        sent[nsent++] = tid;
+      } else { /* gone already */
+        pt_fetch_sub_relaxed(&outstanding, 1);
+        listed--;
+      }
     }
   }
   close(fd);
@@ -263,7 +285,8 @@ unsigned pt_track_threads_hold(void) {
     }
     nanosleep(&step, NULL);
   }
-  if (nmasked && !hold_by_ptrace(masked, nmasked)) pt_store_relaxed(&missed, 1);
+  unlist_gone(sent, nsent, pid);
+  if (nmasked && !hold_by_ptrace(masked, nmasked, pid)) pt_store_relaxed(&missed, 1);
   unsigned got = pt_load_acquire(&nheld);
   return got < HOLD_MAX ? got : HOLD_MAX;
 }
