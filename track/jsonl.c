@@ -27,17 +27,24 @@ void pt_jsonl_report(const char* what, const char* path) {
 }
 
 bool pt_jsonl_open(pt_jsonl_t* w, const char* path, const char* shown_as) {
+  int saved = errno;
+  bool ok = pt_jsonl_attach(w, open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), shown_as);
+  errno = saved;
+  return ok;
+}
+
+bool pt_jsonl_attach(pt_jsonl_t* w, int fd, const char* shown_as) {
   w->shown_as = shown_as;
   w->used = w->line_start = 0;
   w->failed = w->overflow = false;
   w->dropped = 0;
-  int saved = errno;
-  w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (w->fd < 0) {
+  w->fd = fd;
+  if (fd < 0) {
+    int saved = errno;
     pt_jsonl_report("create", shown_as);
     w->failed = true;
+    errno = saved;
   }
-  errno = saved;
   return !w->failed;
 }
 

@@ -28,6 +28,9 @@ typedef struct pt_jsonl_s {
  * name `shown_as` (the file the user asked for, when `path` is a temporary one renamed into place
  * later), which must outlive the writer's use. */
 bool pt_jsonl_open(pt_jsonl_t* w, const char* path, const char* shown_as);
+/* The same on a descriptor opened by the caller (-1: its open failed, errno says why); the writer
+ * closes it. */
+bool pt_jsonl_attach(pt_jsonl_t* w, int fd, const char* shown_as);
 /* Flushes and closes; a write error that only close() reports (NFS, quotas) marks it failed. */
 void pt_jsonl_close(pt_jsonl_t* w);
 /* The one warning per process, naming `path`, with errno's text: for failures after the writer's

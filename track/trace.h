@@ -24,8 +24,10 @@ typedef struct pt_trace_info_s {
 /* Expands a PTMEM_OUT template: %p the pid, %e the program's file name, %% a percent sign. False if
  * the result does not fit. */
 bool pt_track_trace_path(const char* tmpl, char* out, size_t size);
-/* Writes the whole trace to a temporary file and renames it over `path`, so a reader (or a crash)
- * always finds a complete trace there. `leaks` may be NULL (a snapshot: no scan, the summary says
+/* Writes the whole trace to a temporary file and renames it over `path` (over the end of its chain
+ * of links if it is a symlink), so a reader (or a crash) always finds a complete trace there; in
+ * place when that is not a regular file, after the program's output when it is the program's
+ * stdout or stderr (docs/ptmem.md, PTMEM_OUT). `leaks` may be NULL (a snapshot: no scan, the summary says
  * "final": false). False if the file could not be written (reported once on stderr). */
 void pt_track_trace_exclude_buffers(void); /* once, when tracking starts */
 bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks, bool final);

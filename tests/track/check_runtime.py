@@ -11,6 +11,12 @@
   fifo       PTMEM_OUT naming a FIFO (like /dev/null, not a regular file) is written in place: the
              reader gets the whole trace and the FIFO is still a FIFO (renaming over /dev/null made
              it a regular file for every process of the machine)
+  symlink    PTMEM_OUT naming a symlink never replaces the link (renaming over it did: as root,
+             PTMEM_OUT=/dev/stderr replaced the system's /dev/stderr with a regular file). A link
+             to the program's stderr, redirected to a file: the trace comes after the program's
+             output there, a snapshot's in order with what the program writes after it; a link
+             (two hops, relative) to a regular file: the file gets the trace, no temporary file
+             is left; a dangling link: its target is created with the trace
   relative   a relative PTMEM_OUT names a file in the directory the program started in, even after
              the program changed directory (daemons chdir to /); a fork child writes there too
   exec       a program that execs starts a new trace: the new image's trace (same pid) counts only
@@ -126,6 +132,104 @@ def run_with_stuck_fifo(a, out, mode, hung):
                               timeout=60)
     except subprocess.TimeoutExpired:
         fail(hung)
+
+
+def split_traces(data, outdir):
+    """The traces in `data` (a stream with other output around them), each saved as a file, and
+    the other lines, in order: (["before\n", trace path, ...])."""
+    parts, trace = [], []
+    for line in data.splitlines(keepends=True):
+        if line.startswith('{"type":'):
+            trace.append(line)
+            if line.startswith('{"type":"summary"'):
+                path = os.path.join(outdir, f"from-stream.{len(parts)}.json")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.writelines(trace)
+                parts.append(path)
+                trace = []
+        elif trace:
+            fail(f"program output inside a trace: {line!r}")
+        else:
+            parts.append(line)
+    if trace:
+        fail(f"a trace without its summary at the end of the stream: {trace[-1][:100]!r}")
+    return parts
+
+
+def check_link_kept(link, text):
+    if not os.path.islink(link) or os.readlink(link) != text:
+        fail(f"{link} is no longer the symlink to {text}: the trace replaced it")
+
+
+def check_to_std_stream(a, link, snapshot):
+    """Runs `runtime stderr` with stderr in a file and PTMEM_OUT=link (a link to the program's
+    stderr): the file must hold the program's lines with the traces where they were written."""
+    name = os.path.basename(link)
+    err = os.path.join(a.outdir, name + ".err")
+    with open(err, "w", encoding="utf-8") as f:
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={link}", args=("stderr", link) if snapshot else ("stderr",)),
+                           stdout=subprocess.PIPE, stderr=f, text=True, timeout=60)
+    if r.returncode != 0 or r.stdout != "done\n":
+        fail(f"{name}: status {r.returncode}, stdout {r.stdout!r}")
+    with open(err, encoding="utf-8") as f:
+        parts = split_traces(f.read(), a.outdir)
+    want = 4 if snapshot else 3  # before, [a snapshot,] after, the final trace
+    if len(parts) != want or parts[0] != "before\n" or parts[-2] != "after\n":
+        fail(f"{name}: stderr should be the program's lines and the traces in order, got {parts}")
+    if snapshot and summary(parts[1]).get("final") is not False:
+        fail(f"{name}: the snapshot between the program's lines is not one")
+    if summary(parts[-1]).get("final") is not True:
+        fail(f"{name}: the trace after the program's output is not the final trace")
+    print(f"{name}: stderr holds {len(parts)} parts in order")
+
+
+def check_symlinks(a):
+    # A link to the program's stderr, and one through the system's /dev/stderr (never that one
+    # itself: before the fix the test would have replaced it, as root).
+    mine = os.path.join(a.outdir, "mystderr")
+    os.symlink("/proc/self/fd/2", mine)
+    check_to_std_stream(a, mine, snapshot=False)
+    check_to_std_stream(a, mine, snapshot=True)
+    check_link_kept(mine, "/proc/self/fd/2")
+    if os.path.exists("/dev/stderr"):
+        via_dev = os.path.join(a.outdir, "via-dev-stderr")
+        os.symlink("/dev/stderr", via_dev)
+        check_to_std_stream(a, via_dev, snapshot=True)
+        check_link_kept(via_dev, "/dev/stderr")
+    # sub/hop.json -> ../link.json -> real/trace.json (a regular file): both links are followed.
+    for d in ("real", "sub"):
+        os.makedirs(os.path.join(a.outdir, d))
+    target = os.path.join(a.outdir, "real", "trace.json")
+    with open(target, "w", encoding="utf-8") as f:
+        f.write("not a trace yet\n")
+    link, hop = os.path.join(a.outdir, "link.json"), os.path.join(a.outdir, "sub", "hop.json")
+    os.symlink("real/trace.json", link)
+    os.symlink("../link.json", hop)
+    for out in (link, hop):
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("plain",)), capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0 or r.stderr:
+            fail(f"{out}: status {r.returncode}, stderr {r.stderr[-300:]}")
+        check_link_kept(link, "real/trace.json")
+        check_link_kept(hop, "../link.json")
+        if os.path.islink(target) or summary(target).get("final") is not True:
+            fail(f"{out}: {target} does not hold the final trace")
+        left = [p for d in (a.outdir, os.path.dirname(target), os.path.dirname(hop)) for p in os.listdir(d)
+                if p.endswith(".tmp")]
+        if left:
+            fail(f"{out}: temporary files left: {left}")
+    print(f"link to a regular file: {target} holds the trace, both links kept")
+    # A dangling link: its target is created through it.
+    dangling, new = os.path.join(a.outdir, "dangling.json"), os.path.join(a.outdir, "real", "new.json")
+    os.symlink("real/new.json", dangling)
+    r = subprocess.run(env_cmd(a, f"PTMEM_OUT={dangling}", args=("plain",)), capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0 or r.stderr:
+        fail(f"dangling: status {r.returncode}, stderr {r.stderr[-300:]}")
+    check_link_kept(dangling, "real/new.json")
+    if os.path.islink(new) or summary(new).get("final") is not True:
+        fail(f"dangling: {new} does not hold the final trace")
+    print(f"dangling link: {new} created with the trace, the link kept")
 
 
 def check_closing_sample(path):
@@ -279,6 +383,8 @@ def main():
             f.write(data)
         if summary(copy).get("final") is not True:
             fail("the trace read from the FIFO has no final summary")
+    elif a.case == "symlink":
+        check_symlinks(a)
     elif a.case == "relative":
         elsewhere = os.path.join(a.outdir, "elsewhere")
         os.makedirs(elsewhere)

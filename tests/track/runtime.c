@@ -28,7 +28,8 @@
  *               (the exit scan must find the 777 bytes reachable without reading the untouched
  *               gigabyte: reading it would fault every page in)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
- *               prints how long all 8 MiB were live, in microseconds */
+ *               prints how long all 8 MiB were live, in microseconds
+ *   stderr      "before" on stderr, a snapshot to argv[2] (if given), "after" on stderr */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -246,6 +247,10 @@ int main(int argc, char** argv) {
     printf("spike held %.0f us\n", held * 1e6);
   } else if (strcmp(mode, "sparse") == 0) {
     sparse();
+  } else if (strcmp(mode, "stderr") == 0) {
+    fputs("before\n", stderr);
+    if (argc > 2 && snapshot_to(argv[2]) != NULL) return 3;
+    fputs("after\n", stderr);
   } else if (strcmp(mode, "chdir") == 0) {
     if (chdir(argv[2]) != 0) return 3;
   }
