@@ -7,9 +7,8 @@
 #include "modules.h"
 
 /* The table's own passes: the reference, and the answer when ranges overlap. */
-static int module_by_pass(uintptr_t addr) {
-  size_t n = pt_track_modules_count();
-  for (size_t i = 0; i < n; i++) {
+static int module_by_pass(const pt_codemap_t* map, uintptr_t addr) {
+  for (size_t i = 0; i < map->modules; i++) {
     const pt_module_t* m = pt_track_module(i);
     for (uint32_t s = 0; s < m->nsegments; s++) {
       uintptr_t lo = m->base + m->segments[s].vaddr;
@@ -17,6 +16,17 @@ static int module_by_pass(uintptr_t addr) {
     }
   }
   return -1;
+}
+
+static bool code_by_pass(const pt_codemap_t* map, uintptr_t addr) {
+  for (size_t i = 0; i < map->modules; i++) {
+    const pt_module_t* m = pt_track_module(i);
+    for (uint32_t s = 0; s < m->nsegments; s++) {
+      uintptr_t lo = m->base + m->segments[s].vaddr;
+      if ((m->segments[s].flags & PF_X) && addr >= lo && addr < lo + m->segments[s].memsz) return true;
+    }
+  }
+  return false;
 }
 
 static bool span_before(const pt_codemap_span_t* a, const pt_codemap_span_t* b) { return a->lo < b->lo; }
@@ -45,9 +55,9 @@ static void sort_spans(pt_codemap_span_t* v, size_t n) {
   }
 }
 
-bool pt_codemap_build(pt_codemap_t* map) {
-  *map = (pt_codemap_t){0};
-  size_t modules = pt_track_modules_count(), n = 0;
+bool pt_codemap_build(pt_codemap_t* map, size_t modules) {
+  *map = (pt_codemap_t){.modules = modules};
+  size_t n = 0;
   for (size_t i = 0; i < modules; i++) n += pt_track_module(i)->nsegments;
   map->bytes = (n ? n : 1) * sizeof *map->spans;
   map->spans = pt__os_reserve(map->bytes, 4096);
@@ -87,13 +97,13 @@ static const pt_codemap_span_t* span_of(const pt_codemap_t* map, uintptr_t addr)
 }
 
 int pt_codemap_module(const pt_codemap_t* map, uintptr_t addr) {
-  if (map->overlapping) return module_by_pass(addr);
+  if (map->overlapping) return module_by_pass(map, addr);
   const pt_codemap_span_t* s = span_of(map, addr);
   return s ? s->module : -1;
 }
 
 bool pt_codemap_code(const pt_codemap_t* map, uintptr_t addr) {
-  if (map->overlapping) return pt_track_module_code_contains(addr);
+  if (map->overlapping) return code_by_pass(map, addr);
   const pt_codemap_span_t* s = span_of(map, addr);
   return s && s->code;
 }

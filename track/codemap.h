@@ -16,11 +16,14 @@ typedef struct pt_codemap_span_s {
 typedef struct pt_codemap_s {
   pt_codemap_span_t* spans;
   size_t nspans, bytes;
+  size_t modules;   /* the table's first `modules` entries are the ones it knows */
   bool overlapping; /* an unloaded module's range was reused: answers come from the table's passes */
 } pt_codemap_t;
 
-/* Of the modules in the table now; false (and every lookup takes the table's passes) if no memory. */
-bool pt_codemap_build(pt_codemap_t* map);
+/* Of the table's first `modules` modules (those a trace has written: one loaded since is no module
+ * to the map, so its answers never name a module the trace lacks, and stay the same while it
+ * lives); false (and every lookup takes passes over those modules) if no memory. */
+bool pt_codemap_build(pt_codemap_t* map, size_t modules);
 void pt_codemap_free(pt_codemap_t* map);
 /* The first module in table order with a segment holding addr, or -1. */
 int pt_codemap_module(const pt_codemap_t* map, uintptr_t addr);

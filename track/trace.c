@@ -119,7 +119,8 @@ static void write_header(pt_jsonl_t* w, const pt_trace_info_t* info) {
   pt_jsonl_end(w);
 }
 
-static void write_modules(pt_jsonl_t* w, const pt_trace_info_t* info) {
+/* The number of modules written: the ones frames may name (the table may grow meanwhile). */
+static size_t write_modules(pt_jsonl_t* w, const pt_trace_info_t* info) {
   pt_track_modules_refresh();
   size_t n = pt_track_modules_count();
   for (size_t i = 0; i < n; i++) {
@@ -144,6 +145,7 @@ static void write_modules(pt_jsonl_t* w, const pt_trace_info_t* info) {
     if (m->unloaded_ns) pt_jsonl_u64(w, "unloaded_ns", m->unloaded_ns - info->start_mono_ns);
     pt_jsonl_end(w);
   }
+  return n;
 }
 
 /* ---- stacks as a tree -------------------------------------------------------------------------
@@ -230,6 +232,15 @@ static uint32_t trie_child(trie_t* t, uint32_t parent, uintptr_t frame) {
   return id;
 }
 
+/* The frames of stack `id` that are written, innermost first. A frame-pointer walk through code
+ * without frame pointers can read junk: the stack ends at the first address in no module's code
+ * (return addresses point after the call: -1). */
+static unsigned stack_keep(uint32_t id, const pt_codemap_t* map, const uintptr_t** f) {
+  unsigned n = pt_track_stack_frames(id, f), keep = 0;
+  while (keep < n && keep < PT_TRACK_DEPTH_MAX && pt_codemap_code(map, (*f)[keep] - 1)) keep++;
+  return keep;
+}
+
 static bool trie_build(trie_t* t, uint32_t count, const pt_codemap_t* map) {
   size_t frames = 0;
   for (uint32_t id = 2; id < count; id++) {
@@ -259,11 +270,7 @@ static bool trie_build(trie_t* t, uint32_t count, const pt_codemap_t* map) {
   unsigned prev_keep = 0;
   for (uint32_t id = 2; id < count; id++) {
     const uintptr_t* f;
-    unsigned n = pt_track_stack_frames(id, &f);
-    /* A frame-pointer walk through code without frame pointers can read junk: the stack ends at
-     * the first address in no module's code (return addresses point after the call: -1). */
-    unsigned keep = 0;
-    while (keep < n && keep < PT_TRACK_DEPTH_MAX && pt_codemap_code(map, f[keep] - 1)) keep++;
+    unsigned keep = stack_keep(id, map, &f);
     unsigned shared = 0;
     while (shared < keep && shared < prev_keep && f[keep - 1 - shared] == prev[prev_keep - 1 - shared]) shared++;
     uint32_t node = shared ? path[shared - 1] : 0;
@@ -284,36 +291,81 @@ static void trie_free(trie_t* t) {
   if (t->node_of_stack) pt__os_release(t->node_of_stack, t->bytes_stacks);
 }
 
-static void write_nodes(pt_jsonl_t* w, const trie_t* t, const pt_codemap_t* map) {
-  static int module[BATCH];
-  for (size_t first = 1; first <= t->nodes; first += BATCH) {
-    size_t last = first + BATCH - 1 < t->nodes ? first + BATCH - 1 : t->nodes;
-    for (size_t i = first; i <= last; i++) module[i - first] = pt_codemap_module(map, t->frame[i] - 1);
-    pt_jsonl_begin(w, "nodes");
-    pt_jsonl_u64(w, "first", first);
-    pt_jsonl_array_begin(w, "parent");
-    for (size_t i = first; i <= last; i++) pt_jsonl_item_u64(w, t->parent[i]);
-    pt_jsonl_array_end(w);
-    pt_jsonl_array_begin(w, "module");
-    for (size_t i = first; i <= last; i++) pt_jsonl_item_i64(w, module[i - first]);
-    pt_jsonl_array_end(w);
-    pt_jsonl_array_begin(w, "offset");
-    for (size_t i = first; i <= last; i++) {
-      int m = module[i - first];
-      pt_jsonl_item_hex(w, m < 0 ? t->frame[i] : t->frame[i] - pt_track_module((size_t)m)->base);
-    }
-    pt_jsonl_array_end(w);
-    pt_jsonl_end(w);
+/* Nodes on their way out, BATCH to a line: from the trie, or from the stacks themselves. */
+typedef struct node_batch_s {
+  uint64_t first; /* the id of parent[0]'s node */
+  size_t n;
+  uint64_t parent[BATCH];
+  uintptr_t frame[BATCH];
+  int module[BATCH];
+} node_batch_t;
+static node_batch_t batch; /* static: 10 KiB would crowd a signal handler's alternate stack */
+
+static void flush_nodes(pt_jsonl_t* w, node_batch_t* b, const pt_codemap_t* map) {
+  if (!b->n) return;
+  for (size_t i = 0; i < b->n; i++) b->module[i] = pt_codemap_module(map, b->frame[i] - 1);
+  pt_jsonl_begin(w, "nodes");
+  pt_jsonl_u64(w, "first", b->first);
+  pt_jsonl_array_begin(w, "parent");
+  for (size_t i = 0; i < b->n; i++) pt_jsonl_item_u64(w, b->parent[i]);
+  pt_jsonl_array_end(w);
+  pt_jsonl_array_begin(w, "module");
+  for (size_t i = 0; i < b->n; i++) pt_jsonl_item_i64(w, b->module[i]);
+  pt_jsonl_array_end(w);
+  pt_jsonl_array_begin(w, "offset");
+  for (size_t i = 0; i < b->n; i++) {
+    int m = b->module[i];
+    pt_jsonl_item_hex(w, m < 0 ? b->frame[i] : b->frame[i] - pt_track_module((size_t)m)->base);
   }
+  pt_jsonl_array_end(w);
+  pt_jsonl_end(w);
+  b->first += b->n;
+  b->n = 0;
 }
 
-static void write_stacks(pt_jsonl_t* w, const trie_t* t, uint32_t count) {
+static void add_node(pt_jsonl_t* w, node_batch_t* b, const pt_codemap_t* map, uint64_t parent, uintptr_t frame) {
+  b->parent[b->n] = parent;
+  b->frame[b->n] = frame;
+  if (++b->n == BATCH) flush_nodes(w, b, map);
+}
+
+static void write_nodes(pt_jsonl_t* w, const trie_t* t, const pt_codemap_t* map) {
+  batch = (node_batch_t){.first = 1};
+  for (size_t i = 1; i <= t->nodes; i++) add_node(w, &batch, map, t->parent[i], t->frame[i]);
+  flush_nodes(w, &batch, map);
+}
+
+/* Without memory for the trie (a program that lowered RLIMIT_AS below its size, say), every stack
+ * is a chain of nodes of its own, outermost first: larger, as no frame is shared, but the same
+ * lines, and every stack and frame kept. Stack id's chain is the `keep` nodes after the chains of
+ * the stacks before it, so write_stacks finds its node again by counting: nothing is stored. */
+static void write_chains(pt_jsonl_t* w, uint32_t count, const pt_codemap_t* map) {
+  batch = (node_batch_t){.first = 1};
+  uint64_t next = 1; /* the id of the next node */
+  for (uint32_t id = 2; id < count; id++) {
+    const uintptr_t* f;
+    unsigned keep = stack_keep(id, map, &f);
+    for (unsigned depth = 0; depth < keep; depth++, next++)
+      add_node(w, &batch, map, depth ? next - 1 : 0, f[keep - 1 - depth]);
+  }
+  flush_nodes(w, &batch, map);
+}
+
+/* Each stack's innermost node: the trie's, or (t NULL) the last of its chain (write_chains). The
+ * map answers as it did for the chains: it is the same map, of the same modules. */
+static void write_stacks(pt_jsonl_t* w, const trie_t* t, uint32_t count, const pt_codemap_t* map) {
+  uint64_t chained = 0; /* nodes the chains of the stacks so far took */
   for (uint32_t first = 2; first < count; first += BATCH) {
     uint32_t last = first + BATCH - 1 < count - 1 ? first + BATCH - 1 : count - 1;
     pt_jsonl_begin(w, "stacks");
     pt_jsonl_u64(w, "first", first);
     pt_jsonl_array_begin(w, "node");
-    for (uint32_t id = first; id <= last; id++) pt_jsonl_item_u64(w, t->node_of_stack[id]);
+    for (uint32_t id = first; id <= last; id++) {
+      const uintptr_t* f;
+      unsigned keep = t ? 0 : stack_keep(id, map, &f);
+      chained += keep;
+      pt_jsonl_item_u64(w, t ? t->node_of_stack[id] : keep ? chained : 0);
+    }
     pt_jsonl_array_end(w);
     pt_jsonl_end(w);
   }
@@ -477,15 +529,15 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   pt_jsonl_t* w = &writer;
   if (strlen(path) + 8 > sizeof target.file || !open_target(w, &target, path)) return false;
   write_header(w, info);
-  write_modules(w, info);
+  size_t modules = write_modules(w, info);
   uint32_t count = pt_track_stack_count();
   trie_t trie = {0};
   pt_codemap_t map;
-  pt_codemap_build(&map); /* without memory, lookups go through the table: slower, same answers */
-  if (trie_build(&trie, count, &map)) {
-    write_nodes(w, &trie, &map);
-    write_stacks(w, &trie, count);
-  }
+  pt_codemap_build(&map, modules); /* without memory, lookups go through the table: slower, same answers */
+  bool shared = trie_build(&trie, count, &map);
+  if (shared) write_nodes(w, &trie, &map);
+  else write_chains(w, count, &map);
+  write_stacks(w, shared ? &trie : NULL, count, &map);
   trie_free(&trie);
   pt_codemap_free(&map);
   write_sites(w, count);

@@ -47,6 +47,9 @@
   spike      8 MiB live for 5 ms in a 0.4 s run shows in the timeline: a sample at the exact peak,
              low samples before and after, and the high ones no longer apart than the spike lasted
              plus two sampling intervals
+  low_memory a program that lowers RLIMIT_AS below its size (no new mapping for the trace writer's
+             stack tree) still gets a trace that ptmem-report accepts, with its allocation site
+             and its 100 allocations (its sites named stacks that were never written; needs --report)
   closing    a program making a handful of allocations and exiting at once (too short for the
              event path to sample) gets a trace whose timeline ends with a sample taken when it was
              written, RSS included, and `ptmem-report` prints its peak RSS (not "not sampled"); a
@@ -232,6 +235,28 @@ def check_symlinks(a):
     print(f"dangling link: {new} created with the trace, the link kept")
 
 
+def check_low_memory(a, out):
+    r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", args=("low_memory",)), capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0 or r.stdout != "limited\ndone\n":
+        fail(f"program failed: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+    trace = glob.glob(os.path.join(a.outdir, "ptmem.*.json"))[0]
+    rep = subprocess.run([a.report, "--format", "folded", "--cost", "allocations", trace], capture_output=True,
+                         text=True, timeout=60)
+    if rep.returncode != 0:
+        fail(f"ptmem-report rejects the trace written without memory: exit {rep.returncode}, {rep.stderr[-500:]}")
+    site = [l for l in rep.stdout.splitlines() if l.rsplit(" ", 1)[0].endswith(";low_memory_site")]
+    if len(site) != 1 or int(site[0].rsplit(" ", 1)[1]) != 100:
+        fail(f"expected low_memory_site's 100 allocations in the report, got {site}")
+    # Not check_trace.Trace: it rejects the incomplete leak scan, which is right here (the scan
+    # had no memory either, and says so).
+    with open(trace, encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    nodes = sum(len(r["parent"]) for r in records if r["type"] == "nodes")
+    stacks = sum(len(r["node"]) for r in records if r["type"] == "stacks")
+    print(f"{stacks} stacks, {nodes} nodes, summary {records[-1]}; {site[0]}")
+
+
 def check_closing_sample(path):
     """The trace ends with a sample of the moment it was written: RSS read, no later than the
     summary's end, after every other sample, and its heap the live heap or more."""
@@ -385,6 +410,10 @@ def main():
             fail("the trace read from the FIFO has no final summary")
     elif a.case == "symlink":
         check_symlinks(a)
+    elif a.case == "low_memory":
+        if not a.report:
+            fail("the low_memory case needs --report")
+        check_low_memory(a, out)
     elif a.case == "relative":
         elsewhere = os.path.join(a.outdir, "elsewhere")
         os.makedirs(elsewhere)

@@ -29,14 +29,18 @@
  *               gigabyte: reading it would fault every page in)
  *   spike       1 MiB live for 0.2 s of small allocations, 8 MiB more for 5 ms, then 0.2 s more;
  *               prints how long all 8 MiB were live, in microseconds
- *   stderr      "before" on stderr, a snapshot to argv[2] (if given), "after" on stderr */
+ *   stderr      "before" on stderr, a snapshot to argv[2] (if given), "after" on stderr
+ *   low_memory  lowers RLIMIT_AS below the process's size (no new mapping can be made), then 100
+ *               allocations from low_memory_site, freed; prints "limited" once the limit is set */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +103,26 @@ __attribute__((noinline)) static double spike(void) {
   churn_for(0.005);
   for (int i = 0; i < SPIKE_BLOCKS; i++) free(big[i]);
   return now_s() - t0;
+}
+
+__attribute__((noinline)) void low_memory_site(void) {
+  for (int i = 0; i < 100; i++) {
+    char* volatile p = malloc(200);
+    if (p) p[0] = 1;
+    free(p);
+  }
+}
+
+/* Half the address space the process has now: every new mapping is refused from here on. */
+static bool limit_address_space(void) {
+  FILE* f = fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  bool read = f && fscanf(f, "%lu", &pages) == 1;
+  if (f) fclose(f);
+  struct rlimit lim;
+  if (!read || getrlimit(RLIMIT_AS, &lim) != 0) return false;
+  lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) / 2;
+  return setrlimit(RLIMIT_AS, &lim) == 0;
 }
 
 static void* snapshot_to(void* path) {
@@ -251,6 +275,10 @@ int main(int argc, char** argv) {
     fputs("before\n", stderr);
     if (argc > 2 && snapshot_to(argv[2]) != NULL) return 3;
     fputs("after\n", stderr);
+  } else if (strcmp(mode, "low_memory") == 0) {
+    if (!limit_address_space()) return 3;
+    printf("limited\n");
+    low_memory_site();
   } else if (strcmp(mode, "chdir") == 0) {
     if (chdir(argv[2]) != 0) return 3;
   }

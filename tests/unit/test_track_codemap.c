@@ -1,6 +1,7 @@
 /* Unit tests of track/codemap.c: the trace writer's sorted lookup names the same module as a pass
  * over the module table would (the first in table order), and says "code" exactly for addresses in
- * an executable segment, at every segment's edges, inside, between and outside all of them. */
+ * an executable segment, at every segment's edges, inside, between and outside all of them; so does
+ * a map without memory for its spans (its passes); and a map of fewer modules knows only those. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <gnu/libc-version.h>
@@ -27,11 +28,16 @@ static int module_by_pass(uintptr_t addr, bool* code) {
 }
 
 static unsigned checked, inside;
+/* A map as pt_codemap_build leaves it when the OS refuses its spans' memory. */
+static pt_codemap_t without_memory;
+
 static void check_address(const pt_codemap_t* map, uintptr_t addr) {
   bool code;
   int want = module_by_pass(addr, &code);
   CHECK_EQ(pt_codemap_module(map, addr), want);
   CHECK_EQ(pt_codemap_code(map, addr), code);
+  CHECK_EQ(pt_codemap_module(&without_memory, addr), want);
+  CHECK_EQ(pt_codemap_code(&without_memory, addr), code);
   CHECK_EQ(pt_track_module_code_contains(addr), code);
   checked++;
   if (want >= 0) inside++;
@@ -42,8 +48,9 @@ int main(void) {
   size_t modules = pt_track_modules_count();
   CHECK_GE(modules, 3); /* this program, libc, the loader at least */
   pt_codemap_t map;
-  CHECK(pt_codemap_build(&map));
+  CHECK(pt_codemap_build(&map, modules));
   CHECK(!map.overlapping);
+  without_memory = (pt_codemap_t){.modules = modules, .overlapping = true};
   for (size_t i = 0; i < modules; i++) {
     const pt_module_t* m = pt_track_module(i);
     for (uint32_t s = 0; s < m->nsegments; s++) {
@@ -66,6 +73,15 @@ int main(void) {
   CHECK(strstr(pt_track_module((size_t)self)->path, "unit_track_codemap") != NULL);
   CHECK(!pt_codemap_code(&map, (uintptr_t)&checked)); /* data, not code */
   CHECK_GE(inside, modules * 3);
+  pt_codemap_free(&map);
+  /* Modules loaded after the trace listed its modules are none of the map's: no frame may name
+   * one the trace lacks. */
+  CHECK(pt_codemap_build(&map, (size_t)self));
+  CHECK_EQ(pt_codemap_module(&map, (uintptr_t)&main), -1);
+  CHECK(!pt_codemap_code(&map, (uintptr_t)&main));
+  without_memory.modules = (size_t)self;
+  CHECK_EQ(pt_codemap_module(&without_memory, (uintptr_t)&main), -1);
+  CHECK(!pt_codemap_code(&without_memory, (uintptr_t)&main));
   pt_codemap_free(&map);
   printf("codemap: %u addresses in %zu modules agree with the table\n", checked, modules);
   return 0;
