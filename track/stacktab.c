@@ -175,6 +175,16 @@ uint32_t pt_track_stack_count(void) {
   return n > pt_track_stack_cap + 1 ? pt_track_stack_cap + 1 : n;
 }
 
+/* An id is taken before its frames are copied and published: below the first id still on its way,
+ * every stack's frames stay as they are. */
+uint32_t pt_track_stack_count_published(void) {
+  uint32_t n = pt_track_stack_count();
+  if (!index_of) return n < 2 ? n : 2;
+  for (uint32_t id = 2; id < n; id++)
+    if (!pt_load_acquire(&index_of[id])) return id;
+  return n;
+}
+
 /* The stack's id if table k holds it; else 0, with the empty slot that ended the probe in
  * *empty_at (UINT32_MAX: the table is full). */
 static uint32_t probe(unsigned k, uint64_t h, uint32_t* empty_at) {
@@ -198,7 +208,11 @@ static uint32_t probe(unsigned k, uint64_t h, uint32_t* empty_at) {
 static uint32_t insert(unsigned k, uint32_t i, uint64_t h, const uintptr_t* f, unsigned n, uint64_t* seen) {
   uint32_t fresh = pt_fetch_add_relaxed(&next_id, 1);
   uint64_t off = pt_fetch_add_relaxed(&frames_used, n);
-  if (fresh > pt_track_stack_cap || off + n > frames_max) return PT_STACK_UNKNOWN; /* store full */
+  if (fresh > pt_track_stack_cap) return PT_STACK_UNKNOWN; /* past every id: never counted */
+  if (off + n > frames_max) { /* store full: the id is published without frames */
+    pt_store_release(&index_of[fresh], (uint64_t)1 << 8);
+    return PT_STACK_UNKNOWN;
+  }
   populate_entered(frames_store, frames_max * 8, off * 8, (off + n) * 8);
   populate_entered(index_of, ((uint64_t)pt_track_stack_cap + 1) * 8, (uint64_t)fresh * 8, (uint64_t)fresh * 8 + 8);
   memcpy(frames_store + off, f, n * sizeof *f);

@@ -70,8 +70,11 @@ static void fold(void) { /* halve the resolution: merge neighbours, keeping the 
 
 static void take_sample(uint64_t now, int64_t live) {
   int expected = 0;
-  if (!pt_cas_strong_acq_rel(&busy, &expected, 1)) return; /* someone else is sampling */
-  pt_track_locks_held++;
+  pt_track_locks_held++; /* first: a signal handler's allocation right after the CAS must see it */
+  if (!pt_cas_strong_acq_rel(&busy, &expected, 1)) { /* someone else is sampling */
+    pt_track_locks_held--;
+    return;
+  }
   if (!samples) {
     samples = pt__os_reserve(SAMPLES_MAX * sizeof *samples, 4096);
     pt_track_leaks_exclude(samples, SAMPLES_MAX * sizeof *samples);

@@ -6,10 +6,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,31 +17,19 @@
 #include "leaks.h"
 #include "timeline.h"
 #include "modules.h"
+#include "tracefile.h"
 #include "track.h"
 
 static pt_jsonl_t writer; /* static, so writing at exit allocates nothing */
 static pt_timeline_sample_t samples[PT_TIMELINE_SAMPLES_MAX + 1]; /* + the closing sample */
 
-/* A regular file is written beside itself and renamed over, so a reader (or a crash) always finds a
- * complete trace. Never over a symlink, though: renaming over it replaces the link itself (as root,
- * PTMEM_OUT=/dev/stderr replaced the system's /dev/stderr with a regular file). */
-typedef enum { VIA_TEMP, IN_PLACE, ON_STD_STREAM } target_how_t;
-
-typedef struct target_s {
-  target_how_t how;
-  int std_fd;             /* ON_STD_STREAM: 1 or 2 */
-  char file[PATH_MAX];    /* VIA_TEMP: the file renamed over */
-  char tmp[PATH_MAX + 8]; /* VIA_TEMP: file + ".tmp" */
-  char link[PATH_MAX];    /* resolve_link's scratch */
-} target_t;
-static target_t target; /* static: PATH_MAX buffers on a signal handler's alternate stack would not fit */
 
 /* Text and copies of counters, never a heap address: not roots of the leak scan, which would
  * otherwise read (and fault in) their untouched pages in every process at exit. */
 void pt_track_trace_exclude_buffers(void) {
   pt_track_leaks_exclude(&writer, sizeof writer);
   pt_track_leaks_exclude(samples, sizeof samples);
-  pt_track_leaks_exclude(&target, sizeof target);
+  pt_track_tracefile_exclude();
 }
 
 static uint64_t mono_ns(void) {
@@ -421,116 +407,23 @@ static void write_leak_site(pt_jsonl_t* w, uint32_t id, const pt_leak_site_t* ls
 
 /* Only the sites the bitmap names: reading every site's entry faulted in 150 bytes a stack of
  * untouched pages (cppcheck: 15 MB, 3,700 faults, 3% of its tracked time). */
-static void write_leaks(pt_jsonl_t* w, const pt_leak_result_t* leaks) {
+static void write_leaks(pt_jsonl_t* w, const pt_leak_result_t* leaks, uint32_t count) {
   if (!leaks || !leaks->sites) return;
   for (uint32_t word = 0; word < (leaks->nsites + 63) / 64; word++)
     for (uint64_t bits = leaks->used[word]; bits; bits &= bits - 1) {
       uint32_t id = word * 64 + (uint32_t)__builtin_ctzll(bits);
-      if (id) write_leak_site(w, id, &leaks->sites[id]);
+      if (id && id < count) write_leak_site(w, id, &leaks->sites[id]);
     }
-}
-
-/* ---- where the trace goes (see choose_target) -------------------------------------------------- */
-/* stdout or stderr (writable) when it is the file `st` describes; 0 if neither is. */
-static int std_stream_of(const struct stat* st) {
-  for (int fd = 2; fd >= 1; fd--) {
-    struct stat s;
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY || fstat(fd, &s) != 0) continue;
-    if (s.st_dev == st->st_dev && s.st_ino == st->st_ino) return fd;
-  }
-  return 0;
-}
-
-/* Into t->file, the end of the chain of symlinks starting at `path`: a path whose last component is
- * no link (directories on the way may be links: a rename inside them replaces none), and its lstat.
- * readlink step by step, not realpath: glibc's (2.33 on) mallocs when a path outgrows its 1 KiB
- * scratch buffers, even given a buffer. False if the chain cannot be followed. */
-static bool resolve_link(target_t* t, const char* path, struct stat* st) {
-  size_t len = strlen(path);
-  if (len >= sizeof t->file) return false;
-  memcpy(t->file, path, len + 1);
-  for (int hops = 0; hops < 40; hops++) { /* the kernel's own limit (ELOOP) */
-    if (lstat(t->file, st) != 0) return false;
-    if (!S_ISLNK(st->st_mode)) return true;
-    ssize_t n = readlink(t->file, t->link, sizeof t->link);
-    if (n <= 0 || (size_t)n >= sizeof t->link) return false;
-    /* A relative target is relative to the link's directory: the kernel resolves "dir/target"
-     * exactly as it resolves the link. */
-    const char* slash = strrchr(t->file, '/');
-    size_t dir = t->link[0] == '/' || !slash ? 0 : (size_t)(slash - t->file) + 1;
-    if (dir + (size_t)n >= sizeof t->file) return false;
-    memcpy(t->file + dir, t->link, (size_t)n);
-    t->file[dir + (size_t)n] = 0;
-  }
-  return false;
-}
-
-static target_how_t via_temp(target_t* t) {
-  size_t len = strlen(t->file);
-  memcpy(t->tmp, t->file, len);
-  memcpy(t->tmp + len, ".tmp", 5);
-  return VIA_TEMP;
-}
-
-/* How `path` is written, and the files it takes. */
-static target_how_t choose_target(target_t* t, const char* path) {
-  struct stat st, end;
-  if (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) { /* new, or a regular file */
-    memcpy(t->file, path, strlen(path) + 1);
-    return via_temp(t);
-  }
-  /* PTMEM_OUT=/dev/null, a FIFO or a terminal is written in place: a file renamed over it would
-   * replace the device with a regular file (as root, /dev/null itself, for every process after).
-   * So is a dangling link (open creates its target through it). */
-  if (!S_ISLNK(st.st_mode) || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return IN_PLACE;
-  /* /dev/stderr with stderr redirected to a file: that file is the program's output, which a new
-   * trace renamed over it (or truncating it) would throw away. */
-  if ((t->std_fd = std_stream_of(&st))) return ON_STD_STREAM;
-  /* The chain's end must be the file the link opens (a /proc/PID/fd link's text may not be). */
-  if (resolve_link(t, path, &end) && end.st_dev == st.st_dev && end.st_ino == st.st_ino &&
-      strlen(t->file) + 8 <= sizeof t->file)
-    return via_temp(t);
-  return IN_PLACE;
-}
-
-/* After the program's own output, in its order: a duplicate shares the stream's offset, so what the
- * program writes next comes after the trace (a descriptor of our own, even with O_APPEND, would
- * have the program's next write land over a snapshot). */
-static int open_std_stream(const char* path, int std_fd) {
-  int fd = fcntl(std_fd, F_DUPFD_CLOEXEC, 3);
-  return fd >= 0 ? fd : open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-}
-
-static bool open_target(pt_jsonl_t* w, target_t* t, const char* path) {
-  switch (t->how = choose_target(t, path)) {
-  case VIA_TEMP: return pt_jsonl_open(w, t->tmp, path);
-  case ON_STD_STREAM: return pt_jsonl_attach(w, open_std_stream(path, t->std_fd), path);
-  default: return pt_jsonl_open(w, path, path);
-  }
-}
-
-/* The finished trace into place; false (reported) if it could not be. */
-static bool close_target(pt_jsonl_t* w, const target_t* t, const char* path) {
-  pt_jsonl_close(w);
-  bool renames = t->how == VIA_TEMP;
-  if (w->failed) {
-    if (renames) unlink(t->tmp);
-    return false;
-  }
-  if (!renames || rename(t->tmp, t->file) == 0) return true;
-  int saved = errno;
-  pt_jsonl_report("rename into place", path); /* the finished trace stays at tmp: nothing lost */
-  errno = saved;
-  return false;
 }
 
 bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const pt_leak_result_t* leaks, bool final) {
   pt_jsonl_t* w = &writer;
-  if (strlen(path) + 8 > sizeof target.file || !open_target(w, &target, path)) return false;
+  if (!pt_track_tracefile_open(w, path)) return false;
   write_header(w, info);
   size_t modules = write_modules(w, info);
-  uint32_t count = pt_track_stack_count();
+  /* Stacks whose frames are in place, all of them read twice below (sizing, then writing): one
+   * published in between would overflow what the first pass sized. */
+  uint32_t count = pt_track_stack_count_published();
   trie_t trie = {0};
   pt_codemap_t map;
   pt_codemap_build(&map, modules); /* without memory, lookups go through the table: slower, same answers */
@@ -541,7 +434,7 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   trie_free(&trie);
   pt_codemap_free(&map);
   write_sites(w, count);
-  write_leaks(w, leaks);
+  write_leaks(w, leaks, count);
   pt_track_totals_t t;
   pt_track_totals(&t);
   /* The last sample is taken now: a run shorter than the sampling interval has its RSS too. The
@@ -589,5 +482,5 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   if (info->exit_call) pt_jsonl_str(w, "exit_call", info->exit_call);
   pt_jsonl_bool(w, "final", final);
   pt_jsonl_end(w);
-  return close_target(w, &target, path);
+  return pt_track_tracefile_close(w, path);
 }

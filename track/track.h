@@ -91,6 +91,7 @@ uint32_t pt_track_stack_intern_shared(const uintptr_t* frames, unsigned depth);
 /* Frames of an interned stack (its depth returned); valid for the life of the process. */
 unsigned pt_track_stack_frames(uint32_t id, const uintptr_t** frames);
 uint32_t pt_track_stack_count(void); /* ids are 2 .. count-1 */
+uint32_t pt_track_stack_count_published(void); /* ... whose frames are all in place (some may be coming) */
 /* The highest id: PT_STACK_MAX, or lower under a limit on address space (RLIMIT_AS), so that the
  * tables sized by it fit: a thread's site rows are 64 bytes an id. Set before tracking starts. */
 extern uint32_t pt_track_stack_cap;

@@ -55,7 +55,7 @@
              written, RSS included, and `ptmem-report` prints its peak RSS (not "not sampled"); a
              snapshot ends with such a sample too (needs --report)
   handler_snapshot  (lifecycle) a signal handler allocating every 20 us while snapshots are asked
-             for every 300 us: the program ends, with its final trace (a handler that landed in
+             for every 2 ms: the program ends, with its final trace (a handler that landed in
              the timeline's sampling with a snapshot due waited forever for its own thread's lock)
   after_final  (lifecycle) nothing replaces the final trace once it is written: not the periodic
              snapshot of a thread still allocating while exit is held up flushing stdout, nor a
@@ -601,7 +601,7 @@ def main():
     elif a.case == "handler_snapshot":
         env = ("PTMEM_SNAPSHOT_SIGNAL=10", f"PTMEM_OUT={a.outdir}/t.json")
         try:
-            r = subprocess.run(env_cmd(a, *env, args=("handler_snapshot", "5")), capture_output=True, text=True,
+            r = subprocess.run(env_cmd(a, *env, args=("handler_snapshot", "5", "2000")), capture_output=True, text=True,
                                timeout=60)
         except subprocess.TimeoutExpired:
             fail("the program hung (a signal handler's allocation waiting for its own thread's lock?)")

@@ -1,7 +1,7 @@
 /* lifecycle: the tracker around the edges of a process's life, one mode per argument, checked by
  * check_runtime.py (cases handler_snapshot, after_final, one_fd).
  *   handler_snapshot  for argv[2] seconds: a SIGALRM every 20 us whose handler allocates, while a
- *               timer sends SIGUSR1 (PTMEM_SNAPSHOT_SIGNAL) every 300 us and main allocates; prints
+ *               timer sends SIGUSR1 (PTMEM_SNAPSHOT_SIGNAL) every argv[3] us and main allocates; prints
  *               "done" (a handler landing in the timeline's sampling, with a snapshot due, waited
  *               forever for the lock its own thread held)
  *   after_final a thread keeps allocating; main leaks 777 bytes from after_final_leak, fills a 1 MiB
@@ -31,7 +31,7 @@ static void on_alarm(int sig) {
   free(p);
 }
 
-static int handler_snapshot(double seconds) {
+static int handler_snapshot(double seconds, long snapshot_us) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_alarm;
@@ -42,7 +42,7 @@ static int handler_snapshot(double seconds) {
   timer_t snapshots;
   struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
   if (timer_create(CLOCK_MONOTONIC, &ev, &snapshots) != 0) return 2;
-  struct itimerspec every = {{0, 300000}, {0, 300000}};
+  struct itimerspec every = {{0, snapshot_us * 1000}, {0, snapshot_us * 1000}};
   timer_settime(snapshots, 0, &every, NULL);
   struct timespec t0, t;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -112,7 +112,8 @@ static int one_fd(void) {
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
-  if (strcmp(mode, "handler_snapshot") == 0) return handler_snapshot(argc > 2 ? atof(argv[2]) : 2.0);
+  if (strcmp(mode, "handler_snapshot") == 0)
+    return handler_snapshot(argc > 2 ? atof(argv[2]) : 2.0, argc > 3 ? atol(argv[3]) : 300);
   if (strcmp(mode, "after_final") == 0) after_final();
   if (strcmp(mode, "one_fd") == 0) return one_fd();
   fprintf(stderr, "usage: lifecycle handler_snapshot SECONDS | after_final | one_fd\n");
