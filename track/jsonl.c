@@ -96,22 +96,69 @@ static void put(pt_jsonl_t* w, const char* s, size_t n) {
 }
 static void putc_(pt_jsonl_t* w, char c) { put(w, &c, 1); }
 
-static void put_string(pt_jsonl_t* w, const char* s) {
-  static const char hex[] = "0123456789abcdef";
-  putc_(w, '"');
-  size_t budget = PT_JSONL_LINE_MAX / 2;
-  for (; *s && budget; s++, budget--) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      putc_(w, '\\');
-      putc_(w, (char)c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      put(w, esc, 6);
-    } else {
-      putc_(w, (char)c);
-    }
+/* The length of the valid UTF-8 sequence of 2 to 4 bytes at s (RFC 3629), or 0. Overlongs (C0, C1,
+ * E0 80-9F, F0 80-8F), surrogates (ED A0-BF) and code points past U+10FFFF (F4 90-BF, F5-FF) are
+ * not valid: a strict reader (jansson) rejects the whole trace for one of them. A NUL is not a
+ * continuation byte, so the check never reads past the string's end. */
+static size_t utf8_len(const unsigned char* s) {
+  unsigned char lo = 0x80, hi = 0xBF;
+  size_t n;
+  if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+    n = 2;
+  } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+    n = 3;
+    if (s[0] == 0xE0) lo = 0xA0;
+    if (s[0] == 0xED) hi = 0x9F;
+  } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+    n = 4;
+    if (s[0] == 0xF0) lo = 0x90;
+    if (s[0] == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
   }
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+/* One byte that cannot go out as it is: a quote, a backslash, a control character, or a byte of no
+ * valid sequence, which becomes U+FFFD (paths and arguments are bytes, in whatever encoding). */
+static void put_escaped(pt_jsonl_t* w, unsigned char c) {
+  static const char hex[] = "0123456789abcdef";
+  if (c >= 0x80) {
+    put(w, "\xEF\xBF\xBD", 3);
+  } else if (c == '"' || c == '\\') {
+    char esc[2] = {'\\', (char)c};
+    put(w, esc, 2);
+  } else {
+    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    put(w, esc, 6);
+  }
+}
+
+/* Cut at a byte budget, never inside a sequence. Bytes that need nothing go out in runs, one put()
+ * each: most strings are paths, all plain. */
+static void put_string(pt_jsonl_t* w, const char* str) {
+  const unsigned char* s = (const unsigned char*)str;
+  const unsigned char* plain = s; /* the run not yet written: from here to s */
+  size_t budget = PT_JSONL_LINE_MAX / 2;
+  putc_(w, '"');
+  while (*s) {
+    size_t n = *s < 0x80 ? 1 : utf8_len(s);
+    if ((n ? n : 1) > budget) break;
+    if (n > 1 || (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')) {
+      s += n;
+      budget -= n;
+      continue;
+    }
+    put(w, (const char*)plain, (size_t)(s - plain));
+    put_escaped(w, *s);
+    s++;
+    budget--;
+    plain = s;
+  }
+  put(w, (const char*)plain, (size_t)(s - plain));
   if (*s) put(w, "...", 3);
   putc_(w, '"');
 }

@@ -40,6 +40,8 @@ void pt_jsonl_flush(pt_jsonl_t* w);
 
 void pt_jsonl_begin(pt_jsonl_t* w, const char* type); /* {"type":"<type>" */
 void pt_jsonl_end(pt_jsonl_t* w);                     /* }\n */
+/* Always valid UTF-8, as strict readers require: each byte of no valid sequence (a path or argument
+ * in another encoding) becomes U+FFFD, and a cut falls between characters. */
 void pt_jsonl_str(pt_jsonl_t* w, const char* key, const char* value);
 void pt_jsonl_u64(pt_jsonl_t* w, const char* key, uint64_t value);
 void pt_jsonl_i64(pt_jsonl_t* w, const char* key, int64_t value);

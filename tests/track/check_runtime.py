@@ -68,6 +68,10 @@
              400 MB tracked, the program runs as under glibc, and the tracked trace has its
              99-byte definite leak (1 GiB regions failed every malloc under 1 GB; the tracker's
              tables failed silently below 3.4 GB: a trace of no allocations)
+  utf8       a program whose file name holds the byte 0xff, run with an argument in Latin-1 and one of
+             2501 characters (5001 bytes) of UTF-8: the trace is valid UTF-8 (each invalid byte is
+             U+FFFD, the long argument is cut on a character boundary) and `ptmem-report` reads it
+             (it rejected the whole trace; needs --report)
 usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR [--report TOOL] CASE"""
 import argparse
 import glob
@@ -644,6 +648,30 @@ def main():
         if r.returncode != 0 or "snapshot: 0" not in r.stdout:
             fail(f"program failed: {r.returncode} {r.stdout} {r.stderr}")
         print(f"snapshot's samples: {check_closing_sample(snap)}")
+    elif a.case == "utf8":
+        if not a.report:
+            fail("the utf8 case needs --report")
+        exe = os.path.join(os.fsencode(a.outdir), b"run\xfftime")  # a file name that is not UTF-8
+        shutil.copy(a.exe, exe)
+        long_arg = "a" + "\u00e9" * 2500  # 5001 bytes: the 4096-byte cut falls inside an "é"
+        env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=os.path.join(a.outdir, "t.json"))
+        r = subprocess.run([exe, b"plain", b"x\xe9y", long_arg.encode()], env=env, capture_output=True, timeout=60)
+        if r.returncode != 0 or r.stdout != b"done\n":
+            fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]!r}")
+        path = os.path.join(a.outdir, "t.json")
+        rep = subprocess.run([a.report, "--top", "0", path], capture_output=True, text=True, timeout=60)
+        if rep.returncode != 0:
+            fail(f"ptmem-report rejected the trace: exit {rep.returncode}, {rep.stderr[-300:]}")
+        t = check_trace.Trace(path)  # strict UTF-8, every line JSON
+        shown = exe.decode("utf-8", "replace")
+        want = [shown, "plain", "x\ufffdy", "a" + "\u00e9" * 2047 + "..."]
+        if t.header["argv"] != want:
+            fail(f"argv {[v[:40] for v in t.header['argv']]}, expected {[v[:40] for v in want]} "
+                 f"(lengths {[len(v) for v in t.header['argv']]} vs {[len(v) for v in want]})")
+        real = os.path.realpath(exe).decode("utf-8", "replace")
+        if t.header["exe"] != real or not any(m.path == real for m in t.modules):
+            fail(f"exe {t.header['exe']!r}, modules {[m.path for m in t.modules][:3]}: expected {real!r}")
+        print(f"argv {[v[:20] for v in t.header['argv']]}: read by ptmem-report")
     else:
         fail(f"unknown case {a.case}")
     print("ok")
