@@ -2,6 +2,8 @@
 #include "jsonl.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <string.h>
@@ -26,6 +28,40 @@ void pt_jsonl_report(const char* what, const char* path) {
   pt__os_write_stderr(msg);
 }
 
+static void xfsz_only(sigset_t* set) {
+  sigemptyset(set);
+  sigaddset(set, SIGXFSZ);
+}
+
+static bool xfsz_pending(void) {
+  sigset_t pending;
+  return sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
+}
+
+/* A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action ends the process: blocked, the
+ * write fails with EFBIG, the writer's ordinary failure. Once per trace, not per write(); the
+ * program's disposition is left alone. */
+static void xfsz_block(pt_jsonl_t* w) {
+  sigset_t xfsz;
+  xfsz_only(&xfsz);
+  pthread_sigmask(SIG_BLOCK, &xfsz, &w->saved_mask);
+  w->xfsz_was_pending = xfsz_pending();
+  w->efbig = false;
+}
+
+/* The SIGXFSZ our write raised is taken before the mask comes back, or it would kill the program
+ * (or run its handler) then. One the program had pending already stays: it is the program's. */
+static void xfsz_restore(pt_jsonl_t* w) {
+  sigset_t xfsz;
+  xfsz_only(&xfsz);
+  if (w->efbig && !w->xfsz_was_pending && xfsz_pending()) {
+    static const struct timespec now = {0, 0};
+    while (sigtimedwait(&xfsz, NULL, &now) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &w->saved_mask, NULL);
+}
+
 bool pt_jsonl_open(pt_jsonl_t* w, const char* path, const char* shown_as) {
   int saved = errno;
   bool ok = pt_jsonl_attach(w, open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), shown_as);
@@ -44,6 +80,8 @@ bool pt_jsonl_attach(pt_jsonl_t* w, int fd, const char* shown_as) {
     pt_jsonl_report("create", shown_as);
     w->failed = true;
     errno = saved;
+  } else {
+    xfsz_block(w); /* after open: a FIFO nobody reads holds open() for as long as it likes */
   }
   return !w->failed;
 }
@@ -57,6 +95,7 @@ static void write_out(pt_jsonl_t* w, size_t n) {
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
       if (r == 0) errno = ENOSPC;
+      if (errno == EFBIG) w->efbig = true;
       pt_jsonl_report("write", w->shown_as);
       w->failed = true;
       break;
@@ -81,6 +120,7 @@ void pt_jsonl_close(pt_jsonl_t* w) {
     pt_jsonl_report("write", w->shown_as);
     w->failed = true;
   }
+  if (w->fd >= 0) xfsz_restore(w);
   errno = saved;
   w->fd = -1;
 }

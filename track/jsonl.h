@@ -1,10 +1,11 @@
 /* jsonl.h - writing the trace: JSON Lines formatted into a fixed buffer and written with write(2),
  * with no malloc and no stdio, so it is safe inside the allocator and at exit. A line is only ever
  * written whole (the buffer flushes between lines, never inside one), so a trace cut short by a
- * crash ends with complete lines. The first error (disk full, EBADF) is reported once on stderr and
- * turns the writer off; the program goes on. */
+ * crash ends with complete lines. The first error (disk full, EBADF, a file size limit) is reported
+ * once on stderr and turns the writer off; the program goes on. */
 #ifndef PTMEM_TRACK_JSONL_H
 #define PTMEM_TRACK_JSONL_H
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,9 @@ typedef struct pt_jsonl_s {
   bool failed;
   bool first_field;
   bool overflow;    /* the line being built no longer fits: it will be dropped */
+  bool efbig;       /* a write went past RLIMIT_FSIZE, which raised SIGXFSZ in this thread */
+  bool xfsz_was_pending; /* a SIGXFSZ of the program's own: not ours to take */
+  sigset_t saved_mask;   /* the thread's signal mask before open, restored by close */
   uint64_t dropped; /* lines dropped for being longer than the buffer */
   size_t used;
   size_t line_start;
@@ -26,7 +30,9 @@ typedef struct pt_jsonl_s {
 
 /* Opens `path` for writing (truncating); false (and a warning on stderr) if it cannot. Warnings
  * name `shown_as` (the file the user asked for, when `path` is a temporary one renamed into place
- * later), which must outlive the writer's use. */
+ * later), which must outlive the writer's use. Until close, SIGXFSZ is blocked in the calling
+ * thread: a trace that outgrows RLIMIT_FSIZE fails with EFBIG instead of killing the program, so
+ * open and close must be called by the same thread. */
 bool pt_jsonl_open(pt_jsonl_t* w, const char* path, const char* shown_as);
 /* The same on a descriptor opened by the caller (-1: its open failed, errno says why); the writer
  * closes it. */

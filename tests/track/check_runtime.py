@@ -72,6 +72,11 @@
              2501 characters (5001 bytes) of UTF-8: the trace is valid UTF-8 (each invalid byte is
              U+FFFD, the long argument is cut on a character boundary) and `ptmem-report` reads it
              (it rejected the whole trace; needs --report)
+  fsize      a trace bigger than RLIMIT_FSIZE (2 KiB): its write fails with EFBIG instead of
+             SIGXFSZ killing the program (status 153), with one warning naming the trace and no
+             .tmp file left, at exit (plain), in a snapshot and at exit (fsize: the program's own
+             SIGXFSZ handler is kept, not run by ptmem's writes, and its own pending SIGXFSZ stays
+             pending) and in the crash handler (crash: the process dies of its SIGSEGV)
 usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR [--report TOOL] CASE"""
 import argparse
 import glob
@@ -672,6 +677,33 @@ def main():
         if t.header["exe"] != real or not any(m.path == real for m in t.modules):
             fail(f"exe {t.header['exe']!r}, modules {[m.path for m in t.modules][:3]}: expected {real!r}")
         print(f"argv {[v[:20] for v in t.header['argv']]}: read by ptmem-report")
+    elif a.case == "fsize":
+        def small_files():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+        plain = subprocess.run([a.exe, "plain"], capture_output=True, text=True, timeout=60)
+        fsize_out = ("own write stopped 1, handler ran 1\n"
+                     "snapshot EIO, handler ran 1, handler kept 1\n"
+                     "blocked: own write stopped 1, snapshot EIO, own signal pending 1\n"
+                     "unblocked: handler ran 2\ndone\n")
+        for mode, status, stdout in (("plain", plain.returncode, plain.stdout), ("fsize", 0, fsize_out),
+                                     ("crash", -signal.SIGSEGV, "")):
+            outdir = os.path.join(a.outdir, mode)
+            os.makedirs(outdir)
+            trace = os.path.join(outdir, "t.json")
+            env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=trace)
+            r = subprocess.run([a.exe, mode, os.path.join(outdir, "own.bin")], env=env, capture_output=True,
+                               text=True, timeout=60, preexec_fn=small_files)
+            if (r.returncode, r.stdout) != (status, stdout):
+                fail(f"{mode}: status {r.returncode}, stdout {r.stdout!r}; expected {status}, {stdout!r} "
+                     f"(-{int(signal.SIGXFSZ)} is death by SIGXFSZ); stderr {r.stderr[-300:]}")
+            warnings = [l for l in r.stderr.splitlines() if l.startswith("ptmem:")]
+            if len(warnings) != 1 or f"{trace}: File too large" not in warnings[0]:
+                fail(f"{mode}: expected one warning naming {trace} and EFBIG, got {warnings}")
+            left = sorted(f for f in os.listdir(outdir) if f != "own.bin")
+            if left:
+                fail(f"{mode}: the failed trace left {left}")
+            print(f"{mode}: status {r.returncode}; {warnings[0]}")
     else:
         fail(f"unknown case {a.case}")
     print("ok")

@@ -31,8 +31,15 @@
  *               prints how long all 8 MiB were live, in microseconds
  *   stderr      "before" on stderr, a snapshot to argv[2] (if given), "after" on stderr
  *   low_memory  lowers RLIMIT_AS below the process's size (no new mapping can be made), then 100
- *               allocations from low_memory_site, freed; prints "limited" once the limit is set */
+ *               allocations from low_memory_site, freed; prints "limited" once the limit is set
+ *   fsize       run under an RLIMIT_FSIZE smaller than a trace, with a SIGXFSZ handler of its own:
+ *               writes past the limit to argv[2] itself (its handler runs), snapshots (which must
+ *               fail without reaching its handler), then again with SIGXFSZ blocked and its own
+ *               signal pending (which must stay pending), then exits with SIGXFSZ's default action
+ *               (the final trace fails too: the process must still exit 0) */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -161,6 +168,52 @@ static void* leak_then_return(void* arg) {
   return NULL;
 }
 
+static volatile sig_atomic_t xfsz_caught;
+static void count_xfsz(int sig) {
+  (void)sig;
+  xfsz_caught++;
+}
+
+/* Writes to fd until the file size limit stops it: true if it did, with EFBIG. */
+static bool write_past_limit(int fd) {
+  static char block[1024];
+  for (int i = 0; i < 1 << 16; i++)
+    if (write(fd, block, sizeof block) < 0) return errno == EFBIG;
+  return false;
+}
+
+static bool xfsz_pending(void) {
+  sigset_t pending;
+  return sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
+}
+
+static int fsize(const char* own_file) {
+  int (*snapshot)(const char*) = (int (*)(const char*))dlsym(RTLD_DEFAULT, "ptmem_snapshot");
+  int fd = open(own_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!snapshot || fd < 0) return 2;
+  signal(SIGXFSZ, count_xfsz);
+  bool stopped = write_past_limit(fd);
+  printf("own write stopped %d, handler ran %d\n", stopped, (int)xfsz_caught);
+  int r = snapshot(NULL);
+  struct sigaction now;
+  sigaction(SIGXFSZ, NULL, &now);
+  printf("snapshot %s, handler ran %d, handler kept %d\n", r == EIO ? "EIO" : r ? "failed" : "written", (int)xfsz_caught,
+         now.sa_handler == count_xfsz);
+  sigset_t xfsz;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  sigprocmask(SIG_BLOCK, &xfsz, NULL);
+  stopped = write_past_limit(fd);
+  r = snapshot(NULL);
+  printf("blocked: own write stopped %d, snapshot %s, own signal pending %d\n", stopped, r == EIO ? "EIO" : r ? "failed" : "written",
+         xfsz_pending());
+  sigprocmask(SIG_UNBLOCK, &xfsz, NULL);
+  printf("unblocked: handler ran %d\n", (int)xfsz_caught);
+  close(fd);
+  signal(SIGXFSZ, SIG_DFL); /* the final trace's write must not kill the process either */
+  return 0;
+}
+
 static void* churn_forever(void* arg) {
   (void)arg;
   for (unsigned i = 0;; i++) {
@@ -279,6 +332,9 @@ int main(int argc, char** argv) {
     if (!limit_address_space()) return 3;
     printf("limited\n");
     low_memory_site();
+  } else if (strcmp(mode, "fsize") == 0) {
+    int r = fsize(argv[2]);
+    if (r) return r;
   } else if (strcmp(mode, "chdir") == 0) {
     if (chdir(argv[2]) != 0) return 3;
   }

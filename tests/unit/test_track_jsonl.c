@@ -3,13 +3,18 @@
  * arguments and paths are bytes in any encoding. So valid sequences go out as they are, every byte
  * of no valid sequence (RFC 3629: no overlongs, surrogates or code points past U+10FFFF) becomes
  * U+FFFD, and a long string is cut on a character boundary. Checked against a reference that
- * decodes code points (another way to the same rule) on hand-picked and random strings. */
+ * decodes code points (another way to the same rule) on hand-picked and random strings. And a
+ * trace larger than the file size limit fails to write instead of SIGXFSZ killing the process. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -181,15 +186,65 @@ static void random_strings(void) {
   }
 }
 
+static bool xfsz_pending(void) {
+  sigset_t pending;
+  CHECK(sigpending(&pending) == 0);
+  return sigismember(&pending, SIGXFSZ);
+}
+
+/* A trace that outgrows RLIMIT_FSIZE: the write fails (EFBIG), the process is not killed by
+ * SIGXFSZ, no SIGXFSZ of the writer's is left pending, and the thread's mask is as it was, with
+ * SIGXFSZ unblocked or, the second time, blocked and holding one the program raised itself. */
+static void file_size_limit(void) {
+  struct rlimit old, small;
+  CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+  small = old;
+  small.rlim_cur = 4096;
+  CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  static char long_str[3000];
+  memset(long_str, 'x', sizeof long_str - 1);
+  char path[64];
+  snprintf(path, sizeof path, "%s/big.json", dir);
+  sigset_t xfsz;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  for (int own_pending = 0; own_pending < 2; own_pending++) {
+    if (own_pending) {
+      CHECK(pthread_sigmask(SIG_BLOCK, &xfsz, NULL) == 0);
+      raise(SIGXFSZ);
+    }
+    sigset_t before, after;
+    CHECK(pthread_sigmask(SIG_SETMASK, NULL, &before) == 0);
+    CHECK(pt_jsonl_open(&writer, path, path));
+    for (int i = 0; i < 10; i++) {
+      pt_jsonl_begin(&writer, "t");
+      pt_jsonl_str(&writer, "s", long_str);
+      pt_jsonl_end(&writer);
+      pt_jsonl_flush(&writer);
+    }
+    pt_jsonl_close(&writer);
+    CHECK(writer.failed);
+    CHECK(pthread_sigmask(SIG_SETMASK, NULL, &after) == 0);
+    for (int sig = 1; sig < NSIG; sig++) CHECK_EQ(sigismember(&after, sig), sigismember(&before, sig));
+    CHECK_EQ(xfsz_pending(), own_pending);
+    unlink(path);
+  }
+  static const struct timespec now = {0, 0};
+  CHECK_EQ(sigtimedwait(&xfsz, NULL, &now), SIGXFSZ); /* the program's own, taken back */
+  CHECK(pthread_sigmask(SIG_UNBLOCK, &xfsz, NULL) == 0);
+  CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+}
+
 int main(void) {
   CHECK(mkdtemp(dir));
   hand_picked();
   truncation();
   random_strings();
+  file_size_limit();
   char path[64];
   snprintf(path, sizeof path, "%s/line.json", dir);
   unlink(path);
   rmdir(dir);
-  printf("jsonl: strings are UTF-8, cut on character boundaries\n");
+  printf("jsonl: strings are UTF-8, cut on character boundaries; a file size limit fails the write\n");
   return 0;
 }
