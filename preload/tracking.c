@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "entry.h"
+#include "jsonl.h"
 #include "leaks.h"
 #include "modules.h"
 #include "timeline.h"
@@ -425,6 +426,7 @@ void ptmem_tracking_fork_child(void) {
   pt_track_stacktab_fork_child();
   pt_track_modules_fork_child();
   pt_track_timeline_fork_child();
+  pt_jsonl_fork_child();
   trace_info.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
   trace_info.start_unix_ns = clock_ns(CLOCK_REALTIME);
 }

@@ -11,8 +11,13 @@
 
 #include "../pools/os.h"
 
+static _Atomic int reported; /* one warning per process: snapshots retry every few seconds */
+
+/* A forked child's trace is another file, perhaps failing for its own reason: the parent's
+ * warning named the parent's. */
+void pt_jsonl_fork_child(void) { atomic_store_explicit(&reported, 0, memory_order_relaxed); }
+
 void pt_jsonl_report(const char* what, const char* path) {
-  static _Atomic int reported; /* one warning per process: snapshots retry every few seconds */
   if (atomic_exchange(&reported, 1)) return;
   char msg[600];
   size_t n = 0;

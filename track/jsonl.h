@@ -42,6 +42,7 @@ void pt_jsonl_close(pt_jsonl_t* w);
 /* The one warning per process, naming `path`, with errno's text: for failures after the writer's
  * own (renaming the finished trace into place). */
 void pt_jsonl_report(const char* what, const char* path);
+void pt_jsonl_fork_child(void); /* the child warns once for its own trace */
 void pt_jsonl_flush(pt_jsonl_t* w);
 
 void pt_jsonl_begin(pt_jsonl_t* w, const char* type); /* {"type":"<type>" */

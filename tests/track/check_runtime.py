@@ -77,6 +77,10 @@
              .tmp file left, at exit (plain), in a snapshot and at exit (fsize: the program's own
              SIGXFSZ handler is kept, not run by ptmem's writes, and its own pending SIGXFSZ stays
              pending) and in the crash handler (crash: the process dies of its SIGSEGV)
+  fork_unwritable  a parent whose trace cannot be written warns (in a snapshot), then forks: the
+             child's trace fails too, and the child warns for its own (it inherited the parent's
+             one-warning latch, and was silent); exactly one warning per process, each naming
+             that process's trace
 usage: check_runtime.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR [--report TOOL] CASE"""
 import argparse
 import glob
@@ -704,6 +708,21 @@ def main():
             if left:
                 fail(f"{mode}: the failed trace left {left}")
             print(f"{mode}: status {r.returncode}; {warnings[0]}")
+    elif a.case == "fork_unwritable":
+        missing = os.path.join(a.outdir, "missing-dir")
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={missing}/ptmem.%p.json", args=("fork_unwritable",)),
+                           capture_output=True, text=True, timeout=60)
+        lines = r.stdout.splitlines()
+        if r.returncode != 0 or len(lines) != 3 or lines[0] != "snapshot EIO" or lines[2] != "done":
+            fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        _, parent, _, child, _, child_status = lines[1].split()
+        if child_status != "0":
+            fail(f"the child exited {child_status}")
+        warnings = [l for l in r.stderr.splitlines() if l.startswith("ptmem:")]
+        want = [f"{missing}/ptmem.{pid}.json" for pid in (parent, child)]
+        if len(warnings) != 2 or not all(any(w in l for l in warnings) for w in want):
+            fail(f"expected one warning naming each of {want}, got {warnings}")
+        print(f"parent {parent} and child {child} each warned once")
     else:
         fail(f"unknown case {a.case}")
     print("ok")

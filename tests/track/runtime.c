@@ -32,6 +32,8 @@
  *   stderr      "before" on stderr, a snapshot to argv[2] (if given), "after" on stderr
  *   low_memory  lowers RLIMIT_AS below the process's size (no new mapping can be made), then 100
  *               allocations from low_memory_site, freed; prints "limited" once the limit is set
+ *   fork_unwritable  a snapshot to the PTMEM_OUT path (unwritable: the parent warns), then a fork
+ *               whose child exits (its own trace fails as well: it must warn too); prints both pids
  *   fsize       run under an RLIMIT_FSIZE smaller than a trace, with a SIGXFSZ handler of its own:
  *               writes past the limit to argv[2] itself (its handler runs), snapshots (which must
  *               fail without reaching its handler), then again with SIGXFSZ blocked and its own
@@ -332,6 +334,19 @@ int main(int argc, char** argv) {
     if (!limit_address_space()) return 3;
     printf("limited\n");
     low_memory_site();
+  } else if (strcmp(mode, "fork_unwritable") == 0) {
+    int (*snapshot)(const char*) = (int (*)(const char*))dlsym(RTLD_DEFAULT, "ptmem_snapshot");
+    if (!snapshot) return 2;
+    printf("snapshot %s\n", snapshot(NULL) == EIO ? "EIO" : "written");
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+      touch(malloc(100), 100);
+      exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("parent %d child %d exited %d\n", (int)getpid(), (int)child, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   } else if (strcmp(mode, "fsize") == 0) {
     int r = fsize(argv[2]);
     if (r) return r;
