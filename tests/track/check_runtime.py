@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """check_runtime.py - the tracker's run-time behaviour under the preload (tests/track/runtime.c):
-  snapshot   ptmem_snapshot(path) writes a complete trace with "final": false while the program runs
-  signal     PTMEM_SNAPSHOT_SIGNAL makes the next allocation write a snapshot
+  snapshot   ptmem_snapshot(path) writes a complete trace with "final": false while the program runs;
+             a path too long to keep is ENAMETOOLONG (it was written to PTMEM_OUT's path instead)
+  signal     PTMEM_SNAPSHOT_SIGNAL makes the next allocation write a snapshot; one that cannot be
+             caught (9, 32) is said once on stderr
   kill       a program killed with SIGKILL after its first periodic snapshot leaves a complete trace
   sample     PTMEM_SAMPLE: the trace says it is sampled, counts are estimates within 15%
   busy_exit  exit while another thread allocates and frees: no crash, a final trace
@@ -331,6 +333,8 @@ def main():
                            text=True, timeout=60)
         if r.returncode != 0 or "snapshot: 0" not in r.stdout:
             fail(f"program failed: {r.returncode} {r.stdout} {r.stderr}")
+        if "too long: ENAMETOOLONG" not in r.stdout:
+            fail(f"a snapshot to a path too long to keep did not fail with ENAMETOOLONG: {r.stdout!r}")
         s = summary(snap)
         if s.get("final") is not False or s.get("leak_scan"):
             fail(f"the snapshot should be non-final and without a leak scan: {s}")
@@ -342,6 +346,11 @@ def main():
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0 or "signalled" not in r.stdout:
             fail(f"the signal killed the program or it failed: {r.returncode} {r.stderr}")
+        for signo in ("9", "32"):  # SIGKILL; the C library keeps 32 for itself
+            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={out}", f"PTMEM_SNAPSHOT_SIGNAL={signo}", args=("plain",)),
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0 or r.stderr.count("cannot be caught") != 1:
+                fail(f"PTMEM_SNAPSHOT_SIGNAL={signo}: status {r.returncode}, expected one warning: {r.stderr!r}")
     elif a.case == "kill":
         # The program itself, not cmake -E env: SIGKILL must hit the traced process.
         env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=out)

@@ -1,5 +1,6 @@
 /* runtime: the tracker's run-time behaviour, one mode per argument, checked by check_runtime.py.
- *   snapshot    ptmem_snapshot(argv[2]) from inside the program, then more work, then exit
+ *   snapshot    ptmem_snapshot(argv[2]) from inside the program, then one to a 1299-byte path (too
+ *               long: ENAMETOOLONG), then more work, then exit
  *   signal      raise(PTMEM_SNAPSHOT_SIGNAL's signal), then allocate (the snapshot is written then)
  *   long        allocate and free for argv[2] seconds (killed with SIGKILL by the checker)
  *   sample      100000 allocations of 1000 bytes from sampled_site, all freed
@@ -235,6 +236,9 @@ int main(int argc, char** argv) {
     if (!snapshot) return 2;
     int r = snapshot(argv[2]);
     printf("snapshot: %d\n", r);
+    static char too_long[1300]; /* ptmem keeps paths up to 1199 bytes */
+    memset(too_long, 'a', sizeof too_long - 1);
+    printf("too long: %s\n", snapshot(too_long) == ENAMETOOLONG ? "ENAMETOOLONG" : "written somewhere");
     for (int i = 0; i < 1000; i++) free(malloc(100));
   } else if (strcmp(mode, "signal") == 0) {
     raise(SIGUSR1);
