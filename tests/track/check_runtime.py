@@ -66,6 +66,9 @@
   one_fd     (lifecycle) with one file descriptor free at exit, the scan still reads the process's
              mappings: the 4444 bytes a global keeps are not a leak, the 555 bytes are (the
              pagemap took the descriptor: no roots, both "definite", the gate failed)
+  fault_in_scan  (lifecycle) a thread the exit scan cannot hold faults while the scan reads: the
+             process dies of SIGSEGV, as without ptmem (the scan's handler jumped to the scanner
+             from that thread, and the process exited 0); run without CAP_SYS_PTRACE (capsh)
   address_limit  under a limit on address space (RLIMIT_AS, `ulimit -v`): 60 MB untracked and
              400 MB tracked, the program runs as under glibc, and the tracked trace has its
              99-byte definite leak (1 GiB regions failed every malloc under 1 GB; the tracker's
@@ -620,6 +623,20 @@ def main():
                 if len(t.stacks[definite[0]["stack"]]) != 32:
                     fail(f"{limit_mb} MB: the leak's stack has {len(t.stacks[definite[0]['stack']])} frames, not 32")
             print(f"RLIMIT_AS {limit_mb} MB, PTMEM_TRACK={track}: ran as without the limit")
+    elif a.case == "fault_in_scan":
+        for delay_us in ("0", "5000"):  # the scan of a million blocks lasts longer
+            cmd = [a.exe, "fault_in_scan", delay_us]
+            if os.geteuid() == 0:  # root may ptrace anything: drop that, as in most containers
+                capsh = shutil.which("capsh")
+                if not capsh:
+                    fail("capsh (Debian: libcap2-bin) is needed to drop CAP_SYS_PTRACE; scripts/bootstrap.sh installs it")
+                cmd = [capsh, "--drop=cap_sys_ptrace", "--", "-c", 'exec "$0" "$@"', *cmd]
+            env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=f"{a.outdir}/t.%p.json")
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+            if r.returncode != -signal.SIGSEGV:
+                fail(f"fault {delay_us} us into the scan: status {r.returncode}, expected death by SIGSEGV; "
+                     f"stderr {r.stderr[-300:]}")
+            print(f"fault {delay_us} us into the scan: died of SIGSEGV")
     elif a.case == "handler_snapshot":
         env = ("PTMEM_SNAPSHOT_SIGNAL=10", f"PTMEM_OUT={a.outdir}/t.json")
         try:

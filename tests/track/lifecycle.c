@@ -9,7 +9,11 @@
  *               late, after the final trace is written, while the thread's allocations go on
  *   one_fd      RLIMIT_NOFILE leaves one descriptor free; 4444 bytes kept by a global, 555 bytes
  *               leaked from one_fd_leak (the exit scan needs that descriptor for the process's
- *               mappings) */
+ *               mappings)
+ *   fault_in_scan  a thread the exit scan cannot hold (it blocks every signal but SIGSEGV, and the
+ *               process is not dumpable: run without CAP_SYS_PTRACE, no ptrace either) writes
+ *               through a null pointer argv[2] us after the scan began (a million-block list
+ *               makes it last): the process must die of SIGSEGV, as without ptmem */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
@@ -110,12 +115,55 @@ static int one_fd(void) {
   return 0;
 }
 
+struct node {
+  struct node* next;
+  char pad[24];
+};
+static struct node* volatile list_head;
+static volatile int faulter_ready;
+static long fault_delay_us;
+
+static void* fault_once_scan_begins(void* arg) {
+  (void)arg;
+  sigset_t all_but_segv;
+  sigfillset(&all_but_segv);
+  sigdelset(&all_but_segv, SIGSEGV);
+  pthread_sigmask(SIG_BLOCK, &all_but_segv, NULL);
+  struct sigaction first, now;
+  sigaction(SIGSEGV, NULL, &first);
+  faulter_ready = 1;
+  do sigaction(SIGSEGV, NULL, &now); /* the scan installs its own handler while it reads */
+  while (now.sa_handler == first.sa_handler);
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do clock_gettime(CLOCK_MONOTONIC, &t);
+  while ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 < fault_delay_us);
+  *(volatile int*)8 = 1; /* the thread's own bug */
+  return NULL;
+}
+
+static void fault_in_scan(long delay_us) {
+  fault_delay_us = delay_us;
+  prctl(PR_SET_DUMPABLE, 0);
+  for (int i = 0; i < 1000000; i++) {
+    struct node* n = malloc(sizeof *n);
+    n->next = list_head;
+    list_head = n;
+  }
+  pthread_t t;
+  pthread_create(&t, NULL, fault_once_scan_begins, NULL);
+  while (!faulter_ready) {
+  }
+  exit(0);
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   if (strcmp(mode, "handler_snapshot") == 0)
     return handler_snapshot(argc > 2 ? atof(argv[2]) : 2.0, argc > 3 ? atol(argv[3]) : 300);
   if (strcmp(mode, "after_final") == 0) after_final();
   if (strcmp(mode, "one_fd") == 0) return one_fd();
-  fprintf(stderr, "usage: lifecycle handler_snapshot SECONDS | after_final | one_fd\n");
+  if (strcmp(mode, "fault_in_scan") == 0) fault_in_scan(argc > 2 ? atol(argv[2]) : 20000);
+  fprintf(stderr, "usage: lifecycle handler_snapshot SECONDS [US] | after_final | one_fd | fault_in_scan [US]\n");
   return 2;
 }
