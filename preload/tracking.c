@@ -119,9 +119,10 @@ static void stack_ends(void) {
 static void thread_ends(void* arg) {
   (void)arg;
   stack_ends();
-  /* Inside: a signal handler's allocation meanwhile must not use the state being given back (its
-   * pools' locks are this thread's), and takes the unknown stack. */
-  tls_state |= INSIDE;
+  /* Inside and ending: a signal handler's allocation meanwhile must not use the state being given
+   * back (its pools' locks are this thread's) nor take a record of its own (nothing would give it
+   * back): it takes the unknown stack and counts into the shared record. */
+  tls_state |= INSIDE | ENDING;
   pt_track_thread_exit();
   pt_track_unwind_thread_exit();
   pt_track_stacktab_thread_exit();

@@ -69,12 +69,22 @@ static pid_t scanner; /* the thread whose reads are guarded */
 static struct sigaction old_segv, old_bus;
 
 /* A fault of the scan's own reads is a range that went away. Any other thread's fault (one the
- * hold could not stop) is that thread's: its action is put back and the instruction runs again
- * under it, as without the scan (jumping onto the scanner's stack from there hid a crash: the
- * process exited 0). */
-static void on_fault(int sig) {
+ * hold could not stop) is that thread's, handled as without the scan (jumping onto the scanner's
+ * stack from there hid a crash: the process exited 0). A handler of the program's that may go on
+ * (a runtime's guard pages) is called from here, and the scan keeps its own; the default action,
+ * or a handler that resets itself (ptmem's crash handler), is put back for the process and the
+ * instruction runs again under it: the process ends, and the scan with it. */
+static void on_fault(int sig, siginfo_t* info, void* context) {
   if (in_range && (pid_t)syscall(SYS_gettid) == scanner) siglongjmp(fault_jump, 1);
-  sigaction(sig, sig == SIGBUS ? &old_bus : &old_segv, NULL);
+  const struct sigaction* old = sig == SIGBUS ? &old_bus : &old_segv;
+  bool handler = (old->sa_flags & SA_SIGINFO) || (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN);
+  if (!handler || (old->sa_flags & SA_RESETHAND)) {
+    sigaction(sig, old, NULL);
+  } else if (old->sa_flags & SA_SIGINFO) {
+    old->sa_sigaction(sig, info, context);
+  } else {
+    old->sa_handler(sig);
+  }
 }
 
 /* A block found reachable: its contents are scanned in turn (drain). */
@@ -464,11 +474,11 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   struct sigaction sa;
   scanner = (pid_t)syscall(SYS_gettid);
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_fault;
+  sa.sa_sigaction = on_fault;
   /* SIGSEGV is not blocked while the handler runs, so its siglongjmp leaves the mask as it was
    * and sigsetjmp need not save it: saving is a system call per guarded range, 3% of a tracked
    * /bin/true. */
-  sa.sa_flags = SA_NODEFER;
+  sa.sa_flags = SA_NODEFER | SA_SIGINFO;
   sigaction(SIGSEGV, &sa, &old_segv);
   sigaction(SIGBUS, &sa, &old_bus);
   size_t static_tls = static_tls_size();

@@ -21,6 +21,7 @@
  * the most stacks any program could have, spread a program's few thousand over 32 MiB: every lookup
  * was a cache and TLB miss (gcc's cc1 tracked: 8% of all its time on that one load), and every slot
  * touched committed a page (cc1: some 30 MiB of RSS). Most programs now fit in the first 128 KiB. */
+#include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -52,13 +53,14 @@ static uint64_t frames_max = FRAMES_MAX;
 /* Unlimited (the rule), the tables reserve what the most stacks could need: a gigabyte of frames,
  * a gigabyte of site rows per thread, committed only as touched. Under a limit on address space
  * those reservations failed and tracking stopped without a word (`ulimit -v 2000000`: a trace of
- * no allocations, and the gate passed a leaking program). There a thread's rows get 1/64 of the
- * limit, at least 4096 stacks' worth, and the frames 32 a stack. */
+ * no allocations, and the gate passed a leaking program). There a thread's rows get 1/256 of the
+ * limit (a hundred threads a quarter of it between them), at least 4096 stacks' worth, and the
+ * frames 32 a stack; stacks past that count as unknown. */
 void pt_track_stack_fit_address_limit(void) {
   struct rlimit lim;
   if (getrlimit(RLIMIT_AS, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return;
   uint64_t ids = 4096;
-  while (ids * 2 <= (uint64_t)PT_STACK_MAX + 1 && ids * 2 * 64 <= lim.rlim_cur / 64) ids *= 2;
+  while (ids * 2 <= (uint64_t)PT_STACK_MAX + 1 && ids * 2 * 64 <= lim.rlim_cur / 256) ids *= 2;
   pt_track_stack_cap = (uint32_t)(ids - 1);
   frames_max = ids * 32 < FRAMES_MAX ? ids * 32 : FRAMES_MAX;
 }
@@ -90,7 +92,16 @@ void pt_track_stacktab_thread_exit(void) {
   tls_cache = NULL;
 }
 
-void pt_track_stacktab_fork_child(void) { pt_perthread_fork_child(&cache_pool); }
+#define EMPTY_INDEX ((uint64_t)1 << 8) /* a published stack without frames */
+
+/* An id a thread of the parent had taken but not yet published never will be here (the thread did
+ * not come along): published empty, or every trace of the child would stop before it. */
+void pt_track_stacktab_fork_child(void) {
+  pt_perthread_fork_child(&cache_pool);
+  if (!index_of) return;
+  for (uint32_t id = 2, n = pt_track_stack_count(); id < n; id++)
+    if (!pt_load_relaxed(&index_of[id])) pt_store_release(&index_of[id], EMPTY_INDEX);
+}
 
 /* The stores grow at their end and the tables fill evenly, page after page: the claim that enters a
  * chunk of a store populates that chunk, and a table is populated whole when it becomes the
@@ -176,12 +187,16 @@ uint32_t pt_track_stack_count(void) {
 }
 
 /* An id is taken before its frames are copied and published: below the first id still on its way,
- * every stack's frames stay as they are. */
+ * every stack's frames stay as they are. The thread publishing it takes microseconds, unless it is
+ * the one this call interrupted: a short wait, then the stacks before it. */
 uint32_t pt_track_stack_count_published(void) {
   uint32_t n = pt_track_stack_count();
   if (!index_of) return n < 2 ? n : 2;
   for (uint32_t id = 2; id < n; id++)
-    if (!pt_load_acquire(&index_of[id])) return id;
+    for (int tries = 0; !pt_load_acquire(&index_of[id]); tries++) {
+      if (tries == 1000) return id;
+      sched_yield();
+    }
   return n;
 }
 
@@ -210,7 +225,7 @@ static uint32_t insert(unsigned k, uint32_t i, uint64_t h, const uintptr_t* f, u
   uint64_t off = pt_fetch_add_relaxed(&frames_used, n);
   if (fresh > pt_track_stack_cap) return PT_STACK_UNKNOWN; /* past every id: never counted */
   if (off + n > frames_max) { /* store full: the id is published without frames */
-    pt_store_release(&index_of[fresh], (uint64_t)1 << 8);
+    pt_store_release(&index_of[fresh], EMPTY_INDEX);
     return PT_STACK_UNKNOWN;
   }
   populate_entered(frames_store, frames_max * 8, off * 8, (off + n) * 8);
