@@ -180,11 +180,18 @@ static void add_ptrace_held(const pt_ptrace_held_t* t) {
   pt_store_release(&held[i].tid, t->tid);
 }
 
-/* The threads that block the signal, by ptrace; false if any of them could not be held. */
-static bool gone(pid_t pid, long tid);
+static bool arrived(long tid) {
+  unsigned n = pt_load_acquire(&nheld);
+  for (unsigned i = 0; i < n && i < HOLD_MAX; i++)
+    if (pt_load_acquire(&held[i].tid) == tid) return true;
+  return false;
+}
 
-/* Ending threads block every signal (glibc, at the end of start_thread): a thread seen masked is
- * often one that ends before ptrace can stop it, and has nothing left to hold. */
+static bool gone(pid_t pid, long tid) { return syscall(SYS_tgkill, pid, tid, 0) != 0 && errno == ESRCH; }
+
+/* The threads that block the signal, by ptrace; false if any of them could not be held. Ending
+ * threads block every signal (glibc, at the end of start_thread): a thread seen masked is often one
+ * that ends before ptrace can stop it, and has nothing left to hold. */
 static bool hold_by_ptrace(const long* masked, unsigned nmasked, pid_t pid) {
   const pt_ptrace_held_t* res;
   unsigned n = pt_track_ptrace_hold(masked, nmasked, &res);
@@ -200,15 +207,6 @@ static bool hold_by_ptrace(const long* masked, unsigned nmasked, pid_t pid) {
   }
   return all;
 }
-
-static bool arrived(long tid) {
-  unsigned n = pt_load_acquire(&nheld);
-  for (unsigned i = 0; i < n && i < HOLD_MAX; i++)
-    if (pt_load_acquire(&held[i].tid) == tid) return true;
-  return false;
-}
-
-static bool gone(pid_t pid, long tid) { return syscall(SYS_tgkill, pid, tid, 0) != 0 && errno == ESRCH; }
 
 static bool all_arrived(const long* sent, unsigned nsent, pid_t pid) {
   for (unsigned k = 0; k < nsent; k++)

@@ -23,7 +23,6 @@
 static pt_jsonl_t writer; /* static, so writing at exit allocates nothing */
 static pt_timeline_sample_t samples[PT_TIMELINE_SAMPLES_MAX + 1]; /* + the closing sample */
 
-
 /* Text and copies of counters, never a heap address: not roots of the leak scan, which would
  * otherwise read (and fault in) their untouched pages in every process at exit. */
 void pt_track_trace_exclude_buffers(void) {

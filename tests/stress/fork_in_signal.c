@@ -92,12 +92,8 @@ int main(void) {
   static void* slots[SLOTS];
   uint64_t id = 1;
   rng_t r = rng_make(5);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESTART;
-  CHECK_EQ(sigaction(SIGVTALRM, &sa, NULL), 0);
-  CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+  stress_handle_signal(SIGVTALRM, on_signal);
+  stress_handle_signal(SIGUSR1, on_signal);
 
   /* Part 1: CPU-time timer, 1 ms. */
   printf("part 1: setitimer(ITIMER_VIRTUAL)\n");

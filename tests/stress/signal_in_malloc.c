@@ -66,11 +66,7 @@ int main(void) {
   hrng = rng_make(7);
   rng_t rng = rng_make(11);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = handler;
-  sa.sa_flags = SA_RESTART;
-  CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+  stress_handle_signal(SIGUSR1, handler);
   struct sigevent ev;
   memset(&ev, 0, sizeof ev);
   ev.sigev_notify = SIGEV_SIGNAL;

@@ -36,6 +36,15 @@ static void stress_alarm_(int sig) {
 
 static inline bool stress_under_ptmem(void) { return dlsym(RTLD_DEFAULT, "pt_pool_create") != NULL; }
 
+/* `fn` handles `sig` (interrupted calls restart); aborts if it cannot be installed. */
+static inline void stress_handle_signal(int sig, void (*fn)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fn;
+  sa.sa_flags = SA_RESTART;
+  CHECK_EQ(sigaction(sig, &sa, NULL), 0);
+}
+
 /* Installs the watchdog and checks that libptmem.so is loaded (unless STRESS_ALLOW_GLIBC=1). */
 static inline void stress_init(const char* name, unsigned watchdog_s) {
   stress_name_ = name;
