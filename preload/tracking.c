@@ -424,6 +424,7 @@ void ptmem_tracking_fork_child(void) {
   final_written = false; /* the parent's, forked from an atexit handler: the child's is to come */
   pt_track_sites_fork_child();
   pt_track_unwind_fork_child();
+  pt_track_stack_fork_child();
   pt_track_stacktab_fork_child();
   pt_track_modules_fork_child();
   pt_track_timeline_fork_child();

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "cfi.h"
 
+#include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 
@@ -192,6 +193,16 @@ static bool run(cursor_t* c, rules_t* r, const rules_t* initial, uintptr_t loc, 
   return !c->bad;
 }
 
+#if defined(DLFO_EH_SEGMENT_TYPE) && DLFO_EH_SEGMENT_TYPE == PT_GNU_EH_FRAME
+/* _dl_find_object (glibc 2.35) takes no lock. dl_iterate_phdr holds the loader's list lock while it
+ * runs, and in a process forked while another thread held that lock (in a dlopen, a dlclose, its
+ * own dl_iterate_phdr) the lock is held for ever: the child's first new rule, inside malloc,
+ * waited for it. It is async-signal-safe too, for a rule a signal handler's malloc needs. */
+static const uint8_t* eh_frame_hdr_of(uintptr_t pc) {
+  struct dl_find_object found;
+  return _dl_find_object((void*)pc, &found) == 0 ? found.dlfo_eh_frame : NULL;
+}
+#else
 typedef struct find_s {
   uintptr_t pc;
   const uint8_t* hdr; /* .eh_frame_hdr of the object holding pc, or NULL */
@@ -212,6 +223,13 @@ static int find_object(struct dl_phdr_info* info, size_t size, void* arg) {
   f->hdr = hdr;
   return 1;
 }
+
+static const uint8_t* eh_frame_hdr_of(uintptr_t pc) {
+  find_t f = {pc, NULL};
+  dl_iterate_phdr(find_object, &f);
+  return f.hdr;
+}
+#endif
 
 /* The FDE covering pc, by binary search in .eh_frame_hdr's sorted table (the usual datarel sdata4
  * encoding only). */
@@ -243,9 +261,8 @@ static bool record(const uint8_t* at, const uint8_t** body, const uint8_t** end)
 }
 
 bool pt_cfi_rule(uintptr_t pc, pt_cfi_rule_t* out) {
-  find_t f = {pc, NULL};
-  dl_iterate_phdr(find_object, &f);
-  const uint8_t* fde = f.hdr ? find_fde(f.hdr, pc) : NULL;
+  const uint8_t* hdr = eh_frame_hdr_of(pc);
+  const uint8_t* fde = hdr ? find_fde(hdr, pc) : NULL;
   const uint8_t *fde_body, *fde_end, *cie_body, *cie_end;
   if (!fde || !record(fde, &fde_body, &fde_end)) return false;
   uint32_t cie_delta;

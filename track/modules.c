@@ -5,9 +5,12 @@
 #define _GNU_SOURCE
 #include "modules.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,27 +63,17 @@ typedef struct walk_s {
   bool first, changed;
 } walk_t;
 
-static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
-  (void)size;
-  walk_t* walk = arg;
-  if (walk->first) { /* the counters say whether anything changed since the last refresh */
-    walk->first = false;
-    if (info->dlpi_adds == seen_adds && info->dlpi_subs == seen_subs) return 1;
-    if (info->dlpi_subs != seen_subs) pt_track_unwind_flush(); /* also unloads dlclose did not see */
-    seen_adds = info->dlpi_adds;
-    seen_subs = info->dlpi_subs;
-    walk->changed = true;
-  }
+static void visit_object(const struct dl_phdr_info* info) {
   const char* path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : NULL;
   size_t n = pt_load_relaxed(&count);
   for (size_t i = 0; i < n; i++) { /* known and still loaded? */
     if (table[i].unloaded_ns == 0 && table[i].base == info->dlpi_addr &&
         strcmp(table[i].loader_name, path ? path : "") == 0) {
       seen_in[i] = generation;
-      return 0;
+      return;
     }
   }
-  if (n >= MODULES_MAX) return 0;
+  if (n >= MODULES_MAX) return;
   pt_module_t* m = &table[n];
   memset(m, 0, sizeof *m);
   if (path) {
@@ -100,8 +93,75 @@ static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
   m->loaded_ns = now_ns();
   seen_in[n] = generation;
   pt_store_release(&count, n + 1);
+}
+
+static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
+  (void)size;
+  walk_t* walk = arg;
+  if (walk->first) { /* the counters say whether anything changed since the last refresh */
+    walk->first = false;
+    if (info->dlpi_adds == seen_adds && info->dlpi_subs == seen_subs) return 1;
+    if (info->dlpi_subs != seen_subs) pt_track_unwind_flush(); /* also unloads dlclose did not see */
+    seen_adds = info->dlpi_adds;
+    seen_subs = info->dlpi_subs;
+    walk->changed = true;
+  }
+  visit_object(info);
   return 0;
 }
+
+/* A process forked while another thread held the loader's list lock (in a dlopen, a dlclose, a
+ * dl_iterate_phdr of the program's) has it held for ever: dl_iterate_phdr there waited, and the
+ * child hung writing its trace at exit. So a forked process with one thread reads the list itself,
+ * as a debugger does: no other thread can change it meanwhile. The list is the link maps of the
+ * program's namespace (dlmopen's others are left out); each object's program headers are found
+ * from its ELF header, at the start of its mapping (_dl_find_object, which takes no lock); the
+ * main program's from the auxiliary vector. With more threads, dl_iterate_phdr it is. */
+static bool forked; /* since the program image began */
+
+#if defined(DLFO_EH_SEGMENT_TYPE)
+static bool one_thread(void) {
+  struct stat st;
+  return stat("/proc/self/task", &st) == 0 && st.st_nlink == 3; /* ".", ".." and the thread */
+}
+
+static bool headers_of(const struct link_map* l, struct dl_phdr_info* info) {
+  memset(info, 0, sizeof *info);
+  info->dlpi_addr = l->l_addr;
+  info->dlpi_name = l->l_name;
+  if (!l->l_prev) { /* the main program */
+    info->dlpi_phdr = (const ElfW(Phdr)*)getauxval(AT_PHDR);
+    info->dlpi_phnum = (ElfW(Half))getauxval(AT_PHNUM);
+    return info->dlpi_phdr != NULL;
+  }
+  struct dl_find_object found;
+  if (!l->l_ld || _dl_find_object((void*)l->l_ld, &found) != 0 || found.dlfo_link_map != l) return false;
+  const ElfW(Ehdr)* eh = found.dlfo_map_start;
+  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phentsize != sizeof(ElfW(Phdr))) return false;
+  uintptr_t first = (uintptr_t)eh + eh->e_phoff, end = first + (uintptr_t)eh->e_phnum * sizeof(ElfW(Phdr));
+  if (end > (uintptr_t)found.dlfo_map_end) return false;
+  info->dlpi_phdr = (const ElfW(Phdr)*)first;
+  info->dlpi_phnum = eh->e_phnum;
+  return true;
+}
+
+static bool walk_link_maps(void) {
+  struct dl_find_object own;
+  if (!forked || !one_thread() || _dl_find_object((void*)(uintptr_t)&walk_link_maps, &own) != 0 ||
+      !own.dlfo_link_map)
+    return false;
+  const struct link_map* l = own.dlfo_link_map;
+  for (unsigned steps = 0; l->l_prev && steps < MODULES_MAX; steps++) l = l->l_prev;
+  for (unsigned steps = 0; l && steps < MODULES_MAX; l = l->l_next, steps++) {
+    struct dl_phdr_info info;
+    if (headers_of(l, &info)) visit_object(&info);
+  }
+  seen_adds = seen_subs = ~0ull; /* dl_iterate_phdr's next refresh is a full one */
+  return true;
+}
+#else
+static bool walk_link_maps(void) { return false; }
+#endif
 
 /* The main program has an empty dlpi_name: give it its real path, read from /proc/self/exe. */
 static void name_main_program(void) {
@@ -125,13 +185,19 @@ void pt_track_modules_refresh(void) {
   if (table && seen_in) {
     generation++;
     walk_t walk = {true, false};
-    dl_iterate_phdr(visit, &walk);
+    if (walk_link_maps()) walk.changed = true;
+    else dl_iterate_phdr(visit, &walk);
     if (walk.changed) { /* a full walk: entries it did not see were unloaded */
       name_main_program();
       size_t n = pt_load_relaxed(&count);
       uint64_t t = now_ns();
+      bool unloaded = false;
       for (size_t i = 0; i < n; i++)
-        if (table[i].unloaded_ns == 0 && seen_in[i] != generation) table[i].unloaded_ns = t;
+        if (table[i].unloaded_ns == 0 && seen_in[i] != generation) {
+          table[i].unloaded_ns = t;
+          unloaded = true;
+        }
+      if (unloaded) pt_track_unwind_flush(); /* the list walk has no counters to tell */
     }
   }
   pt_store_release(&busy, 0);
@@ -176,4 +242,7 @@ bool pt_track_module_text_of(const void* addr, uintptr_t* lo, uintptr_t* hi) {
   return false;
 }
 
-void pt_track_modules_fork_child(void) { pt_store_relaxed(&busy, 0); }
+void pt_track_modules_fork_child(void) {
+  pt_store_relaxed(&busy, 0);
+  forked = true;
+}

@@ -124,6 +124,13 @@ static unsigned first_foreign(void* const* raw, unsigned got, const void* frame)
   return first;
 }
 
+/* libunwind finds objects with dl_iterate_phdr, under the loader's lock, and keeps locks of its own.
+ * In a process forked while another thread held one of them, that lock is held for ever, and the
+ * first stack the call-frame walk gives up on waited for it, inside malloc. So a forked process
+ * walks frame pointers there instead. */
+static bool forked;
+void pt_track_stack_fork_child(void) { forked = true; }
+
 /* Raw return addresses; the caller's start at raw[*first]. *same: the call-frame walk found the
  * frames of this thread's previous walk. */
 static unsigned walk(void** raw, unsigned depth, const void* frame, bool* same, unsigned* first, bool stateless) {
@@ -136,7 +143,7 @@ static unsigned walk(void** raw, unsigned depth, const void* frame, bool* same, 
     *first = 0;
     return got;
   }
-  if (config.frame_pointers || !unwind) {
+  if (config.frame_pointers || !unwind || forked) {
     got = walk_frame_pointers((uintptr_t*)raw, want);
   } else {
     int r = unwind(raw, (int)want);

@@ -83,6 +83,7 @@ bool pt_track_unwind_tree_find(const void* frame, uintptr_t own_lo, uintptr_t ow
 void pt_track_unwind_flush(void); /* after dlclose: code may change at the addresses it knew */
 void pt_track_unwind_thread_exit(void); /* gives this thread's walks to the next thread */
 void pt_track_unwind_fork_child(void);
+void pt_track_stack_fork_child(void); /* libunwind is not used after a fork (stack.c says why) */
 
 /* ---- "stacktab.c": interning a stack into a dense id, lock-free ---------------------------------- */
 uint32_t pt_track_stack_intern(const uintptr_t* frames, unsigned depth);

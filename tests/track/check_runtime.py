@@ -69,6 +69,13 @@
   fault_in_scan  (lifecycle) a thread the exit scan cannot hold faults while the scan reads: the
              process dies of SIGSEGV, as without ptmem (the scan's handler jumped to the scanner
              from that thread, and the process exited 0); run without CAP_SYS_PTRACE (capsh)
+  fork_loader  (lifecycle) 40 children forked while a parent thread walks the loaded objects
+             (dl_iterate_phdr): every child ends (the loader's
+             lock held by a parent thread at the fork stays held in the child, and the tracker's
+             own dl_iterate_phdr, for its module table and for unwind rules, waited for it:
+             children hung; and libunwind, for a function without unwind tables), and each
+             child's trace has its 4321-byte and 1234-byte definite leaks, whose first frames lie
+             in the program's module in that trace's module table
   address_limit  under a limit on address space (RLIMIT_AS, `ulimit -v`): 60 MB untracked and
              400 MB tracked, the program runs as under glibc, and the tracked trace has its
              99-byte definite leak (1 GiB regions failed every malloc under 1 GB; the tracker's
@@ -637,6 +644,32 @@ def main():
                 fail(f"fault {delay_us} us into the scan: status {r.returncode}, expected death by SIGSEGV; "
                      f"stderr {r.stderr[-300:]}")
             print(f"fault {delay_us} us into the scan: died of SIGSEGV")
+    elif a.case == "fork_loader":
+        env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=f"{a.outdir}/t.%p.json")
+        p = subprocess.Popen([a.exe, "fork_loader", "40"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        try:
+            out, err = p.communicate(timeout=100)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            fail("the program did not end in 100 s")
+        if p.returncode != 0 or out != "done\n":
+            fail(f"status {p.returncode}, stdout {out!r}, stderr {err[-600:]}")
+        exe = os.path.basename(a.exe)
+        children = [f for f in glob.glob(os.path.join(a.outdir, "t.*.json")) if f != f"{a.outdir}/t.{p.pid}.json"]
+        if len(children) != 40:
+            fail(f"{len(children)} children's traces, expected 40")
+        for path in children:
+            t = check_trace.Trace(path)
+            for size in (4321, 1234):
+                leaks = [l for l in t.leaks if l["kind"] == "definite" and l["bytes"] == size]
+                if t.summary.get("final") is not True or len(leaks) != 1:
+                    fail(f"{path}: final {t.summary.get('final')}, expected one {size}-byte definite leak, "
+                         f"found {t.leaks}")
+                m = t.module_of(t.stacks[leaks[0]["stack"]][0])
+                if m is None or os.path.basename(m.path) != exe:
+                    fail(f"{path}: the {size}-byte leak's first frame is not in {exe} (module {m and m.path})")
+        print("40 children ended, each with its two leaks in the program's module")
     elif a.case == "handler_snapshot":
         env = ("PTMEM_SNAPSHOT_SIGNAL=10", f"PTMEM_OUT={a.outdir}/t.json")
         try:

@@ -1,5 +1,5 @@
 /* lifecycle: the tracker around the edges of a process's life, one mode per argument, checked by
- * check_runtime.py (cases handler_snapshot, after_final, one_fd).
+ * check_runtime.py (cases handler_snapshot, after_final, one_fd, fault_in_scan, fork_loader).
  *   handler_snapshot  for argv[2] seconds: a SIGALRM every 20 us whose handler allocates, while a
  *               timer sends SIGUSR1 (PTMEM_SNAPSHOT_SIGNAL) every argv[3] us and main allocates; prints
  *               "done" (a handler landing in the timeline's sampling, with a snapshot due, waited
@@ -13,9 +13,18 @@
  *   fault_in_scan  a thread the exit scan cannot hold (it blocks every signal but SIGSEGV, and the
  *               process is not dumpable: run without CAP_SYS_PTRACE, no ptrace either) writes
  *               through a null pointer argv[2] us after the scan began (a million-block list
- *               makes it last): the process must die of SIGSEGV, as without ptmem */
+ *               makes it last): the process must die of SIGSEGV, as without ptmem
+ *   fork_loader argv[2] children forked while a thread walks the loaded objects (dl_iterate_phdr,
+ *               slowly): each child allocates from code the parent never ran, leaks 4321 bytes
+ *               from fork_loader_leak and 1234 from a function without unwind tables
+ *               (lifecycle_nofde.c: the walk gives up there, and libunwind took it) and exits (glibc's exit is safe there; not after a fork
+ *               while a thread is in dlclose, which holds exit's own lock); a child that is
+ *               not done in 10 s dies of SIGALRM, and no more are forked. Prints "done" if every child exited 0 (the
+ *               loader's lock, held by a parent thread at the fork, is held for ever in the child:
+ *               the tracker's own dl_iterate_phdr there waited for it) */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,8 +33,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "lifecycle.h"
 
 static void touch(void* p, size_t n) { memset(p, 0x5a, n); }
 static int fcntl_is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
@@ -157,6 +169,50 @@ static void fault_in_scan(long delay_us) {
   exit(0);
 }
 
+static int slow_visit(struct dl_phdr_info* info, size_t size, void* arg) {
+  (void)info, (void)size, (void)arg;
+  usleep(20);
+  return 0;
+}
+
+static void* walk_objects_forever(void* arg) {
+  (void)arg;
+  for (;;) dl_iterate_phdr(slow_visit, NULL);
+  return NULL;
+}
+
+__attribute__((noinline)) static void fork_loader_leak(void) {
+  void* volatile p = malloc(4321);
+  touch(p, 4321);
+  p = NULL;
+}
+
+static int fork_loader(int children) {
+  pthread_t walker;
+  pthread_create(&walker, NULL, walk_objects_forever, NULL);
+  int failed = 0;
+  for (int i = 0; i < children; i++) {
+    usleep(1000);
+    pid_t pid = fork();
+    if (pid == 0) {
+      alarm(10);
+      fork_loader_leak();
+      lifecycle_leak_without_unwind_tables(1234);
+      exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "child %d: status %d\n", i, status);
+      failed++;
+      break;
+    }
+  }
+  if (failed) return 1;
+  printf("done\n");
+  fflush(stdout);
+  _exit(0); /* the threads go on walking */
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   if (strcmp(mode, "handler_snapshot") == 0)
@@ -164,6 +220,8 @@ int main(int argc, char** argv) {
   if (strcmp(mode, "after_final") == 0) after_final();
   if (strcmp(mode, "one_fd") == 0) return one_fd();
   if (strcmp(mode, "fault_in_scan") == 0) fault_in_scan(argc > 2 ? atol(argv[2]) : 20000);
-  fprintf(stderr, "usage: lifecycle handler_snapshot SECONDS [US] | after_final | one_fd | fault_in_scan [US]\n");
+  if (strcmp(mode, "fork_loader") == 0) return fork_loader(argc > 2 ? atoi(argv[2]) : 40);
+  fprintf(stderr, "usage: lifecycle handler_snapshot SECONDS [US] | after_final | one_fd | fault_in_scan [US] | "
+                  "fork_loader [CHILDREN]\n");
   return 2;
 }
