@@ -9,7 +9,6 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,8 +114,9 @@ static int visit(struct dl_phdr_info* info, size_t size, void* arg) {
  * child hung writing its trace at exit. So a forked process with one thread reads the list itself,
  * as a debugger does: no other thread can change it meanwhile. The list is the link maps of the
  * program's namespace (dlmopen's others are left out); each object's program headers are found
- * from its ELF header, at the start of its mapping (_dl_find_object, which takes no lock); the
- * main program's from the auxiliary vector. With more threads, dl_iterate_phdr it is. */
+ * from its ELF header, at the start of its mapping (_dl_find_object, which takes no lock), the
+ * main program's too (the auxiliary vector's are ld.so's when ld.so was run as the command).
+ * With more threads, dl_iterate_phdr it is. */
 static bool forked; /* since the program image began */
 
 #if defined(DLFO_EH_SEGMENT_TYPE)
@@ -129,11 +129,6 @@ static bool headers_of(const struct link_map* l, struct dl_phdr_info* info) {
   memset(info, 0, sizeof *info);
   info->dlpi_addr = l->l_addr;
   info->dlpi_name = l->l_name;
-  if (!l->l_prev) { /* the main program */
-    info->dlpi_phdr = (const ElfW(Phdr)*)getauxval(AT_PHDR);
-    info->dlpi_phnum = (ElfW(Half))getauxval(AT_PHNUM);
-    return info->dlpi_phdr != NULL;
-  }
   struct dl_find_object found;
   if (!l->l_ld || _dl_find_object((void*)l->l_ld, &found) != 0 || found.dlfo_link_map != l) return false;
   const ElfW(Ehdr)* eh = found.dlfo_map_start;
