@@ -51,6 +51,7 @@ __attribute__((constructor)) static void ptmem_preload_start(void) {
   ptmem_tracking_install_signal((int)ptmem_options.snapshot_signal);
   ptmem_tracking_install_crash_handlers((int)ptmem_options.snapshot_signal);
   ptmem_exit_resolve();
+  ptmem_exec_resolve();
 }
 
 /* PTMEM_STATS=1: one summary when the program exits, from the same statistics as malloc_stats. */

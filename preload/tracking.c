@@ -220,6 +220,9 @@ static bool take_writer(enum trace_kind kind) {
  * snapshot, an _exit or a SIGTERM of another thread while exit's destructors still run would
  * (their trace has no leak scan: the report then passed a program that leaked). */
 static bool final_written;
+/* Set (under the writer) once a snapshot of this process is at its PTMEM_OUT path: an exec would
+ * leave it there as the process's last word (exec.c). */
+static _Atomic int snapshot_on_disk;
 enum { TRACE_PATH_MAX = 1200 };
 
 static int write_trace(const char* path_or_null, enum trace_kind kind) {
@@ -256,6 +259,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     if (!pt_track_trace_write(path, &trace_info, kind == AT_EXIT ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
     if (kind == SNAPSHOT) pt_track_timeline_snapshot_took(clock_ns(CLOCK_MONOTONIC) - started, stacks);
     else if (!result) final_written = true;
+    if (kind == SNAPSHOT && !result && !path_or_null) pt_store_release(&snapshot_on_disk, 1);
   }
   tls_state = was;
   pt_store_release(&writing, 0);
@@ -382,6 +386,38 @@ void ptmem_tracking_exit_call(const char* how) {
   write_trace(NULL, AT_EXIT_CALL);
 }
 
+/* From the exec wrappers (exec.c), before the exec: the final trace, without a leak scan, if a
+ * snapshot of this process is on disk (else nothing, as before: the new image's trace is the
+ * process's). True if it was written: then exec_failed must let the process write another. */
+bool ptmem_tracking_exec_call(const char* how) {
+  if (!ptmem_tracking || !pt_load_acquire(&snapshot_on_disk) || (tls_state & INSIDE) || pt_track_locks_held ||
+      (pid_t)syscall(SYS_getpid) != tracked_pid)
+    return false;
+  int saved = errno;
+  trace_info.exit_call = how;
+  bool wrote = write_trace(NULL, AT_EXIT_CALL) == 0;
+  if (!wrote) trace_info.exit_call = NULL;
+  errno = saved;
+  return wrote;
+}
+
+/* The exec returned: it failed, the process goes on, and its final trace is still to come. */
+void ptmem_tracking_exec_failed(bool wrote) {
+  if (!wrote) return;
+  int saved = errno;
+  for (int tries = 2000; tries > 0; tries--) { /* another thread's snapshot would see final_written: brief */
+    int expected = 0;
+    if (pt_cas_strong_acq_rel(&writing, &expected, 1)) {
+      final_written = false;
+      trace_info.exit_call = NULL;
+      pt_store_release(&writing, 0);
+      break;
+    }
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  errno = saved;
+}
+
 /* From the crash handler (crash.c), in the thread that crashed. A tracker lock of this thread's
  * would never be released: then no trace (the last periodic snapshot stays). A write already
  * under way (write_trace does not wait for it) is left to finish if it can. */
@@ -422,6 +458,7 @@ void ptmem_tracking_fork_child(void) {
    * not come along, and the child's final trace would wait for it forever. */
   pt_store_relaxed(&writing, 0);
   final_written = false; /* the parent's, forked from an atexit handler: the child's is to come */
+  pt_store_relaxed(&snapshot_on_disk, 0); /* the parent's: the child's trace has a path of its own */
   pt_track_sites_fork_child();
   pt_track_unwind_fork_child();
   pt_track_stack_fork_child();

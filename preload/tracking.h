@@ -26,6 +26,12 @@ void ptmem_tracking_crash_snapshot(int signo);
 /* The final trace of a process ending through _exit, _Exit or quick_exit (`how`): exit.c. */
 void ptmem_tracking_exit_call(const char* how);
 void ptmem_exit_resolve(void); /* exit.c: the C library's quick_exit, from the constructor */
+/* exec.c: before an exec, the final trace (no leak scan) of a process that has a snapshot on disk,
+ * which would otherwise stay its last word; true if written. After a failed exec, exec_failed(that)
+ * lets the process write its final trace later. */
+bool ptmem_tracking_exec_call(const char* how);
+void ptmem_tracking_exec_failed(bool wrote);
+void ptmem_exec_resolve(void); /* exec.c: the C library's exec family, from the constructor */
 /* crash.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT write that snapshot, where the program had no
  * handler of its own; from the constructor. `except`: a signal left alone (the snapshot signal). */
 void ptmem_tracking_install_crash_handlers(int except);

@@ -18,7 +18,7 @@ typedef struct pt_trace_info_s {
   uint64_t start_unix_ns; /* wall-clock time tracking started */
   uint64_t start_mono_ns; /* CLOCK_MONOTONIC at the same moment: times in the trace are relative */
   int crash_signal;       /* the signal the process is dying of (a snapshot written by the crash handler); 0: none */
-  const char* exit_call;  /* "_exit", "_Exit" or "quick_exit": how a process without destructors ended; NULL: none */
+  const char* exit_call;  /* "_exit", "_Exit", "quick_exit", an exec ("execve"...): how it ended; NULL: none */
 } pt_trace_info_t;
 
 /* Expands a PTMEM_OUT template: %p the pid, %e the program's file name, %% a percent sign. False if

@@ -211,8 +211,10 @@ class Trace:
         s = self.summary
         # Snapshots ("final": false) are written while the program runs: no leak scan there.
         snapshot = s.get("final") is False
-        # A process ending through _exit, _Exit or quick_exit has no leak scan by design (as LSan).
-        no_scan = snapshot or s.get("exit_call") in ("_exit", "_Exit", "quick_exit")
+        # A process ending through _exit, _Exit, quick_exit or an exec (after a snapshot of it was
+        # written) has no leak scan by design (as LSan).
+        no_scan = snapshot or s.get("exit_call") in ("_exit", "_Exit", "quick_exit", "execve", "execv", "execvp",
+                                                     "execvpe", "execl", "execlp", "execle", "fexecve", "execveat")
         if s.get("leak_scan") is not True and not no_scan:
             fail(f"{self.path}: summary says the leak scan did not run")
         if not no_scan and s.get("leak_scan_complete") is not True:

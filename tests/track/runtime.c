@@ -9,6 +9,10 @@
  *               the exit-time scan must not crash on memory that vanishes under it
  *   chdir       chdir(argv[2]) before exit, as daemons do (chdir("/"))
  *   exec        leak 1000 blocks from before_exec, then exec this program in plain mode
+ *   exec_snapshot  leak 1000 blocks from before_exec, write a snapshot to the PTMEM_OUT path, then
+ *               an exec that fails (execvp of a missing program; prints "exec failed: ENOENT"); then
+ *               argv[2] "exec": execle /bin/sh, printing $PTMEM_EXEC_ARG ("via execle") from the
+ *               environment given; "exit": return
  *   crash       1000 allocations from before_crash, then a write through a null pointer (SIGSEGV)
  *   abort       the same, then abort() (SIGABRT)
  *   term        the same, then SIGTERM sent to itself (kill's default signal)
@@ -259,6 +263,26 @@ int main(int argc, char** argv) {
     fflush(NULL);
     execl("/proc/self/exe", argv[0], "plain", (char*)NULL);
     return 4;
+  } else if (strcmp(mode, "exec_snapshot") == 0) {
+    before_exec();
+    int (*snapshot)(const char*) = (int (*)(const char*))dlsym(RTLD_DEFAULT, "ptmem_snapshot");
+    if (!snapshot || snapshot(NULL) != 0) return 2;
+    fflush(NULL);
+    char* missing[] = {"ptmem-no-such-program", NULL};
+    errno = 0;
+    execvp(missing[0], missing);
+    printf("exec failed: %s\n", errno == ENOENT ? "ENOENT" : strerror(errno));
+    if (strcmp(argv[2], "exec") == 0) {
+      extern char** environ;
+      size_t n = 0;
+      while (environ[n]) n++;
+      char** env = calloc(n + 2, sizeof *env);
+      memcpy(env, environ, n * sizeof *env);
+      env[n] = "PTMEM_EXEC_ARG=via execle";
+      fflush(NULL);
+      execle("/bin/sh", "sh", "-c", "echo \"$PTMEM_EXEC_ARG\"", (char*)NULL, env);
+      return 4;
+    }
   } else if (strcmp(mode, "crash") == 0 || strcmp(mode, "abort") == 0 || strcmp(mode, "term") == 0 ||
              strcmp(mode, "own_handler") == 0) {
     if (strcmp(mode, "own_handler") == 0) signal(SIGSEGV, own_segv_handler);

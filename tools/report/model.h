@@ -85,7 +85,7 @@ typedef struct rp_trace_s {
   uint64_t start_unix_ns, sample_bytes, page_size;
   char* unwinder;
   char* leak_roots; /* "lsan" or "all-mappings"; NULL in traces older than the field */
-  char* exit_call;  /* summary: "_exit", "_Exit" or "quick_exit" when the process ended that way; else NULL */
+  char* exit_call;  /* summary: "_exit", "_Exit", "quick_exit" or an exec ("execve"...); else NULL */
   uint32_t depth;
 
   RP_VEC(rp_module_t) modules;
