@@ -7,7 +7,8 @@
  * (threadstacks.c); static TLS around each live thread pointer; the held registers; the blocks
  * ld.so allocated. Never the allocator's own memory or the tracker's. Every aligned
  * word that points inside the requested bytes of a live block (interior pointers count; one past
- * the end does not, as in LSan) marks the block reachable;
+ * the end does not, as in LSan, but for an 8-byte block holding 0: `new T[0]`'s cookie) marks the
+ * block reachable;
  * reachable blocks are scanned in turn (an explicit work list, no recursion). Then every block left
  * unmarked is scanned once and whatever it points to that is not reachable is marked indirect: a
  * list whose head leaked is one definite leak plus indirect nodes. A pointer to itself does not count.
@@ -93,6 +94,15 @@ static inline void mark_reachable(scan_t* s, void* block, uint64_t* rec) {
   if (s->nwork < s->cap) s->work[s->nwork++] = block;
 }
 
+/* LSan's one exception to "one past the end does not count" (IsSpecialCaseOfOperatorNew0): C++'s
+ * `new T[0]` for a T with a destructor allocates just the 8-byte array cookie, holding 0, and
+ * returns the address one past it, which is all the program keeps. The allocator's smallest slot
+ * is 16 bytes, so that address still finds the 8-byte block. */
+static inline bool is_new_array_zero(const void* start, size_t requested, uintptr_t w) {
+  return requested == sizeof(uintptr_t) && w == (uintptr_t)start + sizeof(uintptr_t) &&
+         *(const uintptr_t*)start == 0;
+}
+
 /* Marks the block at word w with `mark` if it is not marked yet; reachable ones go on the list. */
 static inline void consider(scan_t* s, uintptr_t w, const void* from_block, uint64_t mark) {
   if (w < 4096 || (w >> 47)) return;
@@ -102,7 +112,8 @@ static inline void consider(scan_t* s, uintptr_t w, const void* from_block, uint
   if (!s->heap->find((const void*)w, &start, &size, &rec)) return;
   if (start == from_block) return; /* a pointer to itself */
   size_t requested = (*rec & PT_REC_USABLE) ? size : pt_rec_size(*rec);
-  if (w - (uintptr_t)start >= (requested ? requested : 1)) return; /* past the end: LSan ignores it */
+  if (w - (uintptr_t)start >= (requested ? requested : 1) && !is_new_array_zero(start, requested, w))
+    return; /* past the end: LSan ignores it */
   if (*rec & PT_REC_MARK_REACHABLE) return;
   if (mark == PT_REC_MARK_INDIRECT) {
     *rec |= PT_REC_MARK_INDIRECT;
@@ -290,9 +301,13 @@ static bool root_line(scan_t* s, const char* line, roots_t* r) {
   bool stack = (r->prev_guard && r->prev_hi == lo) || strstr(line, "[stack]");
   r->prev_hi = hi;
   r->prev_guard = p[0] == '-' && p[1] == '-' && p[2] == '-';
-  if (p[0] != 'r' || p[1] != 'w') return true;
+  if (p[0] != 'r') return true;
   if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]") || strstr(line, "[anon:ptmem")) return true;
   bool anonymous = is_anonymous(p);
+  /* Read-only now, but part of a module's writable segment: RELRO, or globals the program sealed
+   * with mprotect after filling them. LSan reads the whole segment (a block kept only there was a
+   * false definite leak); stacks and TLS are never read-only. */
+  if (p[1] != 'w') return scan_module_parts(s, lo, hi, anonymous);
   uintptr_t live = live_stack_part(r, lo, hi, stack);
   if (pt_track_leaks_all_mappings) return scan_part(s, lo, hi, stack ? live : lo, hi, anonymous);
   if (!scan_part(s, lo, hi, live, hi, anonymous) || !scan_module_parts(s, lo, hi, anonymous)) return false;
