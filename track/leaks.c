@@ -244,6 +244,8 @@ typedef struct roots_s {
   uintptr_t own_sp, own_tp; /* the scanning thread's */
   size_t static_tls;        /* glibc's static TLS size, thread control block included */
   bool all_held;            /* every other thread was held: a stack none of them runs on is dead */
+  bool own_off_stack;       /* the scanning thread runs on its alternate signal stack (exit() in a handler) */
+  bool own_main;            /* the scanning thread is the main thread (its stack is "[stack]") */
   uintptr_t prev_hi;        /* the previous line of /proc/self/maps... */
   bool prev_guard;          /* ...had no access at all: a thread stack's guard below this line */
 } roots_t;
@@ -259,8 +261,13 @@ static bool scan_part(scan_t* s, uintptr_t lo, uintptr_t hi, uintptr_t from, uin
  * interrupted may keep data); none running on it: nowhere (hi) if the stack is known dead (an ended
  * thread's that glibc keeps for the next thread, or any when every thread was held), else all of
  * it (a thread that was not held, read whole as LSan does when it cannot place a stack pointer). */
-static uintptr_t live_stack_part(const roots_t* r, uintptr_t lo, uintptr_t hi, bool stack) {
+static uintptr_t live_stack_part(const roots_t* r, uintptr_t lo, uintptr_t hi, bool stack, bool main_stack) {
   if (r->own_sp >= lo && r->own_sp < hi) return r->own_sp;
+  /* The scanning thread's own stack while it runs on its alternate signal stack (a handler that
+   * called exit()): the code it interrupted is live there, all of it as far as anyone can tell, and
+   * LSan reads it whole too (a stack pointer off the stack). A thread stack holds its TLS and TCB. */
+  bool own = (r->own_tp >= lo && r->own_tp < hi) || (r->own_main && main_stack);
+  if (stack && r->own_off_stack && own) return lo;
   uintptr_t live = hi, sp, tp;
   for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
     if (pt_track_threads_held_at(i, &sp, &tp) && sp >= lo && sp < hi && sp - 128 < live)
@@ -308,7 +315,7 @@ static bool root_line(scan_t* s, const char* line, roots_t* r) {
    * with mprotect after filling them. LSan reads the whole segment (a block kept only there was a
    * false definite leak); stacks and TLS are never read-only. */
   if (p[1] != 'w') return scan_module_parts(s, lo, hi, anonymous);
-  uintptr_t live = live_stack_part(r, lo, hi, stack);
+  uintptr_t live = live_stack_part(r, lo, hi, stack, strstr(line, "[stack]") != NULL);
   if (pt_track_leaks_all_mappings) return scan_part(s, lo, hi, stack ? live : lo, hi, anonymous);
   if (!scan_part(s, lo, hi, live, hi, anonymous) || !scan_module_parts(s, lo, hi, anonymous)) return false;
   /* Static TLS lies below the thread pointer and the thread control block above it: in a thread's
@@ -345,8 +352,11 @@ void pt_track_leaks_save_vector_registers(void) {
 __attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, bool* complete) {
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
+  stack_t alt;
   roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
-               .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
+               .static_tls = static_tls, .all_held = pt_track_threads_all_held(),
+               .own_off_stack = sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK),
+               .own_main = syscall(SYS_gettid) == getpid()};
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
   int fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0 && s->touched.fd >= 0) { /* the last free descriptor: the roots matter, pagemap only saves time */
