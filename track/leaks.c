@@ -244,7 +244,6 @@ typedef struct roots_s {
   uintptr_t own_sp, own_tp; /* the scanning thread's */
   size_t static_tls;        /* glibc's static TLS size, thread control block included */
   bool all_held;            /* every other thread was held: a stack none of them runs on is dead */
-  bool own_off_stack;       /* the scanning thread runs on its alternate signal stack (exit() in a handler) */
   bool own_main;            /* the scanning thread is the main thread (its stack is "[stack]") */
   uintptr_t prev_hi;        /* the previous line of /proc/self/maps... */
   bool prev_guard;          /* ...had no access at all: a thread stack's guard below this line */
@@ -256,23 +255,34 @@ static bool scan_part(scan_t* s, uintptr_t lo, uintptr_t hi, uintptr_t from, uin
   return from >= to || scan_foreign_parts(s, from, to, anonymous);
 }
 
+/* Whether the thread stack [lo, hi) is the own stack of the exiting thread or of a held one: a
+ * thread stack holds its thread's static TLS and control block, the main thread's is "[stack]". */
+static bool stack_of_live_thread(const roots_t* r, uintptr_t lo, uintptr_t hi, bool main_stack) {
+  if ((r->own_tp >= lo && r->own_tp < hi) || (r->own_main && main_stack)) return true;
+  uintptr_t sp, tp;
+  for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
+    if (pt_track_threads_held_at(i, &sp, &tp) &&
+        ((tp >= lo && tp < hi) || (main_stack && pt_track_threads_held_is_main(i))))
+      return true;
+  return false;
+}
+
 /* Where the live part of the thread stack [lo, hi) starts: at the lowest stack pointer of the
  * threads running on it (a held thread's less the 128-byte red zone below it, where the code it
- * interrupted may keep data); none running on it: nowhere (hi) if the stack is known dead (an ended
+ * interrupted may keep data). None running on it: all of it if it is the stack of a live thread
+ * that runs elsewhere (exit() called in a handler on its alternate signal stack, a thread switched
+ * to a makecontext coroutine's stack), as LSan reads a stack whose thread's stack pointer is off
+ * it: the code that switched away is live there; nowhere (hi) if the stack is known dead (an ended
  * thread's that glibc keeps for the next thread, or any when every thread was held), else all of
  * it (a thread that was not held, read whole as LSan does when it cannot place a stack pointer). */
 static uintptr_t live_stack_part(const roots_t* r, uintptr_t lo, uintptr_t hi, bool stack, bool main_stack) {
   if (r->own_sp >= lo && r->own_sp < hi) return r->own_sp;
-  /* The scanning thread's own stack while it runs on its alternate signal stack (a handler that
-   * called exit()): the code it interrupted is live there, all of it as far as anyone can tell, and
-   * LSan reads it whole too (a stack pointer off the stack). A thread stack holds its TLS and TCB. */
-  bool own = (r->own_tp >= lo && r->own_tp < hi) || (r->own_main && main_stack);
-  if (stack && r->own_off_stack && own) return lo;
   uintptr_t live = hi, sp, tp;
   for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
     if (pt_track_threads_held_at(i, &sp, &tp) && sp >= lo && sp < hi && sp - 128 < live)
       live = sp - lo > 128 ? sp - 128 : lo;
   if (live < hi || !stack) return live;
+  if (stack_of_live_thread(r, lo, hi, main_stack)) return lo;
   uintptr_t dead_end = pt_track_leaks_dead_stack_end(lo, hi);
   if (dead_end) return pt_track_leaks_all_mappings ? dead_end : hi;
   return r->all_held && !pt_track_leaks_all_mappings ? hi : lo;
@@ -352,10 +362,8 @@ void pt_track_leaks_save_vector_registers(void) {
 __attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, bool* complete) {
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
-  stack_t alt;
   roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
                .static_tls = static_tls, .all_held = pt_track_threads_all_held(),
-               .own_off_stack = sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK),
                .own_main = syscall(SYS_gettid) == getpid()};
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
   int fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
