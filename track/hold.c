@@ -307,10 +307,6 @@ bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_point
   return true;
 }
 
-bool pt_track_threads_held_is_main(unsigned i) {
-  return i < pt_track_threads_held_count() && pt_load_acquire(&held[i].tid) == getpid();
-}
-
 bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi) {
   if (i >= pt_track_threads_held_count() || !pt_load_acquire(&held[i].tid) || !held[i].xstate) return false;
   *lo = held[i].xstate;

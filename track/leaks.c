@@ -244,7 +244,6 @@ typedef struct roots_s {
   uintptr_t own_sp, own_tp; /* the scanning thread's */
   size_t static_tls;        /* glibc's static TLS size, thread control block included */
   bool all_held;            /* every other thread was held: a stack none of them runs on is dead */
-  bool own_main;            /* the scanning thread is the main thread (its stack is "[stack]") */
   uintptr_t prev_hi;        /* the previous line of /proc/self/maps... */
   bool prev_guard;          /* ...had no access at all: a thread stack's guard below this line */
 } roots_t;
@@ -255,14 +254,22 @@ static bool scan_part(scan_t* s, uintptr_t lo, uintptr_t hi, uintptr_t from, uin
   return from >= to || scan_foreign_parts(s, from, to, anonymous);
 }
 
+/* The main thread's thread pointer, taken when the library is loaded (on the main thread): its
+ * stack is "[stack]". A fork child of another thread keeps the value, and rightly: its one thread
+ * is not the one that ran on "[stack]" (its tid is the pid all the same). */
+static uintptr_t main_tp;
+__attribute__((constructor)) static void note_main_thread(void) {
+  if (syscall(SYS_gettid) == getpid()) main_tp = (uintptr_t)__builtin_thread_pointer();
+}
+
 /* Whether the thread stack [lo, hi) is the own stack of the exiting thread or of a held one: a
  * thread stack holds its thread's static TLS and control block, the main thread's is "[stack]". */
 static bool stack_of_live_thread(const roots_t* r, uintptr_t lo, uintptr_t hi, bool main_stack) {
-  if ((r->own_tp >= lo && r->own_tp < hi) || (r->own_main && main_stack)) return true;
+  bool main_alive = main_tp && main_stack;
+  if ((r->own_tp >= lo && r->own_tp < hi) || (main_alive && r->own_tp == main_tp)) return true;
   uintptr_t sp, tp;
   for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
-    if (pt_track_threads_held_at(i, &sp, &tp) &&
-        ((tp >= lo && tp < hi) || (main_stack && pt_track_threads_held_is_main(i))))
+    if (pt_track_threads_held_at(i, &sp, &tp) && ((tp >= lo && tp < hi) || (main_alive && tp == main_tp)))
       return true;
   return false;
 }
@@ -363,8 +370,7 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, b
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
   roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
-               .static_tls = static_tls, .all_held = pt_track_threads_all_held(),
-               .own_main = syscall(SYS_gettid) == getpid()};
+               .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
   int fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0 && s->touched.fd >= 0) { /* the last free descriptor: the roots matter, pagemap only saves time */

@@ -59,8 +59,6 @@ void pt_track_threads_release(void);
  * its entry is not filled. */
 unsigned pt_track_threads_held_count(void);
 bool pt_track_threads_held_at(unsigned i, uintptr_t* sp, uintptr_t* thread_pointer);
-/* Whether held thread i is the main thread (whose stack is "[stack]"). */
-bool pt_track_threads_held_is_main(unsigned i);
 /* Held thread i's vector registers, where its signal frame holds them; false if none. */
 bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi);
 /* Other threads the last hold found running (not ended) but could not hold. */
