@@ -1,6 +1,7 @@
 /* crash.c - a trace from a program that crashes or is told to stop. SIGKILL leaves the last periodic
  * snapshot, which a run shorter than a second does not have yet; a crash (SIGSEGV, SIGBUS, SIGILL,
- * SIGFPE, SIGABRT) or a SIGTERM (kill's default, how servers and pool workers are stopped) is seen
+ * SIGFPE, SIGABRT), a SIGTERM (kill's default, how servers and pool workers are stopped), a SIGPIPE
+ * (a pipeline's writer whose reader is gone: `yes | head -1`), SIGHUP, SIGALRM or SIGQUIT is seen
  * by a handler, which writes a snapshot naming the signal and then lets the signal take its
  * default course: the same exit status and the same core dump as without ptmem. SIGINT is left
  * alone: programs look at its action to decide whether to install their own (python3 raises
@@ -8,7 +9,11 @@
  *
  * Installed only for signals whose action is the default when the constructor runs: a handler the
  * program had, or installs later, is the program's business and replaces ours, as without the
- * preload. Handlers do not survive exec, so the next program starts from its own defaults. */
+ * preload. Handlers do not survive exec, so the next program starts from its own defaults. A
+ * handler installed later may still call ours, the one it found (signal chaining: the JVM does,
+ * for every SIGPIPE, which it then ignores): without the preload it would have found the default
+ * action, so ours does what calling that would do, nothing, and the program's handler decides.
+ * Raising the signal there would land in that handler again, for ever. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,11 +21,20 @@
 
 #include "tracking.h"
 
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM};
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGPIPE, SIGHUP, SIGALRM, SIGQUIT};
+
+/* SA_RESETHAND put the default action back as the kernel delivered the signal to us (the handler
+ * only: the flags stay, SA_SIGINFO among them); any other action is a handler of the program's that
+ * called us. */
+static bool called_by_another_handler(int signo) {
+  struct sigaction now;
+  return sigaction(signo, NULL, &now) == 0 && now.sa_handler != SIG_DFL;
+}
 
 static void on_crash(int signo, siginfo_t* info, void* context) {
   (void)info;
   (void)context;
+  if (called_by_another_handler(signo)) return;
   static atomic_int written; /* two threads crashing at once: one trace */
   if (!atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
   /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising

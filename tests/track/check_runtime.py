@@ -29,10 +29,13 @@
              and the gate passes with a note (the snapshot stayed, and failed the gate: "leaks
              unknown"). An exec that fails first leaves the process going: one that then returns
              writes its final trace at exit, with its leak scan (needs --report)
-  crash      a program that crashes (SIGSEGV, abort()'s SIGABRT) or is sent SIGTERM well before the first periodic
+  crash      a program that crashes (SIGSEGV, abort()'s SIGABRT), is sent SIGTERM, SIGHUP, SIGQUIT or
+             SIGALRM, or writes to a pipe nobody reads (SIGPIPE) well before the first periodic
              snapshot still leaves a trace, written as it crashed: "final": false, "signal" naming
              the signal, its allocations counted; and it dies of that signal, as without ptmem. A
-             program with its own SIGSEGV handler keeps it (ours is not installed over it)
+             program with its own SIGSEGV handler keeps it (ours is not installed over it). One whose
+             own SIGPIPE handler calls the handler it found (as the JVM's does) goes on, its writes
+             failing with EPIPE (ptmem's handler raised the signal into the program's again: a loop)
   exit_call  processes ending through _exit, _Exit and quick_exit (which skip destructors) still
              write their final trace, without a leak scan ("exit_call" names the way out): the
              program and its forked child, not its vfork child (it runs in its parent's memory);
@@ -505,12 +508,17 @@ def main():
                     fail(f"{then}: ptmem-report exit {rep.returncode}: {rep.stdout[-600:]} {rep.stderr[-300:]}")
             print(f"{then}: {own[0]}: exit_call {s.get('exit_call')}, leak_scan {s.get('leak_scan')}")
     elif a.case == "crash":
-        for mode, signo in (("crash", signal.SIGSEGV), ("abort", signal.SIGABRT), ("term", signal.SIGTERM)):
+        def no_core():
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        for mode, signo in (("crash", signal.SIGSEGV), ("abort", signal.SIGABRT), ("term", signal.SIGTERM),
+                            ("pipe", signal.SIGPIPE), ("hup", signal.SIGHUP), ("alarm", signal.SIGALRM),
+                            ("quit", signal.SIGQUIT)):
             outdir = os.path.join(a.outdir, mode)
             os.makedirs(outdir)
             # Directly, not through `cmake -E env`, which would turn the death by a signal into status 1.
             env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=f"{outdir}/t.%p.json")
-            r = subprocess.run([a.exe, mode], env=env, capture_output=True, text=True, timeout=60)
+            r = subprocess.run([a.exe, mode], env=env, capture_output=True, text=True, timeout=60, preexec_fn=no_core,
+                               restore_signals=True)
             if r.returncode != -signo:
                 fail(f"{mode}: status {r.returncode}, expected death by signal {signo}; stderr {r.stderr[-300:]}")
             traces = glob.glob(os.path.join(outdir, "t.*.json"))
@@ -529,6 +537,20 @@ def main():
         for path in glob.glob(os.path.join(outdir, "t.*.json")):
             if "signal" in summary(path):
                 fail(f"own_handler: {path} was written by ptmem's crash handler, which replaced the program's")
+        outdir = os.path.join(a.outdir, "chained_pipe")
+        os.makedirs(outdir)
+        try:
+            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.%p.json", args=("chained_pipe",)), capture_output=True,
+                               text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            fail("chained_pipe: hung (ptmem's handler, called by the program's, raised SIGPIPE into it again)")
+        if (r.returncode, r.stdout) != (0, "chained 3 EPIPE 3\n"):
+            fail(f"chained_pipe: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        s = summary(glob.glob(os.path.join(outdir, "t.*.json"))[0])
+        if s.get("final") is not True or "signal" in s:
+            fail(f"chained_pipe: the trace's summary is {s}")
+        print("chained_pipe: the program's handler called ptmem's three times; it ignored the signal, as the "
+              "default action it would have found")
     elif a.case == "exit_call":
         for how, status in (("_exit", 6), ("_Exit", 7), ("quick_exit", 8)):
             outdir = os.path.join(a.outdir, how)

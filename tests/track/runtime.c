@@ -17,6 +17,11 @@
  *   abort       the same, then abort() (SIGABRT)
  *   term        the same, then SIGTERM sent to itself (kill's default signal)
  *   own_handler the program's own SIGSEGV handler (prints "own handler", _exit(3)), then a crash
+ *   pipe, hup, alarm, quit  the same 1000 allocations, then a write to a pipe whose reader is gone
+ *               (SIGPIPE), SIGHUP or SIGQUIT sent to itself, or alarm(1) and a wait (SIGALRM)
+ *   chained_pipe  the program's own SIGPIPE handler calls the handler it found, as the JVM's does,
+ *               and three writes to a pipe whose reader is gone fail with EPIPE; prints
+ *               "chained 3 EPIPE 3"
  *   exit_call   a forked child allocates and ends in _exit(3), a vfork child in _exit(4); then the
  *               program ends in argv[2]: "_exit" (status 6), "_Exit" (7) or "quick_exit" (8)
  *   fork_while_writing  a thread's snapshot to the FIFO argv[2] blocks (no reader yet) while the
@@ -73,6 +78,27 @@ __attribute__((noinline)) void before_exec(void) {
 
 __attribute__((noinline)) void before_crash(void) {
   for (int i = 0; i < 1000; i++) touch(malloc(64), 64);
+}
+
+static struct sigaction found_pipe_action;
+static volatile sig_atomic_t chained;
+
+static void chaining_pipe_handler(int sig, siginfo_t* info, void* context) {
+  chained++;
+  if (found_pipe_action.sa_flags & SA_SIGINFO) found_pipe_action.sa_sigaction(sig, info, context);
+  else if (found_pipe_action.sa_handler != SIG_DFL && found_pipe_action.sa_handler != SIG_IGN)
+    found_pipe_action.sa_handler(sig);
+}
+
+static int write_to_widowed_pipe(int times) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  close(fds[0]);
+  int epipe = 0;
+  for (int i = 0; i < times; i++)
+    if (write(fds[1], "x", 1) < 0 && errno == EPIPE) epipe++;
+  close(fds[1]);
+  return epipe;
 }
 
 static void own_segv_handler(int sig) {
@@ -291,6 +317,26 @@ int main(int argc, char** argv) {
     if (strcmp(mode, "term") == 0) kill(getpid(), SIGTERM);
     *(volatile int*)(uintptr_t)atoi("0") = 1; /* not foldable into a trap by the compiler */
     return 5;
+  } else if (strcmp(mode, "pipe") == 0 || strcmp(mode, "hup") == 0 || strcmp(mode, "alarm") == 0 ||
+             strcmp(mode, "quit") == 0) {
+    before_crash();
+    if (strcmp(mode, "pipe") == 0) write_to_widowed_pipe(1);
+    if (strcmp(mode, "hup") == 0) kill(getpid(), SIGHUP);
+    if (strcmp(mode, "quit") == 0) kill(getpid(), SIGQUIT);
+    if (strcmp(mode, "alarm") == 0) {
+      alarm(1);
+      for (;;) pause();
+    }
+    return 5;
+  } else if (strcmp(mode, "chained_pipe") == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = chaining_pipe_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGPIPE, &sa, &found_pipe_action);
+    int epipe = write_to_widowed_pipe(3);
+    printf("chained %d EPIPE %d\n", (int)chained, epipe);
+    return 0;
   } else if (strcmp(mode, "exit_call") == 0) {
     pid_t child = fork();
     if (child == 0) {
