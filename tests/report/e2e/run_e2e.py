@@ -39,8 +39,9 @@ def fail(msg):
     raise Failure(msg)
 
 
-def allocation_line(srcdir, func):
-    """(file name, line) of the allocation call in function `func` of the corpus sources."""
+def allocation_line(srcdir, func, program):
+    """(file name, line) of the allocation call in function `func` of the corpus sources; when
+    several programs define `func` (fork.c and fork_thread.c: leak_in_child), `program`'s own."""
     found = []
     for name in sorted(os.listdir(srcdir)):
         if not name.endswith((".c", ".cpp")):
@@ -57,6 +58,9 @@ def allocation_line(srcdir, func):
                 if ALLOC_CALL.search(body.split("//")[0].split("/*")[0]):
                     found.append((name, i + 1 + j))
                     break
+    own = [f for f in found if os.path.splitext(f[0])[0] == program]
+    if len(found) > 1 and own:
+        found = own
     if len(found) != 1:
         fail(f"cannot tell where {func} allocates in {srcdir}: {found}")
     return found[0]
@@ -144,7 +148,7 @@ def check_corpus(o, tmp):
             if got != (count, nbytes):
                 errors.append(f"[{role}] {kind} {func}: expected {count} block(s) / {nbytes} bytes, got {got[0]} / {got[1]}")
                 continue
-            src, line = allocation_line(o.srcdir, func)
+            src, line = allocation_line(o.srcdir, func, o.name)
             for l in groups:
                 f = innermost(l)
                 where = (os.path.basename(f.get("file") or "?"), f.get("line"))
