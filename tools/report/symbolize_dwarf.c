@@ -7,13 +7,15 @@
  * inlined subroutines and lexical blocks that contain it. Addresses the index misses (functions
  * nested where the walk does not look) take the two libdw calls.
  * Each DW_TAG_inlined_subroutine is a logical frame: its name from its abstract origin, and the
- * line it was called from (DW_AT_call_file, DW_AT_call_line) is the next outer frame's line. */
+ * line it was called from (DW_AT_call_file, DW_AT_call_line) is the next outer frame's line.
+ * The unit at an address is libdw's when its own ranges agree, else symbolize_units.c's. */
 #include "symbolize_dwarf.h"
 
 #include <dwarf.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbolize_units.h"
 #include "util.h"
 
 typedef struct rp_fnrange_s {
@@ -39,6 +41,9 @@ typedef struct rp_cuindex_s {
 
 struct rp_dwarf_s {
   Dwfl_Module* mod;
+  Dwarf* dw;
+  Dwarf_Addr bias;           /* module address - DWARF address */
+  rp_units_t* units;         /* the units by their ranges, where libdw finds none */
   RP_VEC(rp_cuindex_t*) cus; /* by cu_addr */
   RP_VEC(Dwarf_Die) scopes;  /* of the address at hand, innermost first */
   RP_VEC(rp_rawframe_t) frames;
@@ -50,6 +55,8 @@ enum { MAX_NESTING = 256 }; /* bounds the walks on corrupt DWARF */
 rp_dwarf_t* rp_dwarf_create(Dwfl_Module* mod) {
   rp_dwarf_t* d = rp_xcalloc(1, sizeof *d);
   d->mod = mod;
+  d->dw = dwfl_module_getdwarf(mod, &d->bias);
+  d->units = rp_units_create(d->dw);
   return d;
 }
 
@@ -65,6 +72,7 @@ void rp_dwarf_destroy(rp_dwarf_t* d) {
     free(cu);
   }
   free(d->cus.v);
+  rp_units_destroy(d->units);
   free(d->scopes.v);
   free(d->frames.v);
   rp_str_free(&d->text);
@@ -125,8 +133,8 @@ static rp_cuindex_t* cu_index(rp_dwarf_t* d, Dwarf_Die* cudie) {
 }
 
 /* libdw 0.188's dwfl_module_addrdie returns the unit below an address that no unit covers (crt1's
- * _start after main), and dwfl_module_getsrc then the last row of its last sequence: a wrong line.
- * So the unit's own ranges decide. */
+ * _start after main, or code of a unit .debug_aranges omits), and dwfl_module_getsrc then the last
+ * row of its last sequence: a wrong line. So the unit's own ranges decide. */
 static bool cu_covers(const rp_cuindex_t* cu, uint64_t addr) {
   size_t lo = 0, hi = cu->spans.n;
   while (lo < hi) {
@@ -258,22 +266,29 @@ unsigned rp_dwarf_frames(rp_dwarf_t* d, uint64_t pc, bool physical_name, const r
   d->frames.n = 0;
   d->scopes.n = 0;
   *frames = NULL;
-  Dwarf_Addr bias = 0;
-  Dwarf_Die* cudie = dwfl_module_addrdie(d->mod, pc, &bias);
-  if (!cudie) return 0;
-  rp_cuindex_t* cu = cu_index(d, cudie);
-  if (!cu_covers(cu, pc - bias)) return 0;
-  if (!scopes_from_index(d, cu, pc - bias)) scopes_from_libdw(d, cudie, pc - bias);
+  if (!d->dw) return 0;
+  uint64_t addr = pc - d->bias;
+  Dwarf_Addr bias;
+  Dwarf_Die cudie, *found = dwfl_module_addrdie(d->mod, pc, &bias);
+  rp_cuindex_t* cu = found ? cu_index(d, found) : NULL;
+  if (cu && cu_covers(cu, addr))
+    cudie = *found;
+  else if (rp_units_find(d->units, addr, &cudie))
+    cu = cu_index(d, &cudie);
+  else
+    return 0;
+  if (!scopes_from_index(d, cu, addr)) scopes_from_libdw(d, &cudie, addr);
 
-  /* The innermost frame's line is the line table's; each inlined frame gives its caller's. */
+  /* The innermost frame's line is the line table's (the unit's own: dwfl_module_getsrc would ask
+   * .debug_aranges again); each inlined frame gives its caller's. */
   const char* file = NULL;
   int lineno = 0;
-  Dwfl_Line* row = dwfl_module_getsrc(d->mod, pc);
-  if (row) file = dwfl_lineinfo(row, NULL, &lineno, NULL, NULL, NULL);
+  Dwarf_Line* row = dwarf_getsrc_die(&cudie, addr);
+  if (row && dwarf_lineno(row, &lineno) == 0) file = dwarf_linesrc(row, NULL, NULL);
   uint32_t line = file && lineno > 0 ? (uint32_t)lineno : 0;
   Dwarf_Files* files = NULL;
   size_t nfiles;
-  if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = NULL;
+  if (dwarf_getsrcfiles(&cudie, &files, &nfiles) != 0) files = NULL;
 
   bool physical = false;
   for (size_t i = 0; i < d->scopes.n && !physical; i++) {
