@@ -23,12 +23,21 @@
 
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGPIPE, SIGHUP, SIGALRM, SIGQUIT};
 
+static void on_crash(int signo, siginfo_t* info, void* context);
+
 /* SA_RESETHAND put the default action back as the kernel delivered the signal to us (the handler
- * only: the flags stay, SA_SIGINFO among them); any other action is a handler of the program's that
+ * only: the flags stay, SA_SIGINFO among them). Ours still there: the program put back the handler
+ * it found with signal() (`old = signal(SIGPIPE, SIG_IGN); ... signal(SIGPIPE, old)`, git's
+ * sigchain_pop), which has no SA_RESETHAND: the kernel called us all the same, and the default action
+ * is put back here, as the raise below needs (returning would have ignored the signal, where the
+ * program without the preload dies of it). Any other action is a handler of the program's that
  * called us. */
 static bool called_by_another_handler(int signo) {
   struct sigaction now;
-  return sigaction(signo, NULL, &now) == 0 && now.sa_handler != SIG_DFL;
+  if (sigaction(signo, NULL, &now) != 0 || now.sa_handler == SIG_DFL) return false;
+  if (now.sa_sigaction != on_crash) return true;
+  signal(signo, SIG_DFL);
+  return false;
 }
 
 static void on_crash(int signo, siginfo_t* info, void* context) {

@@ -512,7 +512,7 @@ def main():
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         for mode, signo in (("crash", signal.SIGSEGV), ("abort", signal.SIGABRT), ("term", signal.SIGTERM),
                             ("pipe", signal.SIGPIPE), ("hup", signal.SIGHUP), ("alarm", signal.SIGALRM),
-                            ("quit", signal.SIGQUIT)):
+                            ("quit", signal.SIGQUIT), ("restored_pipe", signal.SIGPIPE)):
             outdir = os.path.join(a.outdir, mode)
             os.makedirs(outdir)
             # Directly, not through `cmake -E env`, which would turn the death by a signal into status 1.

@@ -19,6 +19,9 @@
  *   own_handler the program's own SIGSEGV handler (prints "own handler", _exit(3)), then a crash
  *   pipe, hup, alarm, quit  the same 1000 allocations, then a write to a pipe whose reader is gone
  *               (SIGPIPE), SIGHUP or SIGQUIT sent to itself, or alarm(1) and a wait (SIGALRM)
+ *   restored_pipe  as pipe, after putting back with signal() the SIGPIPE handler signal() returned
+ *               (`old = signal(SIGPIPE, SIG_IGN); signal(SIGPIPE, old)`, as git's sigchain does): it
+ *               must still die of SIGPIPE
  *   chained_pipe  the program's own SIGPIPE handler calls the handler it found, as the JVM's does,
  *               and three writes to a pipe whose reader is gone fail with EPIPE; prints
  *               "chained 3 EPIPE 3"
@@ -318,9 +321,13 @@ int main(int argc, char** argv) {
     *(volatile int*)(uintptr_t)atoi("0") = 1; /* not foldable into a trap by the compiler */
     return 5;
   } else if (strcmp(mode, "pipe") == 0 || strcmp(mode, "hup") == 0 || strcmp(mode, "alarm") == 0 ||
-             strcmp(mode, "quit") == 0) {
+             strcmp(mode, "quit") == 0 || strcmp(mode, "restored_pipe") == 0) {
+    if (strcmp(mode, "restored_pipe") == 0) {
+      void (*found)(int) = signal(SIGPIPE, SIG_IGN);
+      signal(SIGPIPE, found);
+    }
     before_crash();
-    if (strcmp(mode, "pipe") == 0) write_to_widowed_pipe(1);
+    if (strcmp(mode, "pipe") == 0 || strcmp(mode, "restored_pipe") == 0) write_to_widowed_pipe(1);
     if (strcmp(mode, "hup") == 0) kill(getpid(), SIGHUP);
     if (strcmp(mode, "quit") == 0) kill(getpid(), SIGQUIT);
     if (strcmp(mode, "alarm") == 0) {
