@@ -13,10 +13,13 @@
  * handler installed later may still call ours, the one it found (signal chaining: the JVM does,
  * for every SIGPIPE, which it then ignores): without the preload it would have found the default
  * action, so ours does what calling that would do, nothing, and the program's handler decides.
- * Raising the signal there would land in that handler again, for ever. */
+ * Raising the signal there would land in that handler again, for ever. A fault of an instruction
+ * is the exception: the instruction runs again when the handlers return, and faults again, so
+ * there ours writes the trace and puts the default action back, which ends the process. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "tracking.h"
@@ -40,11 +43,27 @@ static bool called_by_another_handler(int signo) {
   return false;
 }
 
+/* A fault of the instruction that was running (not a kill or raise of SIGSEGV, SIGBUS, SIGILL, SIGFPE):
+ * returning runs it again, and it faults again. */
+static bool instruction_fault(int signo, const siginfo_t* info) {
+  return (signo == SIGSEGV || signo == SIGBUS || signo == SIGILL || signo == SIGFPE) && info &&
+         ((uintptr_t)info & 7) == 0 && info->si_code > 0;
+}
+
 static void on_crash(int signo, siginfo_t* info, void* context) {
-  (void)info;
   (void)context;
-  if (called_by_another_handler(signo)) return;
   static atomic_int written; /* two threads crashing at once: one trace */
+  if (called_by_another_handler(signo)) {
+    /* A fault the program's handler did not take as its own, passed on to the handler it found (the
+     * JVM's for a crash in native code, Boehm GC's for a fault outside its heap). Found the default,
+     * the program puts it back (or dies itself); doing nothing had the instruction fault again into
+     * that handler and ours, for ever. So the default is put back: the fault, again, ends the process
+     * with its status and core, as without the preload. */
+    if (!instruction_fault(signo, info)) return;
+    if (!atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
+    signal(signo, SIG_DFL);
+    return;
+  }
   if (!atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
   /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising
    * it makes it pending: it is delivered, with the default action, when the handler returns, before

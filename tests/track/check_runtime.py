@@ -35,7 +35,11 @@
              the signal, its allocations counted; and it dies of that signal, as without ptmem. A
              program with its own SIGSEGV handler keeps it (ours is not installed over it). One whose
              own SIGPIPE handler calls the handler it found (as the JVM's does) goes on, its writes
-             failing with EPIPE (ptmem's handler raised the signal into the program's again: a loop)
+             failing with EPIPE (ptmem's handler raised the signal into the program's again: a loop).
+             One that put back with signal() the SIGPIPE handler signal() gave it still dies of
+             SIGPIPE (ptmem's handler, without SA_RESETHAND, took itself for another's and returned).
+             One whose own SIGSEGV handler calls the handler it found, on a null write, dies of
+             SIGSEGV (ptmem's did nothing, and the fault came back for ever)
   exit_call  processes ending through _exit, _Exit and quick_exit (which skip destructors) still
              write their final trace, without a leak scan ("exit_call" names the way out): the
              program and its forked child, not its vfork child (it runs in its parent's memory);
@@ -512,7 +516,8 @@ def main():
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         for mode, signo in (("crash", signal.SIGSEGV), ("abort", signal.SIGABRT), ("term", signal.SIGTERM),
                             ("pipe", signal.SIGPIPE), ("hup", signal.SIGHUP), ("alarm", signal.SIGALRM),
-                            ("quit", signal.SIGQUIT), ("restored_pipe", signal.SIGPIPE)):
+                            ("quit", signal.SIGQUIT), ("restored_pipe", signal.SIGPIPE),
+                            ("chained_segv", signal.SIGSEGV)):
             outdir = os.path.join(a.outdir, mode)
             os.makedirs(outdir)
             # Directly, not through `cmake -E env`, which would turn the death by a signal into status 1.

@@ -25,6 +25,11 @@
  *   chained_pipe  the program's own SIGPIPE handler calls the handler it found, as the JVM's does,
  *               and three writes to a pipe whose reader is gone fail with EPIPE; prints
  *               "chained 3 EPIPE 3"
+ *   chained_segv  1000 allocations, then the program's own SIGSEGV handler, which calls the handler it
+ *               found (as the JVM's does for a crash in native code) or, finding the default, puts it
+ *               back, and a write through a null pointer: it must die of SIGSEGV (ptmem's handler,
+ *               called by it, did nothing: the fault came back into both for ever); a sixth call
+ *               of the program's handler ends the process with status 99
  *   exit_call   a forked child allocates and ends in _exit(3), a vfork child in _exit(4); then the
  *               program ends in argv[2]: "_exit" (status 6), "_Exit" (7) or "quick_exit" (8)
  *   fork_while_writing  a thread's snapshot to the FIFO argv[2] blocks (no reader yet) while the
@@ -91,6 +96,17 @@ static void chaining_pipe_handler(int sig, siginfo_t* info, void* context) {
   if (found_pipe_action.sa_flags & SA_SIGINFO) found_pipe_action.sa_sigaction(sig, info, context);
   else if (found_pipe_action.sa_handler != SIG_DFL && found_pipe_action.sa_handler != SIG_IGN)
     found_pipe_action.sa_handler(sig);
+}
+
+static struct sigaction found_segv_action;
+static volatile sig_atomic_t segv_calls;
+
+static void chaining_segv_handler(int sig, siginfo_t* info, void* context) {
+  if (++segv_calls > 5) _exit(99);
+  if (found_segv_action.sa_flags & SA_SIGINFO) found_segv_action.sa_sigaction(sig, info, context);
+  else if (found_segv_action.sa_handler != SIG_DFL && found_segv_action.sa_handler != SIG_IGN)
+    found_segv_action.sa_handler(sig);
+  else signal(sig, SIG_DFL); /* the default: the fault, again, ends the process */
 }
 
 static int write_to_widowed_pipe(int times) {
@@ -334,6 +350,15 @@ int main(int argc, char** argv) {
       alarm(1);
       for (;;) pause();
     }
+    return 5;
+  } else if (strcmp(mode, "chained_segv") == 0) {
+    before_crash();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = chaining_segv_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, &found_segv_action);
+    *(volatile int*)(uintptr_t)atoi("0") = 1;
     return 5;
   } else if (strcmp(mode, "chained_pipe") == 0) {
     struct sigaction sa;
