@@ -71,6 +71,15 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
   raise(signo);
 }
 
+static uint64_t covered; /* bit signo: ours stands for the default action there */
+
+static void crash_action(struct sigaction* sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sa_sigaction = on_crash;
+  sa->sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK; /* a program's alternate stack serves us too */
+  sigemptyset(&sa->sa_mask);
+}
+
 void ptmem_tracking_install_crash_handlers(int except) {
   if (!ptmem_tracking) return;
   for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
@@ -79,10 +88,15 @@ void ptmem_tracking_install_crash_handlers(int except) {
     if (signo == except || sigaction(signo, NULL, &old) != 0) continue;
     if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
     struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_crash;
-    sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK; /* a program's alternate stack serves us too */
-    sigemptyset(&sa.sa_mask);
-    sigaction(signo, &sa, NULL);
+    crash_action(&sa);
+    if (sigaction(signo, &sa, NULL) == 0) covered |= (uint64_t)1 << signo;
   }
+}
+
+bool ptmem_crash_handler_is(const struct sigaction* action) { return action->sa_sigaction == on_crash; }
+
+bool ptmem_crash_action_for_default(int signo, struct sigaction* ours) {
+  if (signo <= 0 || signo >= 64 || !(covered & (uint64_t)1 << signo)) return false;
+  crash_action(ours);
+  return true;
 }

@@ -35,6 +35,12 @@ void ptmem_exec_resolve(void); /* exec.c: the C library's exec family, from the 
 /* crash.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT write that snapshot, where the program had no
  * handler of its own; from the constructor. `except`: a signal left alone (the snapshot signal). */
 void ptmem_tracking_install_crash_handlers(int except);
+/* sigaction.c shows the program crash.c's handler as the default action it stands for: whether
+ * `action` is that handler; and, for a signal it was installed for, the action to install where the
+ * program asks for the default (false: none). */
+struct sigaction;
+bool ptmem_crash_handler_is(const struct sigaction* action);
+bool ptmem_crash_action_for_default(int signo, struct sigaction* ours);
 void ptmem_tracking_load_unwinder(void);          /* dlopen libunwind, from the constructor */
 
 #endif
