@@ -13,6 +13,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 
 #include "leaks.h"
 #include "stack.h"
@@ -126,10 +127,13 @@ static unsigned first_foreign(void* const* raw, unsigned got, const void* frame)
 
 /* libunwind finds objects with dl_iterate_phdr, under the loader's lock, and keeps locks of its own.
  * In a process forked while another thread held one of them, that lock is held for ever, and the
- * first stack the call-frame walk gives up on waited for it, inside malloc. So a forked process
- * walks frame pointers there instead. */
+ * first stack the call-frame walk gives up on waited for it, inside malloc. So a process forked
+ * from one that has had other threads walks frame pointers there instead (the C library's
+ * __libc_single_threaded is still the parent's in the child's fork handler). */
 static bool forked;
-void pt_track_stack_fork_child(void) { forked = true; }
+void pt_track_stack_fork_child(void) {
+  if (!__libc_single_threaded) forked = true;
+}
 
 /* Raw return addresses; the caller's start at raw[*first]. *same: the call-frame walk found the
  * frames of this thread's previous walk. */
