@@ -53,6 +53,12 @@ static bool instruction_fault(int signo, const siginfo_t* info) {
 static void on_crash(int signo, siginfo_t* info, void* context) {
   (void)context;
   static atomic_int written; /* two threads crashing at once: one trace */
+  /* A vfork child between vfork and exec keeps our handler: it has no atfork handler to tell us,
+   * and Python's (_posixsubprocess), resetting the handlers a vfork child must not run, is shown the
+   * default here and leaves it. Its signal would write a trace from the parent's memory, mark the
+   * parent's trace with the signal and spend the parent's one crash trace: the signal takes its
+   * course, and nothing is written. */
+  bool vfork_child = ptmem_tracking_vfork_child();
   if (called_by_another_handler(signo)) {
     /* A fault the program's handler did not take as its own, passed on to the handler it found (the
      * JVM's for a crash in native code, Boehm GC's for a fault outside its heap). Found the default,
@@ -60,11 +66,11 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
      * that handler and ours, for ever. So the default is put back: the fault, again, ends the process
      * with its status and core, as without the preload. */
     if (!instruction_fault(signo, info)) return;
-    if (!atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
+    if (!vfork_child && !atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
     signal(signo, SIG_DFL);
     return;
   }
-  if (!atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
+  if (!vfork_child && !atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
   /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising
    * it makes it pending: it is delivered, with the default action, when the handler returns, before
    * the faulting instruction could run again (and whether or not it would fault again). */

@@ -421,6 +421,8 @@ void ptmem_tracking_exec_failed(bool wrote) {
 /* From the crash handler (crash.c), in the thread that crashed. A tracker lock of this thread's
  * would never be released: then no trace (the last periodic snapshot stays). A write already
  * under way (write_trace does not wait for it) is left to finish if it can. */
+bool ptmem_tracking_vfork_child(void) { return (pid_t)syscall(SYS_getpid) != tracked_pid; }
+
 void ptmem_tracking_crash_snapshot(int signo) {
   if (!ptmem_tracking || pt_track_locks_held) return;
   trace_info.crash_signal = signo;

@@ -35,6 +35,9 @@ void ptmem_exec_resolve(void); /* exec.c: the C library's exec family, from the 
 /* crash.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT write that snapshot, where the program had no
  * handler of its own; from the constructor. `except`: a signal left alone (the snapshot signal). */
 void ptmem_tracking_install_crash_handlers(int except);
+/* A vfork child, in its parent's memory (its pid is not the tracked process's): the crash handler
+ * writes nothing there, and leaves the parent's trace and its own one-trace flag alone. */
+bool ptmem_tracking_vfork_child(void);
 /* sigaction.c shows the program crash.c's handler as the default action it stands for: whether
  * `action` is that handler; and, for a signal it was installed for, the action to install where the
  * program asks for the default (false: none). */

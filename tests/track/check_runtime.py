@@ -41,7 +41,9 @@
              One that put back with signal() the SIGPIPE handler signal() gave it still dies of
              SIGPIPE (ptmem's handler, without SA_RESETHAND, took itself for another's and returned).
              One whose own SIGSEGV handler calls the handler it found, on a null write, dies of
-             SIGSEGV (ptmem's did nothing, and the fault came back for ever)
+             SIGSEGV (ptmem's did nothing, and the fault came back for ever). A vfork child
+             reached by SIGTERM before its exec dies of it, and ptmem writes nothing there (the
+             program's trace named the signal)
   exit_call  processes ending through _exit, _Exit and quick_exit (which skip destructors) still
              write their final trace, without a leak scan ("exit_call" names the way out): the
              program and its forked child, not its vfork child (it runs in its parent's memory);
@@ -559,6 +561,22 @@ def main():
             fail(f"python's save and restore of signal handlers: natively {native.returncode} {native.stdout!r}, "
                  f"preloaded {preloaded.returncode} {preloaded.stdout!r} {preloaded.stderr[-300:]}")
         print(f"python saves and restores its handlers as natively: {preloaded.stdout.split()}")
+        # A vfork child keeps ptmem's handler where Python's subprocess puts back the default of the
+        # handlers it is shown (it is shown the default): a signal there wrote a trace from the
+        # parent's memory, and the parent's final trace named the signal.
+        outdir = os.path.join(a.outdir, "vfork_term")
+        os.makedirs(outdir)
+        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.%p.json", args=("vfork_term",)), capture_output=True,
+                           text=True, timeout=60)
+        if (r.returncode, r.stdout) != (0, "child signal 15\n"):
+            fail(f"vfork_term: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+        traces = glob.glob(os.path.join(outdir, "t.*.json"))
+        if len(traces) != 1:
+            fail(f"vfork_term: expected the program's trace alone (none from its vfork child), found {traces}")
+        s = summary(traces[0])
+        if s.get("final") is not True or "signal" in s:
+            fail(f"vfork_term: the program's trace's summary is {s}: its vfork child's SIGTERM wrote into it")
+        print("vfork_term: the vfork child died of SIGTERM; the program's trace does not name it")
         outdir = os.path.join(a.outdir, "chained_pipe")
         os.makedirs(outdir)
         try:

@@ -30,6 +30,11 @@
  *               back, and a write through a null pointer: it must die of SIGSEGV (ptmem's handler,
  *               called by it, did nothing: the fault came back into both for ever); a sixth call
  *               of the program's handler ends the process with status 99
+ *   vfork_term  1000 allocations, then a vfork child as Python's subprocess makes one (every signal
+ *               blocked; the handlers not SIG_DFL or SIG_IGN put back to the default; the mask
+ *               restored; exec), which a SIGTERM reaches before its mask is restored: it dies of
+ *               it, ptmem's handler writing nothing from its parent's memory; prints "child signal
+ *               15" and returns 0 (the parent's trace must not name the signal)
  *   exit_call   a forked child allocates and ends in _exit(3), a vfork child in _exit(4); then the
  *               program ends in argv[2]: "_exit" (status 6), "_Exit" (7) or "quick_exit" (8)
  *   fork_while_writing  a thread's snapshot to the FIFO argv[2] blocks (no reader yet) while the
@@ -351,6 +356,31 @@ int main(int argc, char** argv) {
       for (;;) pause();
     }
     return 5;
+  } else if (strcmp(mode, "vfork_term") == 0) {
+    before_crash();
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t child = vfork();
+    if (child == 0) {
+      for (int sig = 1; sig < NSIG; sig++) { /* _posixsubprocess's reset_signal_handlers */
+        struct sigaction sa, dfl;
+        memset(&dfl, 0, sizeof dfl);
+        if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0) continue;
+        void* h = (sa.sa_flags & SA_SIGINFO) ? (void*)(uintptr_t)sa.sa_sigaction : (void*)(uintptr_t)sa.sa_handler;
+        if (h != (void*)(uintptr_t)SIG_DFL && h != (void*)(uintptr_t)SIG_IGN) sigaction(sig, &dfl, NULL);
+      }
+      raise(SIGTERM); /* pending until the mask is restored */
+      pthread_sigmask(SIG_SETMASK, &old, NULL);
+      execl("/bin/true", "true", (char*)NULL);
+      _exit(127);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int status;
+    waitpid(child, &status, 0);
+    printf("child %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    return 0;
   } else if (strcmp(mode, "chained_segv") == 0) {
     before_crash();
     struct sigaction sa;
