@@ -48,6 +48,7 @@ __attribute__((constructor)) static void ptmem_preload_start(void) {
   memcpy(&ptmem_libc.usable_size, &sym, sizeof sym);
   pthread_atfork(NULL, NULL, fork_child);
   ptmem_tracking_load_unwinder();
+  ptmem_sigaction_resolve();
   ptmem_tracking_install_signal((int)ptmem_options.snapshot_signal);
   ptmem_tracking_install_crash_handlers((int)ptmem_options.snapshot_signal);
   ptmem_exit_resolve();

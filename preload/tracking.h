@@ -44,6 +44,7 @@ bool ptmem_tracking_vfork_child(void);
 struct sigaction;
 bool ptmem_crash_handler_is(const struct sigaction* action);
 bool ptmem_crash_action_for_default(int signo, struct sigaction* ours);
+void ptmem_sigaction_resolve(void); /* sigaction.c: the next sigaction and signal, from the constructor */
 void ptmem_tracking_load_unwinder(void);          /* dlopen libunwind, from the constructor */
 
 #endif

@@ -43,7 +43,8 @@
              One whose own SIGSEGV handler calls the handler it found, on a null write, dies of
              SIGSEGV (ptmem's did nothing, and the fault came back for ever). A vfork child
              reached by SIGTERM before its exec dies of it, and ptmem writes nothing there (the
-             program's trace named the signal)
+             program's trace named the signal). A library preloaded after ptmem that wraps sigaction
+             and signal (libjsig) sees the program's calls (ptmem's went to the C library's)
   exit_call  processes ending through _exit, _Exit and quick_exit (which skip destructors) still
              write their final trace, without a leak scan ("exit_call" names the way out): the
              program and its forked child, not its vfork child (it runs in its parent's memory);
@@ -577,6 +578,16 @@ def main():
         if s.get("final") is not True or "signal" in s:
             fail(f"vfork_term: the program's trace's summary is {s}: its vfork child's SIGTERM wrote into it")
         print("vfork_term: the vfork child died of SIGTERM; the program's trace does not name it")
+        # A library preloaded after ptmem that wraps sigaction and signal (the JVM's libjsig) sees the
+        # program's calls: ptmem's wrappers went straight to the C library's, and a native library's
+        # SIGSEGV handler replaced the JVM's.
+        next_lib = os.path.join(os.path.dirname(a.exe), "sigaction_next.so")
+        env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=f"{a.preload} {next_lib}", PTMEM_OUT=os.devnull)
+        r = subprocess.run([a.exe, "next_sigaction"], env=env, capture_output=True, text=True, timeout=60)
+        if (r.returncode, r.stdout) != (0, "next 4 default\n"):
+            fail(f"next_sigaction: status {r.returncode}, stdout {r.stdout!r} (expected 'next 4 default': the calls "
+                 f"reach the wrapper preloaded after ptmem), stderr {r.stderr[-300:]}")
+        print("next_sigaction: the program's sigaction and signal calls reached the wrapper preloaded after ptmem")
         outdir = os.path.join(a.outdir, "chained_pipe")
         os.makedirs(outdir)
         try:

@@ -35,6 +35,10 @@
  *               restored; exec), which a SIGTERM reaches before its mask is restored: it dies of
  *               it, ptmem's handler writing nothing from its parent's memory; prints "child signal
  *               15" and returns 0 (the parent's trace must not name the signal)
+ *   next_sigaction  run with sigaction_next.so preloaded after libptmem (a wrapper of sigaction and
+ *               signal, as the JVM's libjsig): two sigaction and two signal calls, one of each asking
+ *               for SIGTERM's default; prints "next 4 default" (the calls that reached it, and what
+ *               SIGTERM's action reads as)
  *   exit_call   a forked child allocates and ends in _exit(3), a vfork child in _exit(4); then the
  *               program ends in argv[2]: "_exit" (status 6), "_Exit" (7) or "quick_exit" (8)
  *   fork_while_writing  a thread's snapshot to the FIFO argv[2] blocks (no reader yet) while the
@@ -102,6 +106,8 @@ static void chaining_pipe_handler(int sig, siginfo_t* info, void* context) {
   else if (found_pipe_action.sa_handler != SIG_DFL && found_pipe_action.sa_handler != SIG_IGN)
     found_pipe_action.sa_handler(sig);
 }
+
+static void chaining_noop_handler(int sig) { (void)sig; }
 
 static struct sigaction found_segv_action;
 static volatile sig_atomic_t segv_calls;
@@ -356,6 +362,18 @@ int main(int argc, char** argv) {
       for (;;) pause();
     }
     return 5;
+  } else if (strcmp(mode, "next_sigaction") == 0) {
+    struct sigaction sa, now;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = chaining_noop_handler;
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGUSR2, chaining_noop_handler);
+    signal(SIGTERM, SIG_DFL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGTERM, &sa, &now);
+    int* calls = dlsym(RTLD_DEFAULT, "track_sigaction_next_calls");
+    printf("next %d %s\n", calls ? *calls : -1, now.sa_handler == SIG_DFL && !(now.sa_flags & SA_SIGINFO) ? "default" : "handler");
+    return 0;
   } else if (strcmp(mode, "vfork_term") == 0) {
     before_crash();
     sigset_t all, old;
