@@ -28,6 +28,17 @@ static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SI
 
 static void on_crash(int signo, siginfo_t* info, void* context);
 
+/* The C library's sigaction, not sigaction.c's: that one tells ptmem's calls by their return
+ * address, and a call in tail position returns to on_crash's caller (the program's handler), where
+ * asking for the default would have put ours back. */
+extern int __sigaction(int signo, const struct sigaction* act, struct sigaction* old);
+static void put_default_back(int signo) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  __sigaction(signo, &dfl, NULL);
+}
+
 /* SA_RESETHAND put the default action back as the kernel delivered the signal to us (the handler
  * only: the flags stay, SA_SIGINFO among them). Ours still there: the program put back the handler
  * it found with signal() (`old = signal(SIGPIPE, SIG_IGN); ... signal(SIGPIPE, old)`, git's
@@ -37,9 +48,9 @@ static void on_crash(int signo, siginfo_t* info, void* context);
  * called us. */
 static bool called_by_another_handler(int signo) {
   struct sigaction now;
-  if (sigaction(signo, NULL, &now) != 0 || now.sa_handler == SIG_DFL) return false;
+  if (__sigaction(signo, NULL, &now) != 0 || now.sa_handler == SIG_DFL) return false;
   if (now.sa_sigaction != on_crash) return true;
-  signal(signo, SIG_DFL);
+  put_default_back(signo);
   return false;
 }
 
@@ -67,7 +78,7 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
      * with its status and core, as without the preload. */
     if (!instruction_fault(signo, info)) return;
     if (!vfork_child && !atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
-    signal(signo, SIG_DFL);
+    put_default_back(signo);
     return;
   }
   if (!vfork_child && !atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
