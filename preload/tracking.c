@@ -203,15 +203,15 @@ static uintptr_t heap_own_end(uintptr_t addr) { return pt__internal_end(addr); }
  * _exit (it may run in a signal handler), 10 s at exit (a snapshot takes well under a second), where
  * another thread's snapshot may be stuck opening a FIFO nobody reads; then the process ends
  * without its final trace, and says so. */
-enum trace_kind { SNAPSHOT, AT_EXIT, AT_EXIT_CALL };
+enum trace_kind { SNAPSHOT, AT_EXIT, AT_EXIT_CALL, BEFORE_EXEC };
 
 static bool take_writer(enum trace_kind kind) {
-  for (int tries = kind == AT_EXIT ? 10000 : kind == AT_EXIT_CALL ? 2000 : 1; tries > 0; tries--) {
+  for (int tries = kind == AT_EXIT ? 10000 : kind == SNAPSHOT ? 1 : 2000; tries > 0; tries--) {
     int expected = 0;
     if (pt_cas_strong_acq_rel(&writing, &expected, 1)) return true;
     if (tries > 1) nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
-  if (kind != SNAPSHOT)
+  if (kind == AT_EXIT || kind == AT_EXIT_CALL) /* an exec may fail, and the process go on */
     pt__os_write_stderr("ptmem: another trace write did not finish; the process ends without its final trace\n");
   return false;
 }
@@ -220,6 +220,9 @@ static bool take_writer(enum trace_kind kind) {
  * snapshot, an _exit or a SIGTERM of another thread while exit's destructors still run would
  * (their trace has no leak scan: the report then passed a program that leaked). */
 static bool final_written;
+/* The final trace was written before an exec, which may yet fail while another thread calls exit:
+ * that exit's trace, with its leak scan, replaces it. */
+static bool final_before_exec;
 /* Set (under the writer) once a snapshot of this process is at its PTMEM_OUT path: an exec would
  * leave it there as the process's last word (exec.c). */
 static _Atomic int snapshot_on_disk;
@@ -231,10 +234,11 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
   if (pt_track_locks_held) return EBUSY;
   if (path_or_null && strlen(path_or_null) >= TRACE_PATH_MAX) return ENAMETOOLONG;
   if (!take_writer(kind)) return EBUSY;
-  if (final_written) {
+  if (final_written && !(kind == AT_EXIT && final_before_exec)) {
     pt_store_release(&writing, 0);
     return EBUSY;
   }
+  if (kind == AT_EXIT) trace_info.exit_call = NULL; /* "execve", if it replaces the trace before one */
   uint8_t was = tls_state;
   tls_state |= INSIDE;
   int result = 0;
@@ -258,7 +262,10 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     uint32_t stacks = pt_track_stack_count();
     if (!pt_track_trace_write(path, &trace_info, kind == AT_EXIT ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
     if (kind == SNAPSHOT) pt_track_timeline_snapshot_took(clock_ns(CLOCK_MONOTONIC) - started, stacks);
-    else if (!result) final_written = true;
+    else if (!result) {
+      final_written = true;
+      final_before_exec = kind == BEFORE_EXEC;
+    }
     if (kind == SNAPSHOT && !result && !path_or_null) pt_store_release(&snapshot_on_disk, 1);
   }
   tls_state = was;
@@ -395,7 +402,7 @@ bool ptmem_tracking_exec_call(const char* how) {
     return false;
   int saved = errno;
   trace_info.exit_call = how;
-  bool wrote = write_trace(NULL, AT_EXIT_CALL) == 0;
+  bool wrote = write_trace(NULL, BEFORE_EXEC) == 0;
   if (!wrote) trace_info.exit_call = NULL;
   errno = saved;
   return wrote;
@@ -408,8 +415,11 @@ void ptmem_tracking_exec_failed(bool wrote) {
   for (int tries = 2000; tries > 0; tries--) { /* another thread's snapshot would see final_written: brief */
     int expected = 0;
     if (pt_cas_strong_acq_rel(&writing, &expected, 1)) {
-      final_written = false;
-      trace_info.exit_call = NULL;
+      if (final_before_exec) { /* else another thread's exit has written the final trace since */
+        final_written = false;
+        final_before_exec = false;
+        trace_info.exit_call = NULL;
+      }
       pt_store_release(&writing, 0);
       break;
     }
@@ -460,6 +470,7 @@ void ptmem_tracking_fork_child(void) {
    * not come along, and the child's final trace would wait for it forever. */
   pt_store_relaxed(&writing, 0);
   final_written = false; /* the parent's, forked from an atexit handler: the child's is to come */
+  final_before_exec = false;
   pt_store_relaxed(&snapshot_on_disk, 0); /* the parent's: the child's trace has a path of its own */
   pt_track_sites_fork_child();
   pt_track_unwind_fork_child();
