@@ -316,6 +316,15 @@ def check_closing_sample(path):
     return samples
 
 
+def run_mode(a, mode):
+    """`exe mode` under the preload, tracked, its traces in a directory of its own: (directory, result)."""
+    outdir = os.path.join(a.outdir, mode)
+    os.makedirs(outdir)
+    r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.%p.json", args=(mode,)), capture_output=True, text=True,
+                       timeout=60)
+    return outdir, r
+
+
 def definite_leaks(t):
     return sorted((l["count"], l["bytes"]) for l in t.leaks if l["kind"] == "definite")
 
@@ -538,10 +547,7 @@ def main():
             if s.get("final") is not False or s.get("signal") != signo or s["allocs"] < 1000:
                 fail(f"{mode}: the crash trace's summary is {s}")
             print(f"{mode}: died of signal {signo}; trace has {s['allocs']} allocations, signal {s['signal']}")
-        outdir = os.path.join(a.outdir, "own_handler")
-        os.makedirs(outdir)
-        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.%p.json", args=("own_handler",)), capture_output=True,
-                           text=True, timeout=60)
+        outdir, r = run_mode(a, "own_handler")
         if (r.returncode, r.stdout) != (3, "own handler\n"):
             fail(f"own_handler: status {r.returncode}, stdout {r.stdout!r}: the program's handler did not run")
         for path in glob.glob(os.path.join(outdir, "t.*.json")):
@@ -565,10 +571,7 @@ def main():
         # A vfork child keeps ptmem's handler where Python's subprocess puts back the default of the
         # handlers it is shown (it is shown the default): a signal there wrote a trace from the
         # parent's memory, and the parent's final trace named the signal.
-        outdir = os.path.join(a.outdir, "vfork_term")
-        os.makedirs(outdir)
-        r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.%p.json", args=("vfork_term",)), capture_output=True,
-                           text=True, timeout=60)
+        outdir, r = run_mode(a, "vfork_term")
         if (r.returncode, r.stdout) != (0, "child signal 15\n"):
             fail(f"vfork_term: status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
         traces = glob.glob(os.path.join(outdir, "t.*.json"))
@@ -588,11 +591,8 @@ def main():
             fail(f"next_sigaction: status {r.returncode}, stdout {r.stdout!r} (expected 'next 4 default': the calls "
                  f"reach the wrapper preloaded after ptmem), stderr {r.stderr[-300:]}")
         print("next_sigaction: the program's sigaction and signal calls reached the wrapper preloaded after ptmem")
-        outdir = os.path.join(a.outdir, "chained_pipe")
-        os.makedirs(outdir)
         try:
-            r = subprocess.run(env_cmd(a, f"PTMEM_OUT={outdir}/t.%p.json", args=("chained_pipe",)), capture_output=True,
-                               text=True, timeout=60)
+            outdir, r = run_mode(a, "chained_pipe")
         except subprocess.TimeoutExpired:
             fail("chained_pipe: hung (ptmem's handler, called by the program's, raised SIGPIPE into it again)")
         if (r.returncode, r.stdout) != (0, "chained 3 EPIPE 3\n"):
