@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ranges.h"
 #include "symbolize_units.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@ typedef struct rp_fnrange_s {
 typedef struct rp_span_s {
   uint64_t lo, hi;
 } rp_span_t;
+_Static_assert(offsetof(rp_fnrange_t, hi) == 8 && offsetof(rp_span_t, hi) == 8, "ranges.h reads lo, hi first");
 
 typedef struct rp_qualname_s {
   void* die_addr; /* the named declaration */
@@ -136,31 +138,14 @@ static rp_cuindex_t* cu_index(rp_dwarf_t* d, Dwarf_Die* cudie) {
  * _start after main, or code of a unit .debug_aranges omits), and dwfl_module_getsrc then the last
  * row of its last sequence: a wrong line. So the unit's own ranges decide. */
 static bool cu_covers(const rp_cuindex_t* cu, uint64_t addr) {
-  size_t lo = 0, hi = cu->spans.n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (cu->spans.v[mid].lo <= addr)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo > 0 && addr < cu->spans.v[lo - 1].hi;
+  return rp_range_holding(cu->spans.v, cu->spans.n, sizeof *cu->spans.v, addr, 1) != SIZE_MAX;
 }
 
 /* The function whose ranges contain addr: the nearest one starting below it, or one a few back
  * that encloses it. */
 static const Dwarf_Die* cu_function_at(const rp_cuindex_t* cu, uint64_t addr) {
-  size_t lo = 0, hi = cu->ranges.n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (cu->ranges.v[mid].lo <= addr)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  for (size_t i = lo, back = 0; i > 0 && back < 16; i--, back++)
-    if (addr < cu->ranges.v[i - 1].hi) return &cu->ranges.v[i - 1].die;
-  return NULL;
+  size_t i = rp_range_holding(cu->ranges.v, cu->ranges.n, sizeof *cu->ranges.v, addr, 16);
+  return i == SIZE_MAX ? NULL : &cu->ranges.v[i].die;
 }
 
 /* ---- scopes ------------------------------------------------------------------------------------ */

@@ -6,12 +6,14 @@
 #include <dwarf.h>
 #include <stdlib.h>
 
+#include "ranges.h"
 #include "util.h"
 
 typedef struct rp_unitrange_s {
   uint64_t lo, hi;  /* [lo, hi) */
   Dwarf_Off cu_off; /* of the unit's root DIE */
 } rp_unitrange_t;
+_Static_assert(offsetof(rp_unitrange_t, hi) == 8, "ranges.h reads lo, hi first");
 
 struct rp_units_s {
   Dwarf* dw;
@@ -52,19 +54,8 @@ static void build(rp_units_t* u) {
   if (u->ranges.n) qsort(u->ranges.v, u->ranges.n, sizeof *u->ranges.v, by_lo);
 }
 
-/* The nearest range starting at or below addr, or one a few back that encloses it: units should
- * not overlap, but one whose ranges span another's code must not hide the code after it. */
 bool rp_units_find(rp_units_t* u, uint64_t addr, Dwarf_Die* cudie) {
   if (!u->built) build(u);
-  size_t lo = 0, hi = u->ranges.n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (u->ranges.v[mid].lo <= addr)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  for (size_t i = lo, back = 0; i > 0 && back < 16; i--, back++)
-    if (addr < u->ranges.v[i - 1].hi) return dwarf_offdie(u->dw, u->ranges.v[i - 1].cu_off, cudie) != NULL;
-  return false;
+  size_t i = rp_range_holding(u->ranges.v, u->ranges.n, sizeof *u->ranges.v, addr, 16);
+  return i != SIZE_MAX && dwarf_offdie(u->dw, u->ranges.v[i].cu_off, cudie) != NULL;
 }
