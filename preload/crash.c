@@ -2,8 +2,9 @@
  * snapshot, which a run shorter than a second does not have yet; a crash (SIGSEGV, SIGBUS, SIGILL,
  * SIGFPE, SIGABRT), a SIGTERM (kill's default, how servers and pool workers are stopped), a SIGPIPE
  * (a pipeline's writer whose reader is gone: `yes | head -1`), SIGHUP, SIGALRM or SIGQUIT is seen
- * by a handler, which writes a snapshot naming the signal and then lets the signal take its
- * default course: the same exit status and the same core dump as without ptmem. SIGINT is left
+ * by a handler, which writes a trace naming the signal and then lets the signal take its default
+ * course: the same exit status and the same core dump as without ptmem. For a request to end (all
+ * but the crashes and SIGABRT) that is the final trace with the leak scan; otherwise a snapshot. SIGINT is left
  * alone: programs look at its action to decide whether to install their own (python3 raises
  * KeyboardInterrupt only if SIGINT's action was the default when it started).
  *
@@ -54,6 +55,15 @@ static bool called_by_another_handler(int signo) {
   return false;
 }
 
+/* A request to end from outside, not a failure of the process's own: the heap is as the program
+ * left it, and its leaks are checked as at exit (valgrind does so too; LeakSanitizer checks nothing
+ * on a signal). A server stopped with SIGTERM, python3's pool workers, the writer of a pipeline
+ * whose reader is gone: a trace without the scan failed the gate as "leaks unknown". A crash or an
+ * abort is not scanned: its heap may be what went wrong. */
+static bool asks_to_end(int signo) {
+  return signo == SIGTERM || signo == SIGHUP || signo == SIGALRM || signo == SIGQUIT || signo == SIGPIPE;
+}
+
 /* A fault of the instruction that was running (not a kill or raise of SIGSEGV, SIGBUS, SIGILL, SIGFPE):
  * returning runs it again, and it faults again. */
 static bool instruction_fault(int signo, const siginfo_t* info) {
@@ -81,7 +91,8 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
     put_default_back(signo);
     return;
   }
-  if (!vfork_child && !atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
+  if (!vfork_child && !atomic_exchange(&written, 1) && !(asks_to_end(signo) && ptmem_tracking_end_by_signal(signo)))
+    ptmem_tracking_crash_snapshot(signo);
   /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising
    * it makes it pending: it is delivered, with the default action, when the handler returns, before
    * the faulting instruction could run again (and whether or not it would fault again). */

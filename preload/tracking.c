@@ -40,6 +40,10 @@ static _Atomic uint32_t modules_seen_stacks;
  * once its key destructor ran. */
 enum { ARMED = 1, INSIDE = 2, ENDING = 4 };
 static __thread uint8_t tls_state __attribute__((tls_model("initial-exec")));
+/* Between realloc's two tracking calls the block has no record: a leak scan then would take it for
+ * freed, and what only it points to for leaked. A scan in a signal handler looks here first. */
+static __thread bool tls_realloc_open __attribute__((tls_model("initial-exec")));
+static bool realloc_open(void) { return tls_realloc_open; } /* the hold's probe, in a held thread's handler */
 
 static bool thread_counts(void);
 
@@ -87,6 +91,7 @@ void ptmem_tracking_start(void) {
   pt_track_stack_configure(&c);
   pt_track_set_sampling((uint64_t)ptmem_options.sample);
   pt_track_leaks_all_mappings = ptmem_options.leak_all_mappings != 0;
+  pt_track_threads_set_midchange_probe(realloc_open);
   pt_track_stack_fit_address_limit();
   pt_track_clock_start();
   pt_track_thread_start_hook = thread_counts;
@@ -198,12 +203,13 @@ static bool heap_find(const void* a, void** start, size_t* size, uint64_t** rec)
 static uintptr_t heap_own_end(uintptr_t addr) { return pt__internal_end(addr); }
 
 /* What a trace write is: a snapshot (skipped if another write is under way), the final trace at
- * exit (waits its turn, the leak scan), or the final trace of a process ending through _exit or
+ * exit (waits its turn, the leak scan), the final trace of a process a signal ends (the leak scan,
+ * from a signal handler: crash.c), or the final trace of a process ending through _exit or
  * quick_exit (no leak scan, as LeakSanitizer checks nothing there). The waits are bounded: 2 s for
- * _exit (it may run in a signal handler), 10 s at exit (a snapshot takes well under a second), where
- * another thread's snapshot may be stuck opening a FIFO nobody reads; then the process ends
+ * _exit and a signal (in a signal handler), 10 s at exit (a snapshot takes well under a second),
+ * where another thread's snapshot may be stuck opening a FIFO nobody reads; then the process ends
  * without its final trace, and says so. */
-enum trace_kind { SNAPSHOT, AT_EXIT, AT_EXIT_CALL, BEFORE_EXEC };
+enum trace_kind { SNAPSHOT, AT_EXIT, AT_SIGNAL, AT_EXIT_CALL, BEFORE_EXEC };
 
 static bool take_writer(enum trace_kind kind) {
   for (int tries = kind == AT_EXIT ? 10000 : kind == SNAPSHOT ? 1 : 2000; tries > 0; tries--) {
@@ -211,7 +217,7 @@ static bool take_writer(enum trace_kind kind) {
     if (pt_cas_strong_acq_rel(&writing, &expected, 1)) return true;
     if (tries > 1) nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
-  if (kind == AT_EXIT || kind == AT_EXIT_CALL) /* an exec may fail, and the process go on */
+  if (kind == AT_EXIT || kind == AT_SIGNAL || kind == AT_EXIT_CALL) /* an exec may fail, and the process go on */
     pt__os_write_stderr("ptmem: another trace write did not finish; the process ends without its final trace\n");
   return false;
 }
@@ -234,11 +240,12 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
   if (pt_track_locks_held) return EBUSY;
   if (path_or_null && strlen(path_or_null) >= TRACE_PATH_MAX) return ENAMETOOLONG;
   if (!take_writer(kind)) return EBUSY;
-  if (final_written && !(kind == AT_EXIT && final_before_exec)) {
+  bool scans = kind == AT_EXIT || kind == AT_SIGNAL;
+  if (final_written && !(scans && final_before_exec)) {
     pt_store_release(&writing, 0);
     return EBUSY;
   }
-  if (kind == AT_EXIT) trace_info.exit_call = NULL; /* "execve", if it replaces the trace before one */
+  if (scans) trace_info.exit_call = NULL; /* "execve", if it replaces the trace before one */
   uint8_t was = tls_state;
   tls_state |= INSIDE;
   int result = 0;
@@ -253,14 +260,14 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
   }
   if (!result) {
     static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
-    if (kind == AT_EXIT) {
+    if (scans) {
       pt_track_forget_last_allocs();
       pt_track_heap_t heap = {heap_foreach, heap_find, heap_own_end};
       pt_track_leaks_scan(&heap, &leaks);
     }
     uint64_t started = clock_ns(CLOCK_MONOTONIC);
     uint32_t stacks = pt_track_stack_count();
-    if (!pt_track_trace_write(path, &trace_info, kind == AT_EXIT ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
+    if (!pt_track_trace_write(path, &trace_info, scans ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
     if (kind == SNAPSHOT) pt_track_timeline_snapshot_took(clock_ns(CLOCK_MONOTONIC) - started, stacks);
     else if (!result) {
       final_written = true;
@@ -336,6 +343,7 @@ uint64_t ptmem_track_realloc_begin(void* p) {
   if (!m) return 0;
   uint64_t rec = *m;
   *m = 0;
+  tls_realloc_open = rec != 0;
   return rec;
 }
 
@@ -343,10 +351,12 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
   if (!q) { /* failed: p is untouched, and so is its record */
     uint64_t* m = p ? pt__block_meta_of(p) : NULL;
     if (m) *m = old;
+    tls_realloc_open = false;
     return;
   }
   if (old) pt_track_free(p, pt_rec_stack(old), pt_rec_size(old));
   track_alloc_at(q, pt__block_meta_of(q), n, __builtin_frame_address(0), false); /* q holds p's data */
+  tls_realloc_open = false;
 }
 
 /* The stack below this frame is the tracker's: its buffers are not initialised and hold words of
@@ -439,6 +449,54 @@ void ptmem_tracking_crash_snapshot(int signo) {
   write_trace(NULL, SNAPSHOT);
 }
 
+/* Runs fn with the stack pointer at top: the scan needs tens of KiB of stack, and a signal may come
+ * on a thread with little left (a small thread stack, a coroutine's, the alternate signal stack). */
+static void call_on_stack(void (*fn)(void), void* top) {
+#if defined(__x86_64__)
+  __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                   "mov %[top], %%rsp\n\t"
+                   "call *%[fn]\n\t"
+                   "mov %%rbx, %%rsp"
+                   : [fn] "+r"(fn), [top] "+r"(top)
+                   :
+                   : "rbx", "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc", "xmm0",
+                     "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+                     "xmm12", "xmm13", "xmm14", "xmm15");
+#else
+  (void)top;
+  fn();
+#endif
+}
+
+static void scan_and_write_on_signal(void) { write_trace(NULL, AT_SIGNAL); }
+
+enum { SIGNAL_SCAN_STACK = 256 * 1024 };
+
+bool ptmem_tracking_end_by_signal(int signo) {
+  if (!ptmem_tracking || (tls_state & INSIDE) || pt_track_locks_held) return false;
+  /* A fork child's heap is its parent's copy: scanned, it would show the parent's leaks, and the
+   * blocks the parent's other threads held, once per child (a multiprocessing pool's workers, which
+   * the pool ends with SIGTERM). As for _exit, the trace is final, without the scan. */
+  if (trace_info.forked_child) {
+    trace_info.crash_signal = signo;
+    return write_trace(NULL, AT_EXIT_CALL) == 0;
+  }
+  if (tls_realloc_open) return false;
+  uintptr_t sp = pt__stack_pointer();
+  if (pt__tls.busy && pt__busy_is_live(sp)) return false; /* the heap is mid-change: the scan would misread it */
+  char* stack = pt__os_reserve(SIGNAL_SCAN_STACK, 4096);
+  if (!stack) return false;
+  pt_track_leaks_exclude(stack, SIGNAL_SCAN_STACK);
+  trace_info.crash_signal = signo;
+  /* The code the signal interrupted is live from here up: its registers are in the signal frame
+   * above, its red zone between that and its frames. */
+  pt_track_leaks_scan_off_stack(sp);
+  call_on_stack(scan_and_write_on_signal, stack + SIGNAL_SCAN_STACK);
+  pt_track_leaks_scan_off_stack(0);
+  pt__os_release(stack, SIGNAL_SCAN_STACK);
+  return final_written;
+}
+
 static void snapshot_signal(int sig) {
   (void)sig;
   pt_store_relaxed(&pt_track_snapshot_due, 1); /* async-signal-safe: the next allocation writes it */
@@ -466,6 +524,7 @@ void ptmem_tracking_install_signal(int signo) {
 void ptmem_tracking_fork_child(void) {
   if (!ptmem_tracking) return;
   tracked_pid = (pid_t)syscall(SYS_getpid);
+  trace_info.forked_child = true;
   /* A snapshot another thread was writing at the fork is not being written here: its writer did
    * not come along, and the child's final trace would wait for it forever. */
   pt_store_relaxed(&writing, 0);

@@ -53,6 +53,8 @@ static _Atomic int inside;        /* handlers not yet returned */
 static _Atomic int outstanding;   /* signals sent and not yet handled: tells ours from the program's */
 static struct sigaction previous;
 static _Atomic int installed;
+static bool (*midchange_probe)(void);
+static _Atomic int midchange; /* a thread of this hold is mid-change (the embedder's probe) */
 
 static long futex(_Atomic uint32_t* word, int op, uint32_t value, const struct timespec* timeout) {
   return syscall(SYS_futex, (uint32_t*)word, op, value, timeout, NULL, 0);
@@ -99,6 +101,7 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
      * stack pointer is not on its thread stack, which must then not be taken for a dead one. */
     stack_t alt;
     if (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK)) pt_store_relaxed(&off_stack, 1);
+    if (midchange_probe && midchange_probe()) pt_store_relaxed(&midchange, 1);
     pt_store_release(&held[i].tid, syscall(SYS_gettid));
   }
   uint64_t give_up = now_ms() + RELEASE_WAIT_MS;
@@ -224,6 +227,7 @@ unsigned pt_track_threads_hold(void) {
   pt_store_relaxed(&missed, 1); /* until every thread listed was sent the signal */
   listed = 0;
   pt_store_relaxed(&off_stack, 0);
+  pt_store_relaxed(&midchange, 0);
   if (!install()) return 0;
   unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
   memset(held, 0, (before < HOLD_MAX ? before : HOLD_MAX) * sizeof *held);
@@ -322,6 +326,9 @@ unsigned pt_track_threads_unheld(void) {
 bool pt_track_threads_all_held(void) {
   return !pt_load_relaxed(&missed) && !pt_load_relaxed(&off_stack) && pt_load_acquire(&nheld) <= HOLD_MAX;
 }
+
+void pt_track_threads_set_midchange_probe(bool (*probe)(void)) { midchange_probe = probe; }
+bool pt_track_threads_midchange(void) { return pt_load_acquire(&midchange) != 0; }
 
 void pt_track_threads_release(void) {
   pt_track_ptrace_release();

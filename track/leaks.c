@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -261,6 +262,7 @@ static uintptr_t main_tp;
 __attribute__((constructor)) static void note_main_thread(void) {
   if (syscall(SYS_gettid) == getpid()) main_tp = (uintptr_t)__builtin_thread_pointer();
 }
+static size_t static_tls;
 
 /* Whether the thread stack [lo, hi) is the own stack of the exiting thread or of a held one: a
  * thread stack holds its thread's static TLS and control block, the main thread's is "[stack]". */
@@ -346,6 +348,8 @@ static bool root_line(scan_t* s, const char* line, roots_t* r) {
 
 static uintptr_t live_stack_from;
 void pt_track_leaks_live_stack_from(uintptr_t sp) { live_stack_from = sp; }
+static uintptr_t off_stack_from;
+void pt_track_leaks_scan_off_stack(uintptr_t sp) { off_stack_from = sp; }
 
 /* The exiting thread's vector registers, a root as LSan makes them (it reads every thread's
  * extended state with ptrace): glibc's AVX-512 string and memory functions leave heap addresses in
@@ -366,12 +370,13 @@ void pt_track_leaks_save_vector_registers(void) {
 #endif
 }
 
-__attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, bool* complete) {
+__attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
   roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
                .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
+  if (off_stack_from) r.own_sp = off_stack_from;
   int fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0 && s->touched.fd >= 0) { /* the last free descriptor: the roots matter, pagemap only saves time */
     pt_touched_close(&s->touched);
@@ -416,7 +421,9 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, size_t static_tls, b
 }
 
 /* glibc's static TLS size, thread control block included (what LSan reads too); unknown: 64 KiB
- * around the thread pointer, clipped to its mapping. */
+ * around the thread pointer, clipped to its mapping. Fixed once the program runs, and read when the
+ * library is loaded: dlsym takes the loader's lock, which a scan in a signal handler may have
+ * interrupted its own thread holding. */
 static size_t static_tls_size(void) {
   void* sym = dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
   void (*info)(size_t*, size_t*);
@@ -427,6 +434,7 @@ static size_t static_tls_size(void) {
   }
   return size ? size : 64 * 1024;
 }
+__attribute__((constructor)) static void note_static_tls(void) { static_tls = static_tls_size(); }
 
 /* LSan's rule for the dynamic linker (lsan_common_linux.cpp): every block ld.so allocated is a
  * root. Its dynamic TLS blocks and threads' DTVs are reached only through thread control blocks and
@@ -520,16 +528,24 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   sa.sa_flags = SA_NODEFER | SA_SIGINFO;
   sigaction(SIGSEGV, &sa, &old_segv);
   sigaction(SIGBUS, &sa, &old_bus);
-  size_t static_tls = static_tls_size();
+  if (!static_tls) static_tls = static_tls_size();
   /* Before the hold: the module table is refreshed under the loader's lock, which a held thread
    * may own. */
   uintptr_t base = (uintptr_t)getauxval(AT_BASE), linker_lo = 0, linker_hi = 0;
   if (!base || !pt_track_module_text_of((const void*)base, &linker_lo, &linker_hi)) linker_lo = linker_hi = 0;
-  pt_track_threads_hold(); /* until the marks are final: held threads neither move nor free blocks */
+  /* Until the marks are final: held threads neither move nor free blocks. One caught moving a block
+   * gets a moment to finish (its old and new block without a record: what only they point to would
+   * come out leaked); a hundred tries, then the scan goes on with what it has. */
+  for (int tries = 0;; tries++) {
+    pt_track_threads_hold();
+    if (!pt_track_threads_midchange() || tries == 100) break;
+    pt_track_threads_release();
+    nanosleep(&(struct timespec){0, 100000}, NULL);
+  }
   out->threads_unheld = pt_track_threads_unheld();
   pt_touched_open(&s.touched);
   if (!scan_linker_roots(&s, out->nsites, linker_lo, linker_hi)) out->complete = false;
-  scan_roots(&s, static_tls, &out->complete);
+  scan_roots(&s, &out->complete);
   if (!guarded_indirect_pass(&s)) out->complete = false;
   pt_touched_close(&s.touched);
   sigaction(SIGSEGV, &old_segv, NULL);

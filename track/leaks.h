@@ -39,6 +39,9 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out);
  * embedder passes the stack pointer where it entered the tracker: the tracker's frames below hold
  * stale words of the application's dead frames (uninitialised buffers), which are not roots. */
 void pt_track_leaks_live_stack_from(uintptr_t sp);
+/* The scan runs on a stack of its own (a signal handler's, switched away from the thread's stack,
+ * whose remaining room is unknown): the thread's stack counts as a root from `sp` up. */
+void pt_track_leaks_scan_off_stack(uintptr_t sp);
 /* Saves the calling thread's vector registers for the scan (they are a root): call it first thing
  * on the way out, before code that may use them. */
 void pt_track_leaks_save_vector_registers(void);
@@ -65,6 +68,11 @@ bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi);
 unsigned pt_track_threads_unheld(void);
 /* Whether the last hold held every other thread: then a stack no held thread runs on is dead. */
 bool pt_track_threads_all_held(void);
+/* The embedder's test, run by each held thread in its handler, for a change of its own the scan
+ * cannot read through (a realloc between its two tracking calls, the moved block without a record).
+ * Whether one of the threads of the last hold was in such a change: then hold again. */
+void pt_track_threads_set_midchange_probe(bool (*probe)(void));
+bool pt_track_threads_midchange(void);
 
 /* "threadstacks.c": a thread ended, and its stack [lo, hi) holds nothing live until a thread starts
  * on it again (a stack pointer in it). */

@@ -479,6 +479,7 @@ bool pt_track_trace_write(const char* path, const pt_trace_info_t* info, const p
   pt_jsonl_u64(w, "dropped_lines", w->dropped);
   if (info->crash_signal) pt_jsonl_u64(w, "signal", (uint64_t)info->crash_signal);
   if (info->exit_call) pt_jsonl_str(w, "exit_call", info->exit_call);
+  if (info->forked_child) pt_jsonl_bool(w, "forked_child", true);
   pt_jsonl_bool(w, "final", final);
   pt_jsonl_end(w);
   return pt_track_tracefile_close(w, path);

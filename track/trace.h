@@ -19,6 +19,7 @@ typedef struct pt_trace_info_s {
   uint64_t start_mono_ns; /* CLOCK_MONOTONIC at the same moment: times in the trace are relative */
   int crash_signal;       /* the signal the process is dying of (a snapshot written by the crash handler); 0: none */
   const char* exit_call;  /* "_exit", "_Exit", "quick_exit", an exec ("execve"...): how it ended; NULL: none */
+  bool forked_child;      /* a fork child that has not exec'd: its heap is its parent's copy */
 } pt_trace_info_t;
 
 /* Expands a PTMEM_OUT template: %p the pid, %e the program's file name, %% a percent sign. False if

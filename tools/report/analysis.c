@@ -238,6 +238,23 @@ static void add_note_once(rp_report_t* r, char* note) {
   RP_PUSH(r->notes, note);
 }
 
+/* A runtime that keeps objects in arenas of its own, mapped outside malloc (CPython's pymalloc, the
+ * JVM's heap): the malloc'd blocks those objects point to are reached from no root LeakSanitizer
+ * reads, and come out leaked. Its name, or NULL. */
+static const char* runtime_with_arenas(const rp_trace_t* t) {
+  static const struct {
+    const char* module_prefix;
+    const char* name;
+  } runtimes[] = {{"libpython", "CPython's pymalloc"}, {"python", "CPython's pymalloc"}, {"libjvm.so", "the JVM"}};
+  for (size_t m = 0; m < t->modules.n; m++) {
+    const char* slash = t->modules.v[m].path ? strrchr(t->modules.v[m].path, '/') : NULL;
+    const char* file = slash ? slash + 1 : t->modules.v[m].path ? t->modules.v[m].path : "";
+    for (size_t i = 0; i < sizeof runtimes / sizeof runtimes[0]; i++)
+      if (strncmp(file, runtimes[i].module_prefix, strlen(runtimes[i].module_prefix)) == 0) return runtimes[i].name;
+  }
+  return NULL;
+}
+
 static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
   for (uint32_t ti = 0; ti < r->ntraces; ti++) {
     const rp_trace_t* t = &r->traces[ti];
@@ -246,15 +263,18 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ", %s) is incomplete: %s", prog, t->pid, t->path, t->incomplete));
     else if (t->summary.signal)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") %s (signal %" PRIu64 ", SIG%s): its trace was written as it died, "
-                                   "without a leak scan", prog, t->pid, rp_signal_death(t->summary.signal), t->summary.signal,
+                                   "%s", prog, t->pid, rp_signal_death(t->summary.signal), t->summary.signal,
                                    t->summary.signal < 65 && sigabbrev_np((int)t->summary.signal)
-                                       ? sigabbrev_np((int)t->summary.signal) : "?"));
+                                       ? sigabbrev_np((int)t->summary.signal) : "?",
+                                   t->summary.leak_scan     ? "with a leak scan"
+                                   : t->summary.forked_child ? "without a leak scan (a forked child: its heap was its parent's copy)"
+                                                             : "without a leak scan"));
     else if (!t->summary.final)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") is a snapshot taken while it ran, not its final trace", prog, t->pid));
     if (t->summary.present && t->exit_call)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") ended through %s: its trace has no leak scan (as LeakSanitizer, "
                                    "which checks nothing there)", prog, t->pid, t->exit_call));
-    else if (t->summary.present && !t->summary.leak_scan && t->summary.final)
+    else if (t->summary.present && !t->summary.leak_scan && t->summary.final && !t->summary.signal)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): no leak scan ran", prog, t->pid));
     if (t->summary.leak_scan && t->summary.threads_unheld)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): %" PRIu64 " running thread(s) could not be stopped for the leak "
@@ -262,6 +282,12 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
                                    "point to shows as leaked", prog, t->pid, t->summary.threads_unheld));
     if (t->summary.leak_scan && !t->summary.leak_scan_complete)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): part of memory vanished during the leak scan", prog, t->pid));
+    const char* arenas = runtime_with_arenas(t);
+    if (arenas && t->summary.leak_scan && !(t->leak_roots && strcmp(t->leak_roots, "all-mappings") == 0) &&
+        t->summary.kinds[RP_DEFINITE].count + t->summary.kinds[RP_INDIRECT].count > 0)
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 ") keeps objects in arenas of its own (%s), which LeakSanitizer's "
+                                   "roots leave out: a block only they point to shows as leaked. PTMEM_LEAK_ALL_MAPPINGS=1 "
+                                   "reads every writable mapping", prog, t->pid, arenas));
     /* The user chose it, for a runtime whose own arenas hold heap pointers; say what it hides. */
     if (t->summary.leak_scan && t->leak_roots && strcmp(t->leak_roots, "all-mappings") == 0)
       RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): every writable mapping was a leak root (PTMEM_LEAK_ALL_MAPPINGS=1): "

@@ -61,6 +61,7 @@ typedef struct rp_summary_s {
   uint64_t signal; /* the signal the process died of (its handler wrote the trace); 0: none */
   uint64_t threads_unheld; /* running threads the leak scan could not hold (their registers unread) */
   bool leak_scan, leak_scan_complete, approximate, final;
+  bool forked_child; /* a fork child that had not exec'd: its heap was its parent's copy */
   rp_count_t kinds[RP_KINDS]; /* valid when leak_scan */
 } rp_summary_t;
 

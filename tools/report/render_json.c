@@ -69,6 +69,7 @@ static json_t* traces_json(const rp_report_t* r) {
     json_object_set_new(o, "leak_scan", json_boolean(t->summary.leak_scan));
     if (t->summary.signal) json_object_set_new(o, "signal", u64(t->summary.signal));
     if (t->exit_call) json_object_set_new(o, "exit_call", json_string(t->exit_call));
+    if (t->summary.forked_child) json_object_set_new(o, "forked_child", json_true());
     json_object_set_new(o, "leak_records", u64(t->leaks.n));
     json_array_append_new(a, o);
   }

@@ -316,6 +316,7 @@ static bool read_summary(reader_t* r, json_t* o) {
             get_u64(r, o, "stacks", false, &s->stacks) && get_u64(r, o, "dropped_lines", false, &s->dropped_lines) &&
             get_bool(r, o, "leak_scan", &s->leak_scan) && get_bool(r, o, "leak_scan_complete", &s->leak_scan_complete) &&
             get_bool(r, o, "approximate", &s->approximate) && get_u64(r, o, "signal", false, &s->signal) && get_u64(r, o, "threads_unheld", false, &s->threads_unheld) &&
+            get_bool(r, o, "forked_child", &s->forked_child) &&
             get_str(r, o, "exit_call", false, &r->t->exit_call);
   if (r->t->exit_call && !r->t->exit_call[0]) { /* absent: get_str gives "" */
     free(r->t->exit_call);
