@@ -64,6 +64,13 @@ static bool asks_to_end(int signo) {
   return signo == SIGTERM || signo == SIGHUP || signo == SIGALRM || signo == SIGQUIT || signo == SIGPIPE;
 }
 
+/* The process that sent the signal with kill, sigqueue or tgkill; 0: the kernel's own (SIGPIPE...). */
+static pid_t sender(const siginfo_t* info) {
+  return info && ((uintptr_t)info & 7) == 0 && (info->si_code == SI_USER || info->si_code == SI_QUEUE || info->si_code == SI_TKILL)
+             ? info->si_pid
+             : 0;
+}
+
 /* A fault of the instruction that was running (not a kill or raise of SIGSEGV, SIGBUS, SIGILL, SIGFPE):
  * returning runs it again, and it faults again. */
 static bool instruction_fault(int signo, const siginfo_t* info) {
@@ -91,7 +98,7 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
     put_default_back(signo);
     return;
   }
-  if (!vfork_child && !atomic_exchange(&written, 1) && !(asks_to_end(signo) && ptmem_tracking_end_by_signal(signo)))
+  if (!vfork_child && !atomic_exchange(&written, 1) && !(asks_to_end(signo) && ptmem_tracking_end_by_signal(signo, sender(info))))
     ptmem_tracking_crash_snapshot(signo);
   /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising
    * it makes it pending: it is delivered, with the default action, when the handler returns, before

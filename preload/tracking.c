@@ -50,6 +50,7 @@ static bool thread_counts(void);
 /* The process tracking counts for: a vfork child runs in its parent's memory without a fork
  * handler telling us, and is known by its pid differing from this. */
 static pid_t tracked_pid;
+static pid_t forked_from; /* the process this one is a fork child of (trace_info.forked_child) */
 
 static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
@@ -342,8 +343,10 @@ uint64_t ptmem_track_realloc_begin(void* p) {
   uint64_t* m = p ? pt__block_meta_of(p) : NULL;
   if (!m) return 0;
   uint64_t rec = *m;
+  if (!rec) return 0;
+  tls_realloc_open = true; /* before the record goes: a signal between the two must see the window */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   *m = 0;
-  tls_realloc_open = rec != 0;
   return rec;
 }
 
@@ -351,11 +354,13 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
   if (!q) { /* failed: p is untouched, and so is its record */
     uint64_t* m = p ? pt__block_meta_of(p) : NULL;
     if (m) *m = old;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     tls_realloc_open = false;
     return;
   }
   if (old) pt_track_free(p, pt_rec_stack(old), pt_rec_size(old));
   track_alloc_at(q, pt__block_meta_of(q), n, __builtin_frame_address(0), false); /* q holds p's data */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the new record is in place before the window closes */
   tls_realloc_open = false;
 }
 
@@ -472,12 +477,14 @@ static void scan_and_write_on_signal(void) { write_trace(NULL, AT_SIGNAL); }
 
 enum { SIGNAL_SCAN_STACK = 256 * 1024 };
 
-bool ptmem_tracking_end_by_signal(int signo) {
+bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
   if (!ptmem_tracking || (tls_state & INSIDE) || pt_track_locks_held) return false;
-  /* A fork child's heap is its parent's copy: scanned, it would show the parent's leaks, and the
-   * blocks the parent's other threads held, once per child (a multiprocessing pool's workers, which
-   * the pool ends with SIGTERM). As for _exit, the trace is final, without the scan. */
-  if (trace_info.forked_child) {
+  /* A worker its parent forked and now stops (a multiprocessing pool's, with SIGTERM): its heap is
+   * the parent's copy, and scanned it would show the parent's leaks, and the blocks the parent's
+   * other threads held, once per worker. As for _exit, the trace is final, without the scan. A fork
+   * child stopped by anyone else is the program going on (a daemon, whose parent has exited): its
+   * leaks are its own, and scanned. */
+  if (trace_info.forked_child && sender && sender == forked_from && sender == getppid()) {
     trace_info.crash_signal = signo;
     return write_trace(NULL, AT_EXIT_CALL) == 0;
   }
@@ -525,6 +532,7 @@ void ptmem_tracking_fork_child(void) {
   if (!ptmem_tracking) return;
   tracked_pid = (pid_t)syscall(SYS_getpid);
   trace_info.forked_child = true;
+  forked_from = getppid();
   /* A snapshot another thread was writing at the fork is not being written here: its writer did
    * not come along, and the child's final trace would wait for it forever. */
   pt_store_relaxed(&writing, 0);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 extern bool ptmem_tracking; /* set once, at the first allocation, from PTMEM_TRACK */
 
@@ -23,10 +24,11 @@ void ptmem_tracking_fork_child(void);
 void ptmem_tracking_install_signal(int signo); /* PTMEM_SNAPSHOT_SIGNAL, from the constructor */
 /* A snapshot saying the process is dying of `signo`: crash.c's handler. Async-signal-safe. */
 void ptmem_tracking_crash_snapshot(int signo);
-/* The final trace, with the leak scan, of a process that `signo` (a request to end: SIGTERM...) is
- * ending, from crash.c's handler; false if it was not written (the signal interrupted the allocator
- * or the tracker mid-change, whose state the scan reads): then take the snapshot instead. */
-bool ptmem_tracking_end_by_signal(int signo);
+/* The final trace, with the leak scan, of a process that `signo` (a request to end: SIGTERM...) from
+ * process `sender` (0: the kernel) is ending, from crash.c's handler; false if it was not written
+ * (the signal interrupted the allocator or the tracker mid-change, whose state the scan reads): then
+ * take the snapshot instead. */
+bool ptmem_tracking_end_by_signal(int signo, pid_t sender);
 /* The final trace of a process ending through _exit, _Exit or quick_exit (`how`): exit.c. */
 void ptmem_tracking_exit_call(const char* how);
 void ptmem_exit_resolve(void); /* exit.c: the C library's quick_exit, from the constructor */

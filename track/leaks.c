@@ -504,18 +504,14 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   memset(out, 0, sizeof *out);
   out->complete = true;
   scan_t s = {.heap = heap, .touched = {.fd = -1}};
-  heap->foreach(clear_and_count, &s);
-  s.cap = s.live + 1;
-  s.work = pt__os_reserve(s.cap * sizeof(void*), 4096);
   out->nsites = pt_track_stack_count();
   out->sites = pt__os_reserve((size_t)out->nsites * sizeof(pt_leak_site_t), 4096);
   out->used = pt__os_reserve(((size_t)out->nsites + 63) / 64 * 8, 4096);
-  if (!s.work || !out->sites || !out->used) {
+  if (!out->sites || !out->used) {
     out->sites = NULL;
     out->complete = false;
     return;
   }
-  pt_track_leaks_exclude(s.work, s.cap * sizeof(void*));
   pt_track_leaks_exclude(out->sites, (size_t)out->nsites * sizeof(pt_leak_site_t));
   pt_track_leaks_exclude(out->used, ((size_t)out->nsites + 63) / 64 * 8);
   struct sigaction sa;
@@ -543,14 +539,28 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
     nanosleep(&(struct timespec){0, 100000}, NULL);
   }
   out->threads_unheld = pt_track_threads_unheld();
-  pt_touched_open(&s.touched);
-  if (!scan_linker_roots(&s, out->nsites, linker_lo, linker_hi)) out->complete = false;
-  scan_roots(&s, &out->complete);
-  if (!guarded_indirect_pass(&s)) out->complete = false;
-  pt_touched_close(&s.touched);
+  /* Records are written (their marks cleared) and counted only now: a thread freeing a block while
+   * this pass wrote its record back put the record back on a free block, a false leak (and blocks
+   * allocated after the count overflowed the work list, whose contents then went unscanned). */
+  heap->foreach(clear_and_count, &s);
+  s.cap = s.live + 1;
+  s.work = pt__os_reserve(s.cap * sizeof(void*), 4096);
+  if (s.work) {
+    pt_track_leaks_exclude(s.work, s.cap * sizeof(void*));
+    pt_touched_open(&s.touched);
+    if (!scan_linker_roots(&s, out->nsites, linker_lo, linker_hi)) out->complete = false;
+    scan_roots(&s, &out->complete);
+    if (!guarded_indirect_pass(&s)) out->complete = false;
+    pt_touched_close(&s.touched);
+  }
   sigaction(SIGSEGV, &old_segv, NULL);
   sigaction(SIGBUS, &old_bus, NULL);
-  heap->foreach(classify, out);
+  if (s.work) {
+    heap->foreach(classify, out);
+  } else { /* nothing marked: every block would come out leaked */
+    out->sites = NULL;
+    out->complete = false;
+  }
   pt_track_threads_release();
-  pt__os_release(s.work, s.cap * sizeof(void*));
+  if (s.work) pt__os_release(s.work, s.cap * sizeof(void*));
 }

@@ -14,7 +14,10 @@
  *               often inside malloc, where the scan must not run; when it runs, nothing leaked.
  *   fork        a forked child loses 55 bytes (lost_in_child) and waits; the program sends it SIGTERM
  *               (as a pool ends its workers), prints "child killed 15" and returns 0, leaking nothing:
- *               the child's heap is the program's copy, and its leaks are not checked (as for _exit) */
+ *               the child's heap is the program's copy, and its leaks are not checked (as for _exit)
+ *   fork_other  the same, but another child of the program sends the SIGTERM (as a daemon, whose
+ *               parent has exited, is stopped by someone else): the killed child's leaks are its own
+ *               and are checked (definite lost_in_child 1/55); prints "child killed 15" */
 #include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -76,7 +79,7 @@ __attribute__((noinline)) void lost_in_child(void) {
   touch(p, 55);
 }
 
-static int kill_forked_child(void) {
+static int kill_forked_child(bool by_sibling) {
   int ready[2];
   if (pipe(ready) != 0) return 2;
   pid_t child = fork();
@@ -88,8 +91,14 @@ static int kill_forked_child(void) {
   }
   char c;
   if (child < 0 || read(ready[0], &c, 1) != 1) return 2;
-  kill(child, SIGTERM);
   int status;
+  if (by_sibling) {
+    pid_t sibling = fork();
+    if (sibling == 0) _exit(kill(child, SIGTERM) == 0 ? 0 : 3);
+    if (sibling < 0 || waitpid(sibling, &status, 0) != sibling || status != 0) return 2;
+  } else {
+    kill(child, SIGTERM);
+  }
   if (waitpid(child, &status, 0) != child) return 2;
   printf("child killed %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
   return 0;
@@ -150,8 +159,8 @@ int main(int argc, char** argv) {
     usleep(20 * 1000); /* the tables fill */
     printf("ready\n");
     fflush(stdout);
-  } else if (strcmp(mode, "fork") == 0) {
-    return kill_forked_child();
+  } else if (strcmp(mode, "fork") == 0 || strcmp(mode, "fork_other") == 0) {
+    return kill_forked_child(strcmp(mode, "fork_other") == 0);
   } else {
     fprintf(stderr, "terminated: unknown mode %s\n", mode);
     return 2;

@@ -165,12 +165,12 @@ static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, r
       free(who);
       continue;
     }
-    /* A fork child (a pool's worker) its parent stops: its heap is the parent's copy, and it is not
-     * checked, as a fork child ending in _exit is not. */
+    /* A fork child (a pool's worker) its parent stopped: its heap was the parent's copy, and it is
+     * not checked, as a fork child ending in _exit is not (the tracker scans one anyone else stops). */
     if (t->summary.present && !t->summary.leak_scan && t->summary.final && t->summary.forked_child &&
         t->summary.signal && strcmp(rp_signal_death(t->summary.signal), "was killed") == 0) {
-      NOTE(out, "leaks of %s not checked: a forked child (its heap a copy of its parent's) killed by signal %" PRIu64
-                ", which skips the leak check (as LeakSanitizer)", who, t->summary.signal);
+      NOTE(out, "leaks of %s not checked: a forked child (its heap a copy of its parent's) its parent killed with "
+                "signal %" PRIu64 ", which skips the leak check (as LeakSanitizer)", who, t->summary.signal);
       free(who);
       continue;
     }
