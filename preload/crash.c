@@ -22,7 +22,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <ucontext.h>
 
+#include "track.h"
 #include "tracking.h"
 
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGPIPE, SIGHUP, SIGALRM, SIGQUIT};
@@ -78,9 +80,41 @@ static bool instruction_fault(int signo, const siginfo_t* info) {
          ((uintptr_t)info & 7) == 0 && info->si_code > 0;
 }
 
+/* Every signal but the faults of an instruction, which blocked would kill the process at once (the
+ * scan's guarded reads take SIGSEGV and SIGBUS). Blocked while the trace is written: a second
+ * signal meanwhile (a SIGHUP after the SIGTERM, a program's SIGINT handler calling exit) ended the
+ * process mid-scan, without its trace, or waited for the writer its own thread held. */
+static void all_but_faults(sigset_t* set) {
+  sigfillset(set);
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
+  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(set, faults[i]);
+}
+
+static atomic_int written; /* two threads crashing at once: one trace */
+
+static void write_for(int signo, pid_t from) {
+  if (!atomic_exchange(&written, 1) && !(asks_to_end(signo) && ptmem_tracking_end_by_signal(signo, from)))
+    ptmem_tracking_crash_snapshot(signo);
+}
+
+/* A request to end that came while its thread held a tracker lock (pt_track_deferred_signal): the
+ * trace, then the signal, now that the last lock is released. Not in a handler any more: the
+ * default action SA_RESETHAND put back ends the process as the signal is unblocked. */
+static pid_t deferred_sender;
+static void run_deferred(void) {
+  int signo = pt_track_deferred_signal;
+  pt_track_deferred_signal = 0;
+  sigset_t mask;
+  all_but_faults(&mask);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  write_for(signo, deferred_sender);
+  raise(signo);
+  sigfillset(&mask);
+  sigdelset(&mask, signo);
+  sigprocmask(SIG_SETMASK, &mask, NULL);
+}
+
 static void on_crash(int signo, siginfo_t* info, void* context) {
-  (void)context;
-  static atomic_int written; /* two threads crashing at once: one trace */
   /* A vfork child between vfork and exec keeps our handler: it has no atfork handler to tell us,
    * and Python's (_posixsubprocess), resetting the handlers a vfork child must not run, is shown the
    * default here and leaves it. Its signal would write a trace from the parent's memory, mark the
@@ -98,32 +132,49 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
     put_default_back(signo);
     return;
   }
-  if (!vfork_child && !atomic_exchange(&written, 1) && !(asks_to_end(signo) && ptmem_tracking_end_by_signal(signo, sender(info))))
-    ptmem_tracking_crash_snapshot(signo);
+  if (!vfork_child && asks_to_end(signo) && pt_track_locks_held) {
+    /* Its lock is released within microseconds (run_deferred); the trace cannot wait for it here.
+     * A second signal meanwhile finds the default action, and ends the process at once. */
+    deferred_sender = sender(info);
+    pt_track_deferred_signal = signo;
+    return;
+  }
+  if (!vfork_child) write_for(signo, sender(info));
   /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising
    * it makes it pending: it is delivered, with the default action, when the handler returns, before
-   * the faulting instruction could run again (and whether or not it would fault again). */
+   * the faulting instruction could run again (and whether or not it would fault again). Any other
+   * signal that came meanwhile stays blocked, so the process dies of this one, as it would have
+   * without the preload. */
   raise(signo);
+  if (context) {
+    sigfillset(&((ucontext_t*)context)->uc_sigmask);
+    sigdelset(&((ucontext_t*)context)->uc_sigmask, signo);
+  }
 }
 
 static uint64_t covered; /* bit signo: ours stands for the default action there */
 
-static void crash_action(struct sigaction* sa) {
+static void crash_action(struct sigaction* sa, int signo) {
   memset(sa, 0, sizeof *sa);
   sa->sa_sigaction = on_crash;
-  sa->sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK; /* a program's alternate stack serves us too */
-  sigemptyset(&sa->sa_mask);
+  sa->sa_flags = SA_SIGINFO | SA_RESETHAND;
+  /* A program's alternate stack serves a crash (a stack overflow has no room left on the stack), but
+   * not a request to end: the scan runs on a stack of its own, and a nested signal, finding the
+   * thread off its alternate stack, would be put where this one's frame is. */
+  if (!asks_to_end(signo)) sa->sa_flags |= SA_ONSTACK;
+  all_but_faults(&sa->sa_mask);
 }
 
 void ptmem_tracking_install_crash_handlers(int except) {
   if (!ptmem_tracking) return;
+  pt_track_deferred_hook = run_deferred;
   for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
     int signo = fatal_signals[i];
     struct sigaction old;
     if (signo == except || sigaction(signo, NULL, &old) != 0) continue;
     if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
     struct sigaction sa;
-    crash_action(&sa);
+    crash_action(&sa, signo);
     if (sigaction(signo, &sa, NULL) == 0) covered |= (uint64_t)1 << signo;
   }
 }
@@ -132,6 +183,6 @@ bool ptmem_crash_handler_is(const struct sigaction* action) { return action->sa_
 
 bool ptmem_crash_action_for_default(int signo, struct sigaction* ours) {
   if (signo <= 0 || signo >= 64 || !(covered & (uint64_t)1 << signo)) return false;
-  crash_action(ours);
+  crash_action(ours, signo);
   return true;
 }

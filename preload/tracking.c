@@ -42,8 +42,8 @@ enum { ARMED = 1, INSIDE = 2, ENDING = 4 };
 static __thread uint8_t tls_state __attribute__((tls_model("initial-exec")));
 /* Between realloc's two tracking calls the block has no record: a leak scan then would take it for
  * freed, and what only it points to for leaked. A scan in a signal handler looks here first. */
-static __thread bool tls_realloc_open __attribute__((tls_model("initial-exec")));
-static bool realloc_open(void) { return tls_realloc_open; } /* the hold's probe, in a held thread's handler */
+static __thread unsigned tls_realloc_open __attribute__((tls_model("initial-exec"))); /* a count: handlers nest */
+static bool realloc_open(void) { return tls_realloc_open != 0; } /* the hold's probe, in a held thread's handler */
 
 static bool thread_counts(void);
 
@@ -344,7 +344,7 @@ uint64_t ptmem_track_realloc_begin(void* p) {
   if (!m) return 0;
   uint64_t rec = *m;
   if (!rec) return 0;
-  tls_realloc_open = true; /* before the record goes: a signal between the two must see the window */
+  tls_realloc_open++; /* before the record goes: a signal between the two must see the window */
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   *m = 0;
   return rec;
@@ -355,13 +355,13 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
     uint64_t* m = p ? pt__block_meta_of(p) : NULL;
     if (m) *m = old;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    tls_realloc_open = false;
+    if (old) tls_realloc_open--;
     return;
   }
   if (old) pt_track_free(p, pt_rec_stack(old), pt_rec_size(old));
   track_alloc_at(q, pt__block_meta_of(q), n, __builtin_frame_address(0), false); /* q holds p's data */
   __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the new record is in place before the window closes */
-  tls_realloc_open = false;
+  if (old) tls_realloc_open--;
 }
 
 /* The stack below this frame is the tracker's: its buffers are not initialised and hold words of
@@ -491,6 +491,10 @@ bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
   if (tls_realloc_open) return false;
   uintptr_t sp = pt__stack_pointer();
   if (pt__tls.busy && pt__busy_is_live(sp)) return false; /* the heap is mid-change: the scan would misread it */
+  /* Interrupted on the alternate signal stack (inside another handler): its frames, where the
+   * interrupted registers are, may lie in a block of the heap, which is not read as a stack. */
+  stack_t alt;
+  if (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK)) return false;
   char* stack = pt__os_reserve(SIGNAL_SCAN_STACK, 4096);
   if (!stack) return false;
   pt_track_leaks_exclude(stack, SIGNAL_SCAN_STACK);

@@ -531,10 +531,10 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
   if (!base || !pt_track_module_text_of((const void*)base, &linker_lo, &linker_hi)) linker_lo = linker_hi = 0;
   /* Until the marks are final: held threads neither move nor free blocks. One caught moving a block
    * gets a moment to finish (its old and new block without a record: what only they point to would
-   * come out leaked); a hundred tries, then the scan goes on with what it has. */
+   * come out leaked); twenty tries, then the scan goes on with what it has. */
   for (int tries = 0;; tries++) {
     pt_track_threads_hold();
-    if (!pt_track_threads_midchange() || tries == 100) break;
+    if (!pt_track_threads_midchange() || tries == 20) break;
     pt_track_threads_release();
     nanosleep(&(struct timespec){0, 100000}, NULL);
   }

@@ -70,6 +70,8 @@ static uint64_t ticks_to_ns(uint64_t t) {
 }
 
 __thread unsigned pt_track_locks_held __attribute__((tls_model("initial-exec")));
+__thread volatile int pt_track_deferred_signal __attribute__((tls_model("initial-exec")));
+void (*pt_track_deferred_hook)(void);
 
 static void lock_retired(void) {
   pt_track_locks_held++;
@@ -77,7 +79,7 @@ static void lock_retired(void) {
 }
 static void unlock_retired(void) {
   pt_spin_unlock(&retired_lock);
-  pt_track_locks_held--;
+  pt_track_locks_release();
 }
 
 /* A new record, active, on the list (NULL if out of address space). */
@@ -150,7 +152,7 @@ static thread_rows_t* lock_ending(void) {
 static void unlock_ending(thread_rows_t* t) {
   if (t) pt_track_flush_pending(t);
   pt_spin_unlock(&ending_lock);
-  pt_track_locks_held--;
+  pt_track_locks_release();
 }
 
 /* The record of this thread's first event (NULL: it is ending, or out of memory). */

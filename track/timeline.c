@@ -72,7 +72,7 @@ static void take_sample(uint64_t now, int64_t live) {
   int expected = 0;
   pt_track_locks_held++; /* first: a signal handler's allocation right after the CAS must see it */
   if (!pt_cas_strong_acq_rel(&busy, &expected, 1)) { /* someone else is sampling */
-    pt_track_locks_held--;
+    pt_track_locks_release();
     return;
   }
   if (!samples) {
@@ -95,7 +95,7 @@ static void take_sample(uint64_t now, int64_t live) {
     pt_store_relaxed(&next_sample_ns, now + interval_ns);
   }
   pt_store_release(&busy, 0);
-  pt_track_locks_held--;
+  pt_track_locks_release();
 }
 
 void pt_track_timeline_tick(int64_t live) {
@@ -109,7 +109,7 @@ size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
   size_t n = nsamples < max ? nsamples : max;
   if (n) memcpy(out, samples + (nsamples - n), n * sizeof *out);
   pt_spin_unlock(&busy);
-  pt_track_locks_held--;
+  pt_track_locks_release();
   return n;
 }
 

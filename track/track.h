@@ -118,6 +118,17 @@ static inline uint64_t pt_track_weight(size_t size) { return pt_track_sampling_r
 /* Tracker spin locks this thread holds or waits for: a crash handler that writes a trace must not
  * wait on one of its own thread's. */
 extern __thread unsigned pt_track_locks_held __attribute__((tls_model("initial-exec")));
+/* A signal that asked the process to end came while this thread held one (its number): the
+ * embedder's handler left the trace to the hook, which runs as the last lock is released
+ * (microseconds later: the timeline's RSS read is the longest hold). */
+extern __thread volatile int pt_track_deferred_signal __attribute__((tls_model("initial-exec")));
+extern void (*pt_track_deferred_hook)(void);
+static inline void pt_track_locks_release(void) {
+  pt_track_locks_held--;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* a signal from here on sees no lock held, and is not deferred */
+  if (__builtin_expect(pt_track_deferred_signal != 0, 0) && !pt_track_locks_held && pt_track_deferred_hook)
+    pt_track_deferred_hook();
+}
 
 /* ---- "sites.c": per-site counters, the exact peak, temporary allocations ------------------------- */
 typedef struct pt_site_s {

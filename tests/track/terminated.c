@@ -17,7 +17,13 @@
  *               the child's heap is the program's copy, and its leaks are not checked (as for _exit)
  *   fork_other  the same, but another child of the program sends the SIGTERM (as a daemon, whose
  *               parent has exited, is stopped by someone else): the killed child's leaks are its own
- *               and are checked (definite lost_in_child 1/55); prints "child killed 15" */
+ *               and are checked (definite lost_in_child 1/55); prints "child killed 15"
+ *   nested      the main thread moves a block that points to a child with realloc, for ever; a
+ *               20 us timer's handler moves a block of its own with realloc too, and after a random
+ *               number of ticks raises SIGTERM, often while the main thread's realloc is open:
+ *               nothing leaked (the handler's realloc closed the main thread's window)
+ *   twosig      2 million blocks kept reachable, then "ready"; the checker sends SIGTERM and, while
+ *               the scan runs, SIGHUP: the process must still die of SIGTERM, with its trace */
 #include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "corpus.h"
@@ -85,6 +92,7 @@ static int kill_forked_child(bool by_sibling) {
   pid_t child = fork();
   if (child == 0) {
     lost_in_child();
+    clobber_stack(); /* the signal frame goes where its dead frame was, and leaves parts unwritten */
     char c = 1;
     if (write(ready[1], &c, 1) != 1) _exit(3);
     for (;;) pause();
@@ -103,6 +111,45 @@ static int kill_forked_child(bool by_sibling) {
   printf("child killed %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
   return 0;
 }
+
+typedef struct moved_s {
+  char pad[1000];
+  void* child;
+} moved_t;
+static moved_t* volatile moved;
+static void* volatile handler_block;
+static volatile long ticks, ticks_to_term;
+
+static void on_tick(int sig) {
+  (void)sig;
+  handler_block = realloc(handler_block, (ticks & 1) ? 100 : 300);
+  if (++ticks == ticks_to_term) raise(SIGTERM);
+}
+
+static int realloc_under_timer(void) {
+  srand((unsigned)getpid());
+  ticks_to_term = 200 + rand() % 2000;
+  moved_t* m = calloc(1, 2048);
+  m->child = malloc(48);
+  touch(m->child, 48);
+  moved = m;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_tick;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, NULL);
+  timer_t timer;
+  struct sigevent ev;
+  memset(&ev, 0, sizeof ev);
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = SIGUSR1;
+  struct itimerspec every = {{0, 20000}, {0, 20000}};
+  if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0 || timer_settime(timer, 0, &every, NULL) != 0) return 2;
+  for (unsigned long i = 0;; i++) moved = realloc(moved, (i & 1) ? 2048 : 3000 + (i & 6) * 100);
+}
+
+enum { KEPT = 2000000 };
+static void* volatile* kept_many;
 
 enum { SLOTS = 256 };
 typedef struct parent_s {
@@ -157,6 +204,13 @@ int main(int argc, char** argv) {
     if (self) pthread_sigmask(SIG_BLOCK, &term, &old);
     else pthread_sigmask(SIG_SETMASK, &old, NULL);
     usleep(20 * 1000); /* the tables fill */
+    printf("ready\n");
+    fflush(stdout);
+  } else if (strcmp(mode, "nested") == 0) {
+    return realloc_under_timer();
+  } else if (strcmp(mode, "twosig") == 0) {
+    kept_many = malloc(KEPT * sizeof(void*));
+    for (int i = 0; i < KEPT; i++) kept_many[i] = malloc(16);
     printf("ready\n");
     fflush(stdout);
   } else if (strcmp(mode, "fork") == 0 || strcmp(mode, "fork_other") == 0) {
