@@ -24,6 +24,7 @@
 #include <string.h>
 #include <ucontext.h>
 
+#include "leaks.h"
 #include "track.h"
 #include "tracking.h"
 
@@ -102,6 +103,7 @@ static void write_for(int signo, pid_t from) {
  * default action SA_RESETHAND put back ends the process as the signal is unblocked. */
 static pid_t deferred_sender;
 static void run_deferred(void) {
+  pt_track_leaks_save_vector_registers(); /* no signal frame holds them here */
   int signo = pt_track_deferred_signal;
   pt_track_deferred_signal = 0;
   sigset_t mask;

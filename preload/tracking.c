@@ -489,6 +489,10 @@ bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
     return write_trace(NULL, AT_EXIT_CALL) == 0;
   }
   if (tls_realloc_open) return false;
+  /* Called out of a handler too (crash.c's deferred case): the registers of the code below, which
+   * no signal frame holds then, are spilled here, above the stack pointer the scan starts from. */
+  jmp_buf regs;
+  setjmp(regs);
   uintptr_t sp = pt__stack_pointer();
   if (pt__tls.busy && pt__busy_is_live(sp)) return false; /* the heap is mid-change: the scan would misread it */
   /* Interrupted on the alternate signal stack (inside another handler): its frames, where the
@@ -505,6 +509,7 @@ bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
   call_on_stack(scan_and_write_on_signal, stack + SIGNAL_SCAN_STACK);
   pt_track_leaks_scan_off_stack(0);
   pt__os_release(stack, SIGNAL_SCAN_STACK);
+  __asm__ volatile("" : : "r"(&regs) : "memory");
   return final_written;
 }
 
