@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <ucontext.h>
 
 #include "leaks.h"
@@ -31,6 +32,7 @@
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGPIPE, SIGHUP, SIGALRM, SIGQUIT};
 
 static void on_crash(int signo, siginfo_t* info, void* context);
+static bool asks_to_end(int signo);
 
 /* The C library's sigaction, not sigaction.c's: that one tells ptmem's calls by their return
  * address, and a call in tail position returns to on_crash's caller (the program's handler), where
@@ -54,7 +56,7 @@ static bool called_by_another_handler(int signo) {
   struct sigaction now;
   if (__sigaction(signo, NULL, &now) != 0 || now.sa_handler == SIG_DFL) return false;
   if (now.sa_sigaction != on_crash) return true;
-  put_default_back(signo);
+  if (!asks_to_end(signo)) put_default_back(signo); /* a request to end has no SA_RESETHAND: see on_crash */
   return false;
 }
 
@@ -92,17 +94,35 @@ static void all_but_faults(sigset_t* set) {
 }
 
 static atomic_int written; /* two threads crashing at once: one trace */
+static atomic_int trace_done;
 
+/* The trace, by this thread or, if another's signal came first, by that one: then this one waits
+ * until it is written (a second signal in another thread ended the process mid-scan), and a moment
+ * more for the first signal to end the process, as it would have without the preload. */
 static void write_for(int signo, pid_t from) {
-  if (!atomic_exchange(&written, 1) && !(asks_to_end(signo) && ptmem_tracking_end_by_signal(signo, from)))
-    ptmem_tracking_crash_snapshot(signo);
+  if (!atomic_exchange(&written, 1)) {
+    if (!(asks_to_end(signo) && ptmem_tracking_end_by_signal(signo, from))) ptmem_tracking_crash_snapshot(signo);
+    atomic_store(&trace_done, 1);
+    return;
+  }
+  struct timespec step = {0, 1000000};
+  for (int ms = 0; ms < 10000 && !atomic_load(&trace_done); ms++) nanosleep(&step, NULL);
+  for (int ms = 0; ms < 1000; ms++) nanosleep(&step, NULL);
 }
 
-/* A request to end that came while its thread held a tracker lock (pt_track_deferred_signal): the
- * trace, then the signal, now that the last lock is released. Not in a handler any more: the
- * default action SA_RESETHAND put back ends the process as the signal is unblocked. */
-static pid_t deferred_sender;
+/* The default action, then the signal: it is blocked here, so it is delivered, with the default
+ * action, when the handler returns (or, out of one, as it is unblocked). */
+static void end_with(int signo) {
+  if (asks_to_end(signo)) put_default_back(signo);
+  raise(signo);
+}
+
+/* A request to end that came while its thread could not write (ptmem_tracking_may_write_here: a
+ * tracker lock held, a trace or a walk of its own under way, a realloc open): the trace, then the
+ * signal, once it can. Not in a handler any more: the signal ends the process as it is unblocked. */
+static __thread pid_t deferred_sender __attribute__((tls_model("initial-exec")));
 static void run_deferred(void) {
+  if (!ptmem_tracking_may_write_here()) return; /* asked again where the thread leaves the next such state */
   pt_track_leaks_save_vector_registers(); /* no signal frame holds them here */
   int signo = pt_track_deferred_signal;
   pt_track_deferred_signal = 0;
@@ -110,7 +130,7 @@ static void run_deferred(void) {
   all_but_faults(&mask);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   write_for(signo, deferred_sender);
-  raise(signo);
+  end_with(signo);
   sigfillset(&mask);
   sigdelset(&mask, signo);
   sigprocmask(SIG_SETMASK, &mask, NULL);
@@ -134,20 +154,23 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
     put_default_back(signo);
     return;
   }
-  if (!vfork_child && asks_to_end(signo) && pt_track_locks_held) {
-    /* Its lock is released within microseconds (run_deferred); the trace cannot wait for it here.
-     * A second signal meanwhile finds the default action, and ends the process at once. */
-    deferred_sender = sender(info);
-    pt_track_deferred_signal = signo;
+  if (!vfork_child && asks_to_end(signo) && !ptmem_tracking_may_write_here()) {
+    /* What holds it back is over within microseconds (run_deferred); the trace cannot wait for it
+     * here. The handler stays (a request to end has no SA_RESETHAND): a second signal to another
+     * thread waits for this one's trace. */
+    if (!pt_track_deferred_signal) {
+      deferred_sender = sender(info);
+      pt_track_deferred_signal = signo;
+    }
     return;
   }
   if (!vfork_child) write_for(signo, sender(info));
-  /* SA_RESETHAND restored the default on entry. The signal is blocked while this runs, so raising
-   * it makes it pending: it is delivered, with the default action, when the handler returns, before
-   * the faulting instruction could run again (and whether or not it would fault again). Any other
-   * signal that came meanwhile stays blocked, so the process dies of this one, as it would have
-   * without the preload. */
-  raise(signo);
+  /* A crash's SA_RESETHAND restored the default on entry; a request to end puts it back now. The
+   * signal is blocked while this runs, so raising it makes it pending: it is delivered, with the
+   * default action, when the handler returns, before the faulting instruction could run again
+   * (and whether or not it would fault again). Any other signal that came meanwhile stays blocked,
+   * so the process dies of this one, as it would have without the preload. */
+  end_with(signo);
   if (context) {
     sigfillset(&((ucontext_t*)context)->uc_sigmask);
     sigdelset(&((ucontext_t*)context)->uc_sigmask, signo);
@@ -159,11 +182,13 @@ static uint64_t covered; /* bit signo: ours stands for the default action there 
 static void crash_action(struct sigaction* sa, int signo) {
   memset(sa, 0, sizeof *sa);
   sa->sa_sigaction = on_crash;
-  sa->sa_flags = SA_SIGINFO | SA_RESETHAND;
+  sa->sa_flags = SA_SIGINFO;
   /* A program's alternate stack serves a crash (a stack overflow has no room left on the stack), but
    * not a request to end: the scan runs on a stack of its own, and a nested signal, finding the
-   * thread off its alternate stack, would be put where this one's frame is. */
-  if (!asks_to_end(signo)) sa->sa_flags |= SA_ONSTACK;
+   * thread off its alternate stack, would be put where this one's frame is. A request to end keeps
+   * its handler until the trace is written: with the default back at once, the same signal sent
+   * again reached another thread and ended the process mid-scan. */
+  if (!asks_to_end(signo)) sa->sa_flags |= SA_ONSTACK | SA_RESETHAND;
   all_but_faults(&sa->sa_mask);
 }
 

@@ -44,6 +44,21 @@ static __thread uint8_t tls_state __attribute__((tls_model("initial-exec")));
  * freed, and what only it points to for leaked. A scan in a signal handler looks here first. */
 static __thread unsigned tls_realloc_open __attribute__((tls_model("initial-exec"))); /* a count: handlers nest */
 static bool realloc_open(void) { return tls_realloc_open != 0; } /* the hold's probe, in a held thread's handler */
+/* The signal a write is for (0: none) and, for a scan off the thread's stack, where its live part
+ * starts: this thread's, given to the trace once it has the writer (another thread's write under
+ * way must not take them). */
+static __thread int tls_write_signal __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t tls_scan_from __attribute__((tls_model("initial-exec")));
+
+/* A request to end that came while this thread could not write (crash.c) is written once it can:
+ * each place that ends such a state asks here. */
+static inline void end_if_deferred(void) {
+  if (pt_unlikely(pt_track_deferred_signal) && pt_track_deferred_hook) pt_track_deferred_hook();
+}
+
+bool ptmem_tracking_may_write_here(void) {
+  return !(tls_state & INSIDE) && !pt_track_locks_held && !tls_realloc_open;
+}
 
 static bool thread_counts(void);
 
@@ -114,6 +129,7 @@ static void stack_ends(void) {
     pthread_attr_destroy(&attr);
   }
   tls_state = was;
+  end_if_deferred();
 }
 
 /* The thread's key destructor. Destructors of other keys may run after it and allocate or free,
@@ -133,6 +149,7 @@ static void thread_ends(void* arg) {
   pt_track_unwind_thread_exit();
   pt_track_stacktab_thread_exit();
   tls_state = (uint8_t)((tls_state & ~(ARMED | INSIDE)) | ENDING);
+  end_if_deferred(); /* only now: its rows are in the retired table, and it no longer counts as active */
 }
 
 /* Things that need a working process (dl_iterate_phdr, pthread keys): done on the first events. */
@@ -175,6 +192,7 @@ __attribute__((noinline)) static uint32_t capture_walked(const void* frame) {
     pt_track_modules_refresh();
   }
   tls_state &= (uint8_t)~INSIDE;
+  end_if_deferred();
   return id;
 }
 
@@ -185,6 +203,7 @@ static bool thread_counts(void) {
   tls_state |= INSIDE;
   first_use_in_thread();
   tls_state &= (uint8_t)~INSIDE;
+  end_if_deferred();
   return true;
 }
 
@@ -247,6 +266,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     return EBUSY;
   }
   if (scans) trace_info.exit_call = NULL; /* "execve", if it replaces the trace before one */
+  trace_info.crash_signal = tls_write_signal;
   uint8_t was = tls_state;
   tls_state |= INSIDE;
   int result = 0;
@@ -264,7 +284,9 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     if (scans) {
       pt_track_forget_last_allocs();
       pt_track_heap_t heap = {heap_foreach, heap_find, heap_own_end};
+      pt_track_leaks_scan_off_stack(tls_scan_from);
       pt_track_leaks_scan(&heap, &leaks);
+      pt_track_leaks_scan_off_stack(0);
     }
     uint64_t started = clock_ns(CLOCK_MONOTONIC);
     uint32_t stacks = pt_track_stack_count();
@@ -278,6 +300,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
   }
   tls_state = was;
   pt_store_release(&writing, 0);
+  end_if_deferred();
   return result;
 }
 
@@ -339,6 +362,17 @@ void ptmem_tracked_free(void* p) {
   }
 }
 
+/* After the block's new record is in place: a hold or a request to end that found the thread in
+ * the window is served now. */
+static inline void realloc_window_closes(void) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (--tls_realloc_open == 0) {
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (pt_unlikely(pt_track_hold_late)) pt_track_threads_arrive_late();
+    end_if_deferred();
+  }
+}
+
 uint64_t ptmem_track_realloc_begin(void* p) {
   uint64_t* m = p ? pt__block_meta_of(p) : NULL;
   if (!m) return 0;
@@ -354,14 +388,12 @@ void ptmem_track_realloc_end(void* p, uint64_t old, void* q, size_t n) {
   if (!q) { /* failed: p is untouched, and so is its record */
     uint64_t* m = p ? pt__block_meta_of(p) : NULL;
     if (m) *m = old;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (old) tls_realloc_open--;
+    if (old) realloc_window_closes();
     return;
   }
   if (old) pt_track_free(p, pt_rec_stack(old), pt_rec_size(old));
   track_alloc_at(q, pt__block_meta_of(q), n, __builtin_frame_address(0), false); /* q holds p's data */
-  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the new record is in place before the window closes */
-  if (old) tls_realloc_open--;
+  if (old) realloc_window_closes();
 }
 
 /* The stack below this frame is the tracker's: its buffers are not initialised and hold words of
@@ -450,8 +482,9 @@ bool ptmem_tracking_vfork_child(void) { return (pid_t)syscall(SYS_getpid) != tra
 
 void ptmem_tracking_crash_snapshot(int signo) {
   if (!ptmem_tracking || pt_track_locks_held) return;
-  trace_info.crash_signal = signo;
+  tls_write_signal = signo;
   write_trace(NULL, SNAPSHOT);
+  tls_write_signal = 0;
 }
 
 /* Runs fn with the stack pointer at top: the scan needs tens of KiB of stack, and a signal may come
@@ -485,7 +518,7 @@ bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
    * child stopped by anyone else is the program going on (a daemon, whose parent has exited): its
    * leaks are its own, and scanned. */
   if (trace_info.forked_child && sender && sender == forked_from && sender == getppid()) {
-    trace_info.crash_signal = signo;
+    tls_write_signal = signo;
     return write_trace(NULL, AT_EXIT_CALL) == 0;
   }
   if (tls_realloc_open) return false;
@@ -502,12 +535,12 @@ bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
   char* stack = pt__os_reserve(SIGNAL_SCAN_STACK, 4096);
   if (!stack) return false;
   pt_track_leaks_exclude(stack, SIGNAL_SCAN_STACK);
-  trace_info.crash_signal = signo;
+  tls_write_signal = signo;
   /* The code the signal interrupted is live from here up: its registers are in the signal frame
    * above, its red zone between that and its frames. */
-  pt_track_leaks_scan_off_stack(sp);
+  tls_scan_from = sp;
   call_on_stack(scan_and_write_on_signal, stack + SIGNAL_SCAN_STACK);
-  pt_track_leaks_scan_off_stack(0);
+  tls_scan_from = 0;
   pt__os_release(stack, SIGNAL_SCAN_STACK);
   __asm__ volatile("" : : "r"(&regs) : "memory");
   return final_written;

@@ -29,6 +29,9 @@ void ptmem_tracking_crash_snapshot(int signo);
  * (the signal interrupted the allocator or the tracker mid-change, whose state the scan reads): then
  * take the snapshot instead. */
 bool ptmem_tracking_end_by_signal(int signo, pid_t sender);
+/* Whether this thread may write a trace now: not inside the tracker, holding none of its locks, no
+ * realloc open (crash.c defers a request to end until it may). */
+bool ptmem_tracking_may_write_here(void);
 /* The final trace of a process ending through _exit, _Exit or quick_exit (`how`): exit.c. */
 void ptmem_tracking_exit_call(const char* how);
 void ptmem_exit_resolve(void); /* exit.c: the C library's quick_exit, from the constructor */

@@ -54,7 +54,7 @@ static _Atomic int outstanding;   /* signals sent and not yet handled: tells our
 static struct sigaction previous;
 static _Atomic int installed;
 static bool (*midchange_probe)(void);
-static _Atomic int midchange; /* a thread of this hold is mid-change (the embedder's probe) */
+__thread volatile int pt_track_hold_late __attribute__((tls_model("initial-exec")));
 
 static long futex(_Atomic uint32_t* word, int op, uint32_t value, const struct timespec* timeout) {
   return syscall(SYS_futex, (uint32_t*)word, op, value, timeout, NULL, 0);
@@ -75,6 +75,8 @@ static size_t frame_xstate_size(const struct _libc_fpstate* fp) {
   return 512;
 }
 
+static void hold_here(void* context);
+
 static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   int saved_errno = errno;
   bool ours = info->si_code == SI_TKILL && info->si_pid == getpid() && pt_load_acquire(&outstanding) > 0;
@@ -89,6 +91,28 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
     return;
   }
+  /* Mid-way through a change the scan cannot read through (a realloc, its block without a record
+   * for a moment): the thread finishes it and is held there (pt_track_threads_arrive_late), a few
+   * microseconds later; the hold waits for it as for any other. */
+  if (midchange_probe && midchange_probe()) {
+    pt_track_hold_late = 1;
+    errno = saved_errno;
+    return;
+  }
+  hold_here(context);
+  errno = saved_errno;
+}
+
+void pt_track_threads_arrive_late(void) {
+  pt_track_hold_late = 0;
+  if (!pt_load_acquire(&holding)) return;
+  ucontext_t uc; /* this point's registers, as a signal frame would hold them */
+  if (getcontext(&uc) != 0) return;
+  uc.uc_mcontext.fpregs = NULL;
+  hold_here(&uc);
+}
+
+static void hold_here(void* context) {
   pt_fetch_add_acq_rel(&inside, 1);
   unsigned i = pt_fetch_add_acq_rel(&nheld, 1);
   if (i < HOLD_MAX) {
@@ -101,7 +125,6 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
      * stack pointer is not on its thread stack, which must then not be taken for a dead one. */
     stack_t alt;
     if (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK)) pt_store_relaxed(&off_stack, 1);
-    if (midchange_probe && midchange_probe()) pt_store_relaxed(&midchange, 1);
     pt_store_release(&held[i].tid, syscall(SYS_gettid));
   }
   uint64_t give_up = now_ms() + RELEASE_WAIT_MS;
@@ -112,7 +135,6 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
     futex(&released, FUTEX_WAIT_PRIVATE, generation, &step);
   }
   pt_fetch_sub_relaxed(&inside, 1);
-  errno = saved_errno;
 }
 
 static bool install(void) {
@@ -227,7 +249,6 @@ unsigned pt_track_threads_hold(void) {
   pt_store_relaxed(&missed, 1); /* until every thread listed was sent the signal */
   listed = 0;
   pt_store_relaxed(&off_stack, 0);
-  pt_store_relaxed(&midchange, 0);
   if (!install()) return 0;
   unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
   memset(held, 0, (before < HOLD_MAX ? before : HOLD_MAX) * sizeof *held);
@@ -328,7 +349,6 @@ bool pt_track_threads_all_held(void) {
 }
 
 void pt_track_threads_set_midchange_probe(bool (*probe)(void)) { midchange_probe = probe; }
-bool pt_track_threads_midchange(void) { return pt_load_acquire(&midchange) != 0; }
 
 void pt_track_threads_release(void) {
   pt_track_ptrace_release();

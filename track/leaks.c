@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -529,15 +528,9 @@ void pt_track_leaks_scan(const pt_track_heap_t* heap, pt_leak_result_t* out) {
    * may own. */
   uintptr_t base = (uintptr_t)getauxval(AT_BASE), linker_lo = 0, linker_hi = 0;
   if (!base || !pt_track_module_text_of((const void*)base, &linker_lo, &linker_hi)) linker_lo = linker_hi = 0;
-  /* Until the marks are final: held threads neither move nor free blocks. One caught moving a block
-   * gets a moment to finish (its old and new block without a record: what only they point to would
-   * come out leaked); twenty tries, then the scan goes on with what it has. */
-  for (int tries = 0;; tries++) {
-    pt_track_threads_hold();
-    if (!pt_track_threads_midchange() || tries == 20) break;
-    pt_track_threads_release();
-    nanosleep(&(struct timespec){0, 100000}, NULL);
-  }
+  /* Until the marks are final: held threads neither move nor free blocks (one caught moving a block
+   * is held once the move is over: hold.c). */
+  pt_track_threads_hold();
   out->threads_unheld = pt_track_threads_unheld();
   /* Records are written (their marks cleared) and counted only now: a thread freeing a block while
    * this pass wrote its record back put the record back on a free block, a false leak (and blocks

@@ -68,11 +68,13 @@ bool pt_track_threads_held_xstate(unsigned i, uintptr_t* lo, uintptr_t* hi);
 unsigned pt_track_threads_unheld(void);
 /* Whether the last hold held every other thread: then a stack no held thread runs on is dead. */
 bool pt_track_threads_all_held(void);
-/* The embedder's test, run by each held thread in its handler, for a change of its own the scan
+/* The embedder's test, run by each thread the hold reaches, for a change of its own the scan
  * cannot read through (a realloc between its two tracking calls, the moved block without a record).
- * Whether one of the threads of the last hold was in such a change: then hold again. */
+ * Such a thread is held when the change is over: the embedder calls arrive_late there when
+ * pt_track_hold_late is set. */
 void pt_track_threads_set_midchange_probe(bool (*probe)(void));
-bool pt_track_threads_midchange(void);
+extern __thread volatile int pt_track_hold_late __attribute__((tls_model("initial-exec")));
+void pt_track_threads_arrive_late(void);
 
 /* "threadstacks.c": a thread ended, and its stack [lo, hi) holds nothing live until a thread starts
  * on it again (a stack pointer in it). */

@@ -22,8 +22,9 @@
  *               20 us timer's handler moves a block of its own with realloc too, and after a random
  *               number of ticks raises SIGTERM, often while the main thread's realloc is open:
  *               nothing leaked (the handler's realloc closed the main thread's window)
- *   twosig      2 million blocks kept reachable, then "ready"; the checker sends SIGTERM and, while
- *               the scan runs, SIGHUP: the process must still die of SIGTERM, with its trace */
+ *   twosig      2 million blocks kept reachable and 3 idle threads, then "ready"; the checker sends
+ *               SIGTERM and, while the scan runs, SIGHUP, which another thread takes: the process
+ *               must still die of SIGTERM, with its trace */
 #include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -72,6 +73,11 @@ static void* keep_and_wait(void* arg) {
   void* volatile mine = kept_by_thread();
   for (;;) pause();
   return (void*)mine;
+}
+
+static void* idle(void* arg) {
+  for (;;) pause();
+  return arg;
 }
 
 static void* send_term(void* arg) {
@@ -211,6 +217,7 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "twosig") == 0) {
     kept_many = malloc(KEPT * sizeof(void*));
     for (int i = 0; i < KEPT; i++) kept_many[i] = malloc(16);
+    for (int i = 0; i < 3; i++) pthread_create(&t, NULL, idle, NULL);
     printf("ready\n");
     fflush(stdout);
   } else if (strcmp(mode, "fork") == 0 || strcmp(mode, "fork_other") == 0) {
