@@ -22,8 +22,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "leaks.h"
 #include "track.h"
@@ -121,19 +123,45 @@ static void end_with(int signo) {
  * tracker lock held, a trace or a walk of its own under way, a realloc open): the trace, then the
  * signal, once it can. Not in a handler any more: the signal ends the process as it is unblocked. */
 static __thread pid_t deferred_sender __attribute__((tls_model("initial-exec")));
+static __thread timer_t deferred_timer __attribute__((tls_model("initial-exec")));
+static __thread bool deferred_timer_armed __attribute__((tls_model("initial-exec")));
+
 static void run_deferred(void) {
   if (!ptmem_tracking_may_write_here()) return; /* asked again where the thread leaves the next such state */
   pt_track_leaks_save_vector_registers(); /* no signal frame holds them here */
   int signo = pt_track_deferred_signal;
-  pt_track_deferred_signal = 0;
-  sigset_t mask;
+  pt_track_deferred_signal = 0; /* before the write, whose end asks again */
+  if (deferred_timer_armed) {
+    timer_delete(deferred_timer);
+    deferred_timer_armed = false;
+  }
+  sigset_t mask, old;
   all_but_faults(&mask);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
+  sigprocmask(SIG_BLOCK, &mask, &old);
   write_for(signo, deferred_sender);
   end_with(signo);
   sigfillset(&mask);
   sigdelset(&mask, signo);
   sigprocmask(SIG_SETMASK, &mask, NULL);
+  sigprocmask(SIG_SETMASK, &old, NULL); /* still here: the signal was made to do something else meanwhile */
+}
+
+/* The state that holds the signal back normally ends within microseconds; one a handler left for
+ * good with siglongjmp (out of a realloc, a walk) never does. The same signal comes back to this
+ * thread after a while (a timer), and then the process ends without the scan. */
+static void defer(int signo, const siginfo_t* info) {
+  deferred_sender = sender(info);
+  pt_track_deferred_signal = signo;
+  struct sigevent ev;
+  memset(&ev, 0, sizeof ev);
+  ev.sigev_notify = SIGEV_THREAD_ID;
+  ev.sigev_signo = signo;
+  ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+  struct itimerspec once = {{0, 0}, {0, 200 * 1000000L}};
+  if (timer_create(CLOCK_MONOTONIC, &ev, &deferred_timer) == 0) {
+    deferred_timer_armed = true;
+    timer_settime(deferred_timer, 0, &once, NULL);
+  }
 }
 
 static void on_crash(int signo, siginfo_t* info, void* context) {
@@ -150,20 +178,22 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
      * that handler and ours, for ever. So the default is put back: the fault, again, ends the process
      * with its status and core, as without the preload. */
     if (!instruction_fault(signo, info)) return;
-    if (!vfork_child && !atomic_exchange(&written, 1)) ptmem_tracking_crash_snapshot(signo);
+    if (!vfork_child && !atomic_exchange(&written, 1)) {
+      ptmem_tracking_crash_snapshot(signo);
+      atomic_store(&trace_done, 1);
+    }
     put_default_back(signo);
     return;
   }
-  if (!vfork_child && asks_to_end(signo) && !ptmem_tracking_may_write_here()) {
+  if (!vfork_child && asks_to_end(signo) && !ptmem_tracking_may_write_here() && !pt_track_deferred_signal) {
     /* What holds it back is over within microseconds (run_deferred); the trace cannot wait for it
      * here. The handler stays (a request to end has no SA_RESETHAND): a second signal to another
      * thread waits for this one's trace. */
-    if (!pt_track_deferred_signal) {
-      deferred_sender = sender(info);
-      pt_track_deferred_signal = signo;
-    }
+    defer(signo, info);
     return;
   }
+  /* A second request while one waits in this thread (the timer's, or another kill): the state never
+   * ended. The snapshot, if this thread can write one, and the end. */
   if (!vfork_child) write_for(signo, sender(info));
   /* A crash's SA_RESETHAND restored the default on entry; a request to end puts it back now. The
    * signal is blocked while this runs, so raising it makes it pending: it is delivered, with the

@@ -106,10 +106,17 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
 void pt_track_threads_arrive_late(void) {
   pt_track_hold_late = 0;
   if (!pt_load_acquire(&holding)) return;
+  /* Held as in the handler, every signal blocked: the one thread of the process taking signals, a
+   * program's handler would run here and allocate while the scan marks. */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
   ucontext_t uc; /* this point's registers, as a signal frame would hold them */
-  if (getcontext(&uc) != 0) return;
-  uc.uc_mcontext.fpregs = NULL;
-  hold_here(&uc);
+  if (getcontext(&uc) == 0) {
+    uc.uc_mcontext.fpregs = NULL;
+    hold_here(&uc);
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static void hold_here(void* context) {
