@@ -18,6 +18,8 @@
   nested      `terminated nested` raises SIGTERM from a timer's handler that reallocs, often inside
               the main thread's realloc: 20 runs die of SIGTERM, and none of the scanned leaks (a
               one-flag window closed by the handler's own realloc: the moved block's child leaked)
+  longjmp     `terminated longjmp` leaves realloc with siglongjmp for 0.5 s, then raises SIGTERM: it
+              dies of it within seconds (a window left open for good deferred it for ever)
   twosig      `terminated twosig` (2 million live blocks) is sent SIGTERM, then SIGHUP while the scan
               runs: it dies of SIGTERM, as natively, with its final trace (the SIGHUP ended it
               mid-scan, of SIGHUP, without one)
@@ -115,6 +117,15 @@ def check_nested(a):
     print(f"nested: 20 runs died of SIGTERM, {scanned} scanned with nothing leaked")
 
 
+def check_longjmp(a):
+    outdir = os.path.join(a.outdir, "longjmp")
+    os.makedirs(outdir)
+    r = subprocess.run([a.exe, "longjmp"], env=env(a, outdir), capture_output=True, text=True, timeout=60)
+    if r.returncode != -signal.SIGTERM:
+        fail(f"longjmp: status {r.returncode}, stdout {r.stdout!r}: the SIGTERM it raised did not end it")
+    print("longjmp: died of the SIGTERM it raised after leaving realloc with siglongjmp")
+
+
 def check_twosig(a):
     outdir = os.path.join(a.outdir, "twosig")
     os.makedirs(outdir)
@@ -175,7 +186,8 @@ def main():
     ap.add_argument("--expect", required=True)
     ap.add_argument("--addr2line", default="addr2line")
     ap.add_argument("--report", help="ptmem-report, for the fork case's gate")
-    ap.add_argument("case", choices=("wait", "churn", "churn_self", "fork", "fork_other", "nested", "twosig"))
+    ap.add_argument("case", choices=("wait", "churn", "churn_self", "fork", "fork_other", "nested", "longjmp",
+                                     "twosig"))
     a = ap.parse_args()
     shutil.rmtree(a.outdir, ignore_errors=True)
     os.makedirs(a.outdir)
@@ -188,6 +200,8 @@ def main():
             check_nested(a)
         elif a.case == "twosig":
             check_twosig(a)
+        elif a.case == "longjmp":
+            check_longjmp(a)
         else:
             scanned = sum(run_churn(a, a.case, i) for i in range(RUNS))
             print(f"{a.case}: {RUNS} runs died of SIGTERM, {scanned} scanned with nothing leaked")

@@ -22,15 +22,21 @@
  *               20 us timer's handler moves a block of its own with realloc too, and after a random
  *               number of ticks raises SIGTERM, often while the main thread's realloc is open:
  *               nothing leaked (the handler's realloc closed the main thread's window)
+ *   longjmp     a 50 us profiling timer's handler leaves a realloc loop with siglongjmp for 0.5 s
+ *               (often from inside a realloc, whose window then never closes), then the program
+ *               raises SIGTERM once and waits: it must die of it (it was deferred for ever), else it
+ *               prints "alive" and returns 3
  *   twosig      2 million blocks kept reachable and 3 idle threads, then "ready"; the checker sends
  *               SIGTERM and, while the scan runs, SIGHUP, which another thread takes: the process
  *               must still die of SIGTERM, with its trace */
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,6 +160,39 @@ static int realloc_under_timer(void) {
   for (unsigned long i = 0;; i++) moved = realloc(moved, (i & 1) ? 2048 : 3000 + (i & 6) * 100);
 }
 
+static sigjmp_buf out_of_realloc;
+static void jump_out(int sig) {
+  (void)sig;
+  siglongjmp(out_of_realloc, 1);
+}
+
+static int jump_out_of_realloc(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = jump_out;
+  sigaction(SIGPROF, &sa, NULL);
+  struct itimerval every = {{0, 50}, {0, 50}};
+  setitimer(ITIMER_PROF, &every, NULL);
+  static void* volatile p;
+  static volatile unsigned long n;
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  sigsetjmp(out_of_realloc, 1);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > 500000000L) break;
+    void* q = realloc(p, 64 + n++ % 20000);
+    if (q) p = q;
+  }
+  struct itimerval off;
+  memset(&off, 0, sizeof off);
+  setitimer(ITIMER_PROF, &off, NULL);
+  raise(SIGTERM);
+  sleep(5);
+  printf("alive\n");
+  return 3;
+}
+
 enum { KEPT = 2000000 };
 static void* volatile* kept_many;
 
@@ -212,6 +251,8 @@ int main(int argc, char** argv) {
     usleep(20 * 1000); /* the tables fill */
     printf("ready\n");
     fflush(stdout);
+  } else if (strcmp(mode, "longjmp") == 0) {
+    return jump_out_of_realloc();
   } else if (strcmp(mode, "nested") == 0) {
     return realloc_under_timer();
   } else if (strcmp(mode, "twosig") == 0) {
