@@ -56,6 +56,8 @@ static inline void end_if_deferred(void) {
   if (pt_unlikely(pt_track_deferred_signal) && pt_track_deferred_hook) pt_track_deferred_hook();
 }
 
+bool ptmem_tracking_in_allocator(void) { return pt__tls.busy && pt__busy_is_live(pt__stack_pointer()); }
+
 bool ptmem_tracking_may_write_here(void) {
   return !(tls_state & INSIDE) && !pt_track_locks_held && !tls_realloc_open;
 }

@@ -32,6 +32,8 @@ bool ptmem_tracking_end_by_signal(int signo, pid_t sender);
 /* Whether this thread may write a trace now: not inside the tracker, holding none of its locks, no
  * realloc open (crash.c defers a request to end until it may). */
 bool ptmem_tracking_may_write_here(void);
+/* Whether the signal being handled came inside malloc or free (the allocator's busy mark). */
+bool ptmem_tracking_in_allocator(void);
 /* The final trace of a process ending through _exit, _Exit or quick_exit (`how`): exit.c. */
 void ptmem_tracking_exit_call(const char* how);
 void ptmem_exit_resolve(void); /* exit.c: the C library's quick_exit, from the constructor */

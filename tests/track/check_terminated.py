@@ -10,6 +10,9 @@
               child look leaked)
   churn_self  the same with the signal taken by a churning thread, often inside the allocator: no
               scan there (a snapshot instead), and nothing leaked where the scan ran
+  malloc_loop `terminated malloc_loop` (one thread in malloc and free most of the time), sent SIGTERM
+              at random moments: every run is scanned (a signal inside malloc comes back a
+              millisecond later; it gave a snapshot, and the gate's "leaks unknown", in 1 run of 6)
   fork        `terminated fork` sends SIGTERM to a forked child that lost 55 bytes: the child's final
               trace has no leak scan ("forked_child": its heap is its parent's copy, as for _exit),
               and ptmem-report passes the program with a note saying its leaks were not checked
@@ -186,8 +189,8 @@ def main():
     ap.add_argument("--expect", required=True)
     ap.add_argument("--addr2line", default="addr2line")
     ap.add_argument("--report", help="ptmem-report, for the fork case's gate")
-    ap.add_argument("case", choices=("wait", "churn", "churn_self", "fork", "fork_other", "nested", "longjmp",
-                                     "twosig"))
+    ap.add_argument("case", choices=("wait", "churn", "churn_self", "malloc_loop", "fork", "fork_other", "nested",
+                                     "longjmp", "twosig"))
     a = ap.parse_args()
     shutil.rmtree(a.outdir, ignore_errors=True)
     os.makedirs(a.outdir)
@@ -205,6 +208,8 @@ def main():
         else:
             scanned = sum(run_churn(a, a.case, i) for i in range(RUNS))
             print(f"{a.case}: {RUNS} runs died of SIGTERM, {scanned} scanned with nothing leaked")
+            if a.case == "malloc_loop" and scanned != RUNS:
+                fail(f"malloc_loop: only {scanned} of {RUNS} traces have the leak scan")
             if a.case == "churn" and scanned != RUNS:
                 fail(f"churn: only {scanned} of {RUNS} traces have the leak scan; the main thread, which took the "
                      "signal, was waiting, not inside the allocator")

@@ -22,6 +22,8 @@
  *               20 us timer's handler moves a block of its own with realloc too, and after a random
  *               number of ticks raises SIGTERM, often while the main thread's realloc is open:
  *               nothing leaked (the handler's realloc closed the main thread's window)
+ *   malloc_loop prints "ready", then allocates and frees for ever in one thread: a SIGTERM lands inside
+ *               malloc or free about one time in three, where the scan must wait until it is out
  *   longjmp     a 50 us profiling timer's handler leaves a realloc loop with siglongjmp for 0.5 s
  *               (often from inside a realloc, whose window then never closes), then the program
  *               raises SIGTERM once and waits: it must die of it (it was deferred for ever), else it
@@ -251,6 +253,14 @@ int main(int argc, char** argv) {
     usleep(20 * 1000); /* the tables fill */
     printf("ready\n");
     fflush(stdout);
+  } else if (strcmp(mode, "malloc_loop") == 0) {
+    printf("ready\n");
+    fflush(stdout);
+    static void* volatile slots8[8];
+    for (unsigned long i = 0;; i++) {
+      free(slots8[i & 7]);
+      slots8[i & 7] = malloc(16 + i % 2000);
+    }
   } else if (strcmp(mode, "longjmp") == 0) {
     return jump_out_of_realloc();
   } else if (strcmp(mode, "nested") == 0) {
