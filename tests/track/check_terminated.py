@@ -57,13 +57,19 @@ def one_trace(outdir, what):
     return check_trace.Trace(traces[0])
 
 
-def check_wait(a):
-    outdir = os.path.join(a.outdir, "wait")
+def run_to_sigterm(a, mode, name):
+    """`terminated mode` in a directory of its own, which must die of SIGTERM: the directory."""
+    outdir = os.path.join(a.outdir, name)
     os.makedirs(outdir)
     # Directly, not through `cmake -E env`, which would turn the death by a signal into status 1.
-    r = subprocess.run([a.exe, "wait"], env=env(a, outdir), capture_output=True, text=True, timeout=60)
+    r = subprocess.run([a.exe, mode], env=env(a, outdir), capture_output=True, text=True, timeout=60)
     if r.returncode != -signal.SIGTERM:
-        fail(f"wait: status {r.returncode}, expected death by SIGTERM; stderr {r.stderr[-300:]}")
+        fail(f"{name}: status {r.returncode}, expected death by SIGTERM; stdout {r.stdout!r}, stderr {r.stderr[-300:]}")
+    return outdir
+
+
+def check_wait(a):
+    outdir = run_to_sigterm(a, "wait", "wait")
     s = one_trace(outdir, "wait").summary
     if (s.get("signal"), s.get("final"), s.get("leak_scan")) != (signal.SIGTERM, True, True):
         fail(f"wait: signal {s.get('signal')}, final {s.get('final')}, leak_scan {s.get('leak_scan')}; "
@@ -106,11 +112,7 @@ def check_fork(a, mode):
 def check_nested(a):
     scanned = 0
     for i in range(20):
-        outdir = os.path.join(a.outdir, f"nested{i}")
-        os.makedirs(outdir)
-        r = subprocess.run([a.exe, "nested"], env=env(a, outdir), capture_output=True, text=True, timeout=60)
-        if r.returncode != -signal.SIGTERM:
-            fail(f"nested run {i}: status {r.returncode}, expected death by SIGTERM; stderr {r.stderr[-300:]}")
+        outdir = run_to_sigterm(a, "nested", f"nested{i}")
         s = one_trace(outdir, f"nested run {i}").summary
         if s.get("leak_scan"):
             scanned += 1
@@ -121,11 +123,7 @@ def check_nested(a):
 
 
 def check_longjmp(a):
-    outdir = os.path.join(a.outdir, "longjmp")
-    os.makedirs(outdir)
-    r = subprocess.run([a.exe, "longjmp"], env=env(a, outdir), capture_output=True, text=True, timeout=60)
-    if r.returncode != -signal.SIGTERM:
-        fail(f"longjmp: status {r.returncode}, stdout {r.stdout!r}: the SIGTERM it raised did not end it")
+    run_to_sigterm(a, "longjmp", "longjmp")  # it prints "alive" if the SIGTERM it raised did not end it
     print("longjmp: died of the SIGTERM it raised after leaving realloc with siglongjmp")
 
 
