@@ -126,15 +126,17 @@ static __thread pid_t deferred_sender __attribute__((tls_model("initial-exec")))
 static __thread timer_t deferred_timer __attribute__((tls_model("initial-exec")));
 static __thread bool deferred_timer_armed __attribute__((tls_model("initial-exec")));
 
+static void cancel_timer(void) {
+  if (deferred_timer_armed) timer_delete(deferred_timer);
+  deferred_timer_armed = false;
+}
+
 static void run_deferred(void) {
   if (!ptmem_tracking_may_write_here()) return; /* asked again where the thread leaves the next such state */
   pt_track_leaks_save_vector_registers(); /* no signal frame holds them here */
   int signo = pt_track_deferred_signal;
   pt_track_deferred_signal = 0; /* before the write, whose end asks again */
-  if (deferred_timer_armed) {
-    timer_delete(deferred_timer);
-    deferred_timer_armed = false;
-  }
+  cancel_timer();
   sigset_t mask, old;
   all_but_faults(&mask);
   sigprocmask(SIG_BLOCK, &mask, &old);
@@ -154,7 +156,7 @@ static bool send_again(int signo, long ms) {
   ev.sigev_signo = signo;
   ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
   struct itimerspec once = {{0, 0}, {ms / 1000, (ms % 1000) * 1000000L}};
-  if (deferred_timer_armed) timer_delete(deferred_timer);
+  cancel_timer();
   deferred_timer_armed = timer_create(CLOCK_MONOTONIC, &ev, &deferred_timer) == 0;
   return deferred_timer_armed && timer_settime(deferred_timer, 0, &once, NULL) == 0;
 }
@@ -216,10 +218,7 @@ static void on_crash(int signo, siginfo_t* info, void* context) {
   }
   /* A second request while one waits in this thread (the timer's, or another kill): the state never
    * ended. The snapshot, if this thread can write one, and the end. */
-  if (deferred_timer_armed) {
-    timer_delete(deferred_timer);
-    deferred_timer_armed = false;
-  }
+  cancel_timer();
   if (!vfork_child) write_for(signo, from);
   /* A crash's SA_RESETHAND restored the default on entry; a request to end puts it back now. The
    * signal is blocked while this runs, so raising it makes it pending: it is delivered, with the

@@ -50,12 +50,6 @@ static bool realloc_open(void) { return tls_realloc_open != 0; } /* the hold's p
 static __thread int tls_write_signal __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t tls_scan_from __attribute__((tls_model("initial-exec")));
 
-/* A request to end that came while this thread could not write (crash.c) is written once it can:
- * each place that ends such a state asks here. */
-static inline void end_if_deferred(void) {
-  if (pt_unlikely(pt_track_deferred_signal) && pt_track_deferred_hook) pt_track_deferred_hook();
-}
-
 bool ptmem_tracking_in_allocator(void) { return pt__tls.busy && pt__busy_is_live(pt__stack_pointer()); }
 
 bool ptmem_tracking_may_write_here(void) {
@@ -131,7 +125,7 @@ static void stack_ends(void) {
     pthread_attr_destroy(&attr);
   }
   tls_state = was;
-  end_if_deferred();
+  pt_track_run_deferred();
 }
 
 /* The thread's key destructor. Destructors of other keys may run after it and allocate or free,
@@ -151,7 +145,7 @@ static void thread_ends(void* arg) {
   pt_track_unwind_thread_exit();
   pt_track_stacktab_thread_exit();
   tls_state = (uint8_t)((tls_state & ~(ARMED | INSIDE)) | ENDING);
-  end_if_deferred(); /* only now: its rows are in the retired table, and it no longer counts as active */
+  pt_track_run_deferred(); /* only now: its rows are in the retired table, and it no longer counts as active */
 }
 
 /* Things that need a working process (dl_iterate_phdr, pthread keys): done on the first events. */
@@ -194,7 +188,7 @@ __attribute__((noinline)) static uint32_t capture_walked(const void* frame) {
     pt_track_modules_refresh();
   }
   tls_state &= (uint8_t)~INSIDE;
-  end_if_deferred();
+  pt_track_run_deferred();
   return id;
 }
 
@@ -205,7 +199,7 @@ static bool thread_counts(void) {
   tls_state |= INSIDE;
   first_use_in_thread();
   tls_state &= (uint8_t)~INSIDE;
-  end_if_deferred();
+  pt_track_run_deferred();
   return true;
 }
 
@@ -302,7 +296,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
   }
   tls_state = was;
   pt_store_release(&writing, 0);
-  end_if_deferred();
+  pt_track_run_deferred();
   return result;
 }
 
@@ -371,7 +365,7 @@ static inline void realloc_window_closes(void) {
   if (--tls_realloc_open == 0) {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (pt_unlikely(pt_track_hold_late)) pt_track_threads_arrive_late();
-    end_if_deferred();
+    pt_track_run_deferred();
   }
 }
 
@@ -513,7 +507,7 @@ static void scan_and_write_on_signal(void) { write_trace(NULL, AT_SIGNAL); }
 enum { SIGNAL_SCAN_STACK = 256 * 1024 };
 
 bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
-  if (!ptmem_tracking || (tls_state & INSIDE) || pt_track_locks_held) return false;
+  if (!ptmem_tracking || !ptmem_tracking_may_write_here()) return false;
   /* A worker its parent forked and now stops (a multiprocessing pool's, with SIGTERM): its heap is
    * the parent's copy, and scanned it would show the parent's leaks, and the blocks the parent's
    * other threads held, once per worker. As for _exit, the trace is final, without the scan. A fork
@@ -523,13 +517,12 @@ bool ptmem_tracking_end_by_signal(int signo, pid_t sender) {
     tls_write_signal = signo;
     return write_trace(NULL, AT_EXIT_CALL) == 0;
   }
-  if (tls_realloc_open) return false;
   /* Called out of a handler too (crash.c's deferred case): the registers of the code below, which
    * no signal frame holds then, are spilled here, above the stack pointer the scan starts from. */
   jmp_buf regs;
   setjmp(regs);
   uintptr_t sp = pt__stack_pointer();
-  if (pt__tls.busy && pt__busy_is_live(sp)) return false; /* the heap is mid-change: the scan would misread it */
+  if (ptmem_tracking_in_allocator()) return false; /* the heap is mid-change: the scan would misread it */
   /* Interrupted on the alternate signal stack (inside another handler): its frames, where the
    * interrupted registers are, may lie in a block of the heap, which is not read as a stack. */
   stack_t alt;

@@ -123,11 +123,14 @@ extern __thread unsigned pt_track_locks_held __attribute__((tls_model("initial-e
  * (microseconds later: the timeline's RSS read is the longest hold). */
 extern __thread volatile int pt_track_deferred_signal __attribute__((tls_model("initial-exec")));
 extern void (*pt_track_deferred_hook)(void);
+/* Where a state that holds such a signal back ends (the hook checks that no other one remains). */
+static inline void pt_track_run_deferred(void) {
+  if (__builtin_expect(pt_track_deferred_signal != 0, 0) && pt_track_deferred_hook) pt_track_deferred_hook();
+}
 static inline void pt_track_locks_release(void) {
   pt_track_locks_held--;
   __atomic_signal_fence(__ATOMIC_SEQ_CST); /* a signal from here on sees no lock held, and is not deferred */
-  if (__builtin_expect(pt_track_deferred_signal != 0, 0) && !pt_track_locks_held && pt_track_deferred_hook)
-    pt_track_deferred_hook();
+  if (!pt_track_locks_held) pt_track_run_deferred();
 }
 
 /* ---- "sites.c": per-site counters, the exact peak, temporary allocations ------------------------- */
