@@ -278,6 +278,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
   if (!result) {
     static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
     if (scans) {
+      pt_track_threads_park_waits(); /* the scan's hold is the process's last */
       pt_track_forget_last_allocs();
       pt_track_heap_t heap = {heap_foreach, heap_find, heap_own_end};
       pt_track_leaks_scan_off_stack(tls_scan_from);

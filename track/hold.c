@@ -54,6 +54,7 @@ static _Atomic int outstanding;   /* signals sent and not yet handled: tells our
 static struct sigaction previous;
 static _Atomic int installed;
 static bool (*midchange_probe)(void);
+static bool park_waits; /* pt_track_threads_park_waits */
 __thread volatile int pt_track_hold_late __attribute__((tls_model("initial-exec")));
 
 static long futex(_Atomic uint32_t* word, int op, uint32_t value, const struct timespec* timeout) {
@@ -75,7 +76,9 @@ static size_t frame_xstate_size(const struct _libc_fpstate* fp) {
   return 512;
 }
 
-static void hold_here(void* context);
+static bool hold_here(void* context);
+static bool interrupted_a_wait(const void* context);
+static _Noreturn void park(void);
 
 static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   int saved_errno = errno;
@@ -99,7 +102,7 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
     return;
   }
-  hold_here(context);
+  if (hold_here(context) && park_waits && interrupted_a_wait(context)) park();
   errno = saved_errno;
 }
 
@@ -119,7 +122,8 @@ void pt_track_threads_arrive_late(void) {
   sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-static void hold_here(void* context) {
+/* True once released (not after giving up). */
+static bool hold_here(void* context) {
   pt_fetch_add_acq_rel(&inside, 1);
   unsigned i = pt_fetch_add_acq_rel(&nheld, 1);
   if (i < HOLD_MAX) {
@@ -135,14 +139,40 @@ static void hold_here(void* context) {
     pt_store_release(&held[i].tid, syscall(SYS_gettid));
   }
   uint64_t give_up = now_ms() + RELEASE_WAIT_MS;
+  bool let_go = false;
   for (;;) { /* the futex word is read before the flag: a release in between wakes the wait */
     uint32_t generation = pt_load_acquire(&released);
-    if (!pt_load_acquire(&holding) || now_ms() > give_up) break;
+    if (!pt_load_acquire(&holding)) {
+      let_go = true;
+      break;
+    }
+    if (now_ms() > give_up) break;
     struct timespec step = {0, 100 * 1000000L};
     futex(&released, FUTEX_WAIT_PRIVATE, generation, &step);
   }
   pt_fetch_sub_relaxed(&inside, 1);
+  return let_go;
 }
+
+/* Whether the thread was in a system call that a handler's return ends with EINTR (pause, sleep,
+ * select, an epoll or timed wait), or that the kernel rewound to run again: then rax is -EINTR with
+ * the syscall instruction just before rip, or the call's number with it at rip. Bytes before rip
+ * are read only within rip's own page, which is mapped, being executed. */
+static bool interrupted_a_wait(const void* context) {
+  const greg_t* g = ((const ucontext_t*)context)->uc_mcontext.gregs;
+  const uint8_t* ip = (const uint8_t*)g[REG_RIP];
+  if (!ip) return false;
+  if (ip[0] == 0x0f && ip[1] == 0x05) return true;
+  return g[REG_RAX] == -EINTR && ((uintptr_t)ip & 4095) >= 2 && ip[-2] == 0x0f && ip[-1] == 0x05;
+}
+
+/* Until the process ends: every signal is blocked (the handler's mask), nothing wakes the word. */
+static _Noreturn void park(void) {
+  static _Atomic uint32_t never;
+  for (;;) futex(&never, FUTEX_WAIT_PRIVATE, 0, NULL);
+}
+
+void pt_track_threads_park_waits(void) { park_waits = true; }
 
 static bool install(void) {
   if (pt_load_acquire(&installed)) return true;
