@@ -128,9 +128,9 @@ def case_report_out_kept(a, wd):
     Run([a.ptmem, "run", "--out", "a", "--report-out", "r.txt", "--", "./no-such-program"], wd).expect(
         2, b"", err_has=[r"no-such-program: no such file"])
     kept("the program cannot be started")
-    # An option ptmem-report refuses: the program runs, then no report is written.
+    # An option ptmem-report refuses: refused before the program runs, no report is written.
     Run([a.ptmem, "run", "--out", "b", "--report-out", "r.txt", "--no-such-option", "--", a.app, "clean"],
-        wd).expect(2, b"clean run\n", err_has=[r"^ptmem-report: .*no-such-option"])
+        wd).expect(2, b"", err_has=[r"^ptmem-report: .*no-such-option"])
     kept("ptmem run is given a bad option")
     # A good run replaces it, with FILE's permissions; through a symbolic link, the file it names.
     os.chmod(path, 0o640)
@@ -143,7 +143,7 @@ def case_report_out_kept(a, wd):
           "a good run replaces FILE with its report", report[:300])
     check(os.path.islink(os.path.join(wd, "link.txt")), "the symbolic link is still one")
     check(os.stat(path).st_mode & 0o777 == 0o640, "FILE's permissions kept", oct(os.stat(path).st_mode))
-    check(sorted(os.listdir(wd)) == ["b", "c", "link.txt", "r.txt"], "no temporary file left", os.listdir(wd))
+    check(sorted(os.listdir(wd)) == ["c", "link.txt", "r.txt"], "no temporary file left", os.listdir(wd))
 
 
 def case_fail_on(a, wd):
@@ -251,9 +251,15 @@ def case_usage(a, wd):
     # Report options need the -- (ptmem cannot tell which of them take a value).
     Run([a.ptmem, "run", "--fail-on=all", a.app, "clean"], wd).expect(2, empty, err_has=[r"put -- between"])
     check(not glob.glob(os.path.join(wd, "ptmem-*")), "no usage error creates a trace directory")
-    # An option ptmem-report does not know is its usage error: 2, after the program ran.
+    # The report's options are checked before the program runs (it once ran, perhaps for an hour,
+    # and then the report refused the option): 2, the program not run, no trace directory.
     Run([a.ptmem, "run", "--out", "t", "--no-such-option", "--", a.app, "clean"], wd).expect(
-        2, b"clean run\n", err_has=[r"^ptmem-report: .*no-such-option"])
+        2, empty, err_has=[r"^ptmem-report: .*no-such-option"])
+    Run([a.ptmem, "run", "--out", "t", "--suppressions", "no-such.supp", "--", a.app, "clean"], wd).expect(
+        2, empty, err_has=[r"no-such.supp: cannot open"])
+    Run([a.ptmem, "run", "--out", "t", "--max-peak", "12Q", "--", a.app, "clean"], wd).expect(
+        2, empty, err_has=[r"--max-peak: '12Q' is not a size"])
+    check(not os.path.exists(os.path.join(wd, "t")), "a refused report option creates no trace directory")
 
 
 def case_replace(a, wd):

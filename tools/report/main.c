@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "analysis.h"
+#include "baseline.h"
 #include "gate.h"
 #include "render.h"
 #include "suppress.h"
@@ -46,11 +47,13 @@ static const char usage_text[] =
     "      --baseline OLD.json a previous --format json report: fail only on regressions\n"
     "      --max-increase PCT  baseline: leaked or peak bytes may grow by PCT percent (default 10)\n"
     "      --allow-incomplete  a trace without a leak scan does not fail the leak rules\n"
+    "      --check-options     only check these options (the suppressions and the baseline read\n"
+    "                          too), no trace needed: exit 0 if usable, else 2 and why\n"
     "  -h, --help              this text;  --version  the version\n"
     "Exit status: 0 clean, 1 a gate rule failed, 2 bad usage or unreadable input.\n";
 
 enum { OPT_COST = 256, OPT_TOP, OPT_FRAMES, OPT_COLOR, OPT_DEBUG, OPT_FAIL_ON, OPT_MAX_LEAK, OPT_MAX_PEAK,
-       OPT_SUPP, OPT_BASELINE, OPT_MAX_INC, OPT_INCOMPLETE, OPT_VERSION };
+       OPT_SUPP, OPT_BASELINE, OPT_MAX_INC, OPT_INCOMPLETE, OPT_VERSION, OPT_CHECK };
 
 typedef struct cli_s {
   const char* format;
@@ -61,6 +64,7 @@ typedef struct cli_s {
   RP_VEC(char*) inputs;
   rp_render_options_t render;
   rp_gate_options_t gate;
+  bool check_only;
 } cli_t;
 
 static _Noreturn void usage_error(const char* fmt, const char* value) {
@@ -137,7 +141,8 @@ static void parse_args(cli_t* c, int argc, char** argv) {
       {"max-peak", required_argument, 0, OPT_MAX_PEAK}, {"suppressions", required_argument, 0, OPT_SUPP},
       {"baseline", required_argument, 0, OPT_BASELINE}, {"max-increase", required_argument, 0, OPT_MAX_INC},
       {"allow-incomplete", no_argument, 0, OPT_INCOMPLETE}, {"help", no_argument, 0, 'h'},
-      {"version", no_argument, 0, OPT_VERSION},    {0, 0, 0, 0}};
+      {"version", no_argument, 0, OPT_VERSION},    {"check-options", no_argument, 0, OPT_CHECK},
+      {0, 0, 0, 0}};
   int opt;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":f:o:h", longs, NULL)) != -1) {
@@ -171,6 +176,7 @@ static void parse_args(cli_t* c, int argc, char** argv) {
         break;
       }
       case OPT_INCOMPLETE: c->gate.allow_incomplete = true; break;
+      case OPT_CHECK: c->check_only = true; break;
       case 'h': fputs(usage_text, stdout); exit(RP_EXIT_CLEAN);
       case OPT_VERSION: printf("ptmem-report %s\n", PTMEM_VERSION); exit(RP_EXIT_CLEAN);
       case ':': usage_error("option %s needs a value", argv[optind - 1]);
@@ -181,7 +187,7 @@ static void parse_args(cli_t* c, int argc, char** argv) {
     usage_error("--format: '%s' is not text, json, folded or html", c->format);
   if (strcmp(c->color, "auto") && strcmp(c->color, "always") && strcmp(c->color, "never"))
     usage_error("--color: '%s' is not auto, always or never", c->color);
-  if (optind >= argc) usage_error("%s", "no trace given");
+  if (optind >= argc && !c->check_only) usage_error("%s", "no trace given");
   for (int i = optind; i < argc; i++) add_input(c, argv[i]);
 }
 
@@ -215,6 +221,15 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < c.suppressions.n; i++) {
     char err[1200];
     if (!rp_suppressions_load(&supp, c.suppressions.v[i], err, sizeof err)) rp_die("%s", err);
+  }
+  /* `ptmem run` asks before the program runs: a mistyped option or a missing suppressions file
+   * used to be found only after a run of perhaps an hour, whose report was then lost. */
+  if (c.check_only) {
+    rp_baseline_t b;
+    char err[1200];
+    if (c.gate.baseline && !rp_baseline_load(&b, c.gate.baseline, err, sizeof err)) rp_die("--baseline: %s", err);
+    if (c.gate.baseline) rp_baseline_free(&b);
+    return RP_EXIT_CLEAN;
   }
   rp_trace_t* traces = rp_xcalloc(c.inputs.n, sizeof *traces);
   for (size_t i = 0; i < c.inputs.n; i++) {
