@@ -1,12 +1,15 @@
-/* exit.c - exit called by a second thread, and the ways out that skip destructors: _exit, _Exit and
- * quick_exit. A forked child that ends
+/* exit.c - exit called by a second thread, daemon's parent, and the ways out that skip destructors:
+ * _exit, _Exit and quick_exit. A forked child that ends
  * in _exit (as it should: exit() would flush its parent's stdio buffers a second time), a shell's
  * subshell, a program using quick_exit: without these wrappers their traces were lost, unless they
  * ran long enough for a periodic snapshot. The final trace is written first (no leak scan:
  * tracking.c says why), then the process ends as the C library would end it. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 
 static void (*libc_quick_exit)(int);
 static void (*libc_exit)(int);
+static int (*libc_daemon)(int, int);
 
 /* Before any thread could call it: dlsym may allocate, which a vfork child must not. */
 void ptmem_exit_resolve(void) {
@@ -23,6 +27,8 @@ void ptmem_exit_resolve(void) {
   memcpy(&libc_quick_exit, &sym, sizeof sym);
   sym = dlsym(RTLD_NEXT, "exit");
   memcpy(&libc_exit, &sym, sizeof sym);
+  sym = dlsym(RTLD_NEXT, "daemon");
+  memcpy(&libc_daemon, &sym, sizeof sym);
 }
 
 /* What glibc's _exit does: exit_group, and the plain exit should that ever return. */
@@ -70,4 +76,30 @@ PT_EXPORT _Noreturn void quick_exit(int status) {
   ptmem_tracking_exit_call("quick_exit");
   if (libc_quick_exit) libc_quick_exit(status);
   end_process(status);
+}
+
+/* glibc's daemon ends the parent with an _exit inside the C library, which the wrapper above never
+ * sees: the parent left no trace, and `ptmem run` of a program that daemonizes reported "no trace
+ * was written" (exit 2). So with tracking on, daemon is done here, as glibc does it, with the
+ * parent leaving through _exit above. */
+PT_EXPORT int daemon(int nochdir, int noclose) {
+  if (!ptmem_tracking && libc_daemon) return libc_daemon(nochdir, noclose);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid > 0) _exit(0);
+  if (setsid() < 0) return -1;
+  if (!nochdir) (void)chdir("/");
+  if (noclose) return 0;
+  int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) { /* not the real one */
+    close(fd);
+    return -1;
+  }
+  dup2(fd, STDIN_FILENO);
+  dup2(fd, STDOUT_FILENO);
+  dup2(fd, STDERR_FILENO);
+  if (fd > STDERR_FILENO) close(fd);
+  return 0;
 }

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 SKIP = 77
 TIMEOUT = 60  # seconds per command; CTest's TIMEOUT covers the case
@@ -82,6 +83,20 @@ def case_fork_child(a, wd):
     Run([a.ptmem, "run", "--out", "t", "--", a.app, "fork-leak"], wd).expect(
         1, b"", err_has=[r"^ptmem: 2 trace\(s\) in ",
                          r"^ptmem-report: FAIL definite leaks: .*from leak_in_child \(run_app\.c:\d+\)"])
+
+
+def case_daemon(a, wd):
+    """A program that daemonizes: its parent ends inside daemon() (left no trace: "no trace was
+    written", exit 2); the daemon's own trace, with its leak, follows when it ends."""
+    Run([a.ptmem, "run", "--out", "t", "--", a.app, "daemon"], wd).expect(
+        0, b"", err_has=[r"^ptmem: 1 trace\(s\) in ", r"ended through _exit", r"^  passed"])
+    for _ in range(100):
+        if len(traces_in(os.path.join(wd, "t"))) == 2:
+            break
+        time.sleep(0.05)
+    r = subprocess.run([a.report, os.path.join(wd, "t")], capture_output=True, text=True)
+    check(r.returncode == 1 and "leak_in_parent" in r.stderr, "the daemon's own trace has its leak",
+          r.stderr[-500:])
 
 
 def case_exec_child(a, wd):

@@ -109,6 +109,10 @@ static int run_mode(const char* mode, int argc, char** argv) {
     leak_in_parent();
   } else if (strcmp(mode, "die-int") == 0) {
     wait_for_sigint(0);
+  } else if (strcmp(mode, "daemon") == 0) { /* the parent ends inside daemon(); the child leaks */
+    if (daemon(1, 1) != 0) return 1;
+    leak_in_parent();
+    return 0;
   } else if (strcmp(mode, "abort") == 0) {
     abort();
   } else {
