@@ -90,7 +90,8 @@ def case_daemon(a, wd):
     written", exit 2); the daemon's own trace, with its leak, follows when it ends."""
     Run([a.ptmem, "run", "--out", "t", "--", a.app, "daemon"], wd).expect(
         0, b"", err_has=[r"^ptmem: 1 trace\(s\) in ", r"ended through _exit", r"^  passed"])
-    for _ in range(100):
+    open(os.path.join(wd, "daemon-go"), "w").close()
+    for _ in range(300):
         if len(traces_in(os.path.join(wd, "t"))) == 2:
             break
         time.sleep(0.05)
