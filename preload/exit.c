@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../pools/atomic.h"
@@ -39,23 +40,34 @@ static _Noreturn void end_process(int status) {
   }
 }
 
-/* glibc's exit is not safe to call from two threads: the second finds the handlers taken by the
- * first, skips them and ends the process with its own status, while the first may still be in its
- * destructors, and with tracking, writing the final trace. Four threads calling exit at once left no
- * trace in 30 runs of 30. So a thread calling exit while another thread of this process already
- * does waits for that one to end the process, as POSIX asks of a thread-safe exit and as Rust's
- * standard library does for its own calls. The same thread calling it again (from a handler) goes
- * through, as glibc lets it. The owner is kept with its process id: a fork child starts afresh. */
+/* glibc's exit (2.36) is not safe to call from two threads: the second finds the handlers taken by
+ * the first, skips them and ends the process with its own status, while the first may still be in
+ * its destructors and, with tracking, writing the final trace. Five threads calling exit at once
+ * left no trace in 30 runs of 30. So a thread calling exit while another thread of this process
+ * already does waits for that one to end the process (as POSIX asks of a thread-safe exit, and as
+ * Rust's standard library does for its own calls), but not for ever: after 2 s, unless the final
+ * trace is being written right then, it goes on as glibc would. An exit handler of the first that
+ * waits for the second (joins it, wants a lock it holds) would otherwise hang the process, which
+ * natively ends. The same thread calling exit again (from a handler) goes through, as glibc lets
+ * it. The owner is kept with its process id: a fork child starts afresh. */
 static _Atomic uint64_t exit_owner; /* pid << 32 | tid of the first caller; 0 none */
+enum { SECOND_EXIT_WAIT_MS = 2000 };
+
+static void wait_for_first_exit(void) {
+  uint64_t pid = (uint64_t)syscall(SYS_getpid), self = pid << 32 | (uint32_t)syscall(SYS_gettid);
+  uint64_t owner = pt_load_acquire(&exit_owner);
+  while (owner >> 32 != pid && !pt_cas_strong_acq_rel(&exit_owner, &owner, self)) {
+  }
+  if (owner >> 32 != pid || owner == self) return; /* the first, or again */
+  for (int waited_ms = 0; waited_ms < SECOND_EXIT_WAIT_MS || ptmem_tracking_writing_final(); waited_ms++)
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+}
 
 PT_EXPORT _Noreturn void exit(int status) {
-  if (ptmem_tracking) {
-    uint64_t pid = (uint64_t)syscall(SYS_getpid), self = pid << 32 | (uint32_t)syscall(SYS_gettid);
-    uint64_t owner = pt_load_acquire(&exit_owner);
-    while (owner >> 32 != pid && !pt_cas_strong_acq_rel(&exit_owner, &owner, self)) {
-    }
-    if (owner >> 32 == pid && owner != self)
-      for (;;) pause(); /* signals still come in: the exit's leak scan holds this thread as any other */
+  if (ptmem_tracking) wait_for_first_exit();
+  if (!libc_exit) { /* called before the constructor: by another library's constructor */
+    void* sym = dlsym(RTLD_NEXT, "exit");
+    memcpy(&libc_exit, &sym, sizeof sym);
   }
   if (libc_exit) libc_exit(status);
   end_process(status);

@@ -250,6 +250,9 @@ static bool final_before_exec;
 static _Atomic int snapshot_on_disk;
 enum { TRACE_PATH_MAX = 1200 };
 
+static _Atomic int writing_final;
+bool ptmem_tracking_writing_final(void) { return pt_load_acquire(&writing_final); }
+
 static int write_trace(const char* path_or_null, enum trace_kind kind) {
   /* A signal handler's call while this thread holds a tracker lock (the timeline's, say) would
    * wait for it forever inside the write. */
@@ -262,6 +265,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     return EBUSY;
   }
   if (scans) trace_info.exit_call = NULL; /* "execve", if it replaces the trace before one */
+  pt_store_release(&writing_final, scans);
   trace_info.crash_signal = tls_write_signal;
   uint8_t was = tls_state;
   tls_state |= INSIDE;
@@ -278,7 +282,6 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
   if (!result) {
     static pt_leak_result_t leaks; /* static: nothing of it may live on the stack being scanned */
     if (scans) {
-      pt_track_threads_park_waits(); /* the scan's hold is the process's last */
       pt_track_forget_last_allocs();
       pt_track_heap_t heap = {heap_foreach, heap_find, heap_own_end};
       pt_track_leaks_scan_off_stack(tls_scan_from);
@@ -296,6 +299,7 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     if (kind == SNAPSHOT && !result && !path_or_null) pt_store_release(&snapshot_on_disk, 1);
   }
   tls_state = was;
+  pt_store_release(&writing_final, 0);
   pt_store_release(&writing, 0);
   pt_track_run_deferred();
   return result;

@@ -53,8 +53,18 @@ static _Atomic int inside;        /* handlers not yet returned */
 static _Atomic int outstanding;   /* signals sent and not yet handled: tells ours from the program's */
 static struct sigaction previous;
 static _Atomic int installed;
+
+/* A thread blocked in a system call when the hold reached it: the call, as /proc/TID/syscall
+ * showed it just before the signal was sent (see restart_wait). */
+typedef struct wait_s {
+  _Atomic long tid;
+  long nr;
+  uint64_t pc; /* just after the syscall instruction */
+  uint64_t args[6];
+} wait_t;
+static wait_t waits[HOLD_MAX];
+static _Atomic unsigned nwaits;
 static bool (*midchange_probe)(void);
-static bool park_waits; /* pt_track_threads_park_waits */
 __thread volatile int pt_track_hold_late __attribute__((tls_model("initial-exec")));
 
 static long futex(_Atomic uint32_t* word, int op, uint32_t value, const struct timespec* timeout) {
@@ -77,8 +87,8 @@ static size_t frame_xstate_size(const struct _libc_fpstate* fp) {
 }
 
 static bool hold_here(void* context);
-static bool interrupted_a_wait(const void* context);
-static _Noreturn void park(void);
+static void restart_wait(void* context);
+static uint64_t parse_hex_mask(const char* p);
 
 static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   int saved_errno = errno;
@@ -102,7 +112,7 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
     return;
   }
-  if (hold_here(context) && park_waits && interrupted_a_wait(context)) park();
+  if (hold_here(context)) restart_wait(context);
   errno = saved_errno;
 }
 
@@ -154,25 +164,67 @@ static bool hold_here(void* context) {
   return let_go;
 }
 
-/* Whether the thread was in a system call that a handler's return ends with EINTR (pause, sleep,
- * select, an epoll or timed wait), or that the kernel rewound to run again: then rax is -EINTR with
- * the syscall instruction just before rip, or the call's number with it at rip. Bytes before rip
- * are read only within rip's own page, which is mapped, being executed. */
-static bool interrupted_a_wait(const void* context) {
-  const greg_t* g = ((const ucontext_t*)context)->uc_mcontext.gregs;
-  const uint8_t* ip = (const uint8_t*)g[REG_RIP];
-  if (!ip) return false;
-  if (ip[0] == 0x0f && ip[1] == 0x05) return true;
-  return g[REG_RAX] == -EINTR && ((uintptr_t)ip & 4095) >= 2 && ip[-2] == 0x0f && ip[-1] == 0x05;
+/* The hold must not show. Waits that the kernel never restarts after a handler, whatever its
+ * SA_RESTART (pause, nanosleep and sleep, poll, select, epoll_wait, sigsuspend: signal(7)), return
+ * EINTR once the handler is over: a main thread sleeping while a worker called exit(4) returned
+ * from main with 0, ended the process with status 0 and cut the final trace short. So a thread
+ * that the hold found blocked in a system call and that comes back with EINTR from that very call
+ * (same place, same arguments: /proc/TID/syscall, read before the signal was sent) is sent back
+ * into it, as the kernel restarts the calls it may: rip back onto the syscall instruction and rax
+ * the call's number. The arguments are still in their registers (a system call changes only rax,
+ * rcx and r11). A timed wait starts its time again (a sleep of 60 s sleeps up to 60 s more).
+ * Parking such threads until the end instead hung exits: a library destructor joining a worker,
+ * glibc's final flush waiting for a stream lock, the loader's lock held in a dl_iterate_phdr
+ * callback (found in review). */
+static void restart_wait(void* context) {
+  greg_t* g = ((ucontext_t*)context)->uc_mcontext.gregs;
+  if (g[REG_RAX] != -EINTR) return;
+  long self = syscall(SYS_gettid);
+  unsigned n = pt_load_acquire(&nwaits);
+  for (unsigned i = 0; i < n && i < HOLD_MAX; i++) {
+    const wait_t* w = &waits[i];
+    if (pt_load_acquire(&w->tid) != self) continue;
+    const uint64_t regs[6] = {(uint64_t)g[REG_RDI], (uint64_t)g[REG_RSI], (uint64_t)g[REG_RDX],
+                              (uint64_t)g[REG_R10], (uint64_t)g[REG_R8],  (uint64_t)g[REG_R9]};
+    if (w->pc == (uint64_t)g[REG_RIP] && memcmp(w->args, regs, sizeof regs) == 0) {
+      g[REG_RIP] -= 2; /* the syscall instruction is 0f 05 */
+      g[REG_RAX] = w->nr;
+    }
+    return;
+  }
 }
 
-/* Until the process ends: every signal is blocked (the handler's mask), nothing wakes the word. */
-static _Noreturn void park(void) {
-  static _Atomic uint32_t never;
-  for (;;) futex(&never, FUTEX_WAIT_PRIVATE, 0, NULL);
+/* "NR 0xARG1 ... 0xARG6 0xSP 0xPC" for a thread blocked in a system call ("-1 ..." outside one,
+ * "running" when it runs): kept for restart_wait. */
+static void note_wait(const char* tid_text, long tid) {
+  char path[64] = "/proc/self/task/";
+  strcat(path, tid_text);
+  strcat(path, "/syscall");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[256];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0 || buf[0] < '0' || buf[0] > '9') return;
+  buf[n] = 0;
+  const char* p = buf;
+  wait_t w = {0};
+  while (*p >= '0' && *p <= '9') w.nr = w.nr * 10 + (*p++ - '0');
+  for (int k = 0; k < 8; k++) { /* six arguments, the stack pointer, the pc */
+    if (p[0] != ' ' || p[1] != '0' || p[2] != 'x') return;
+    p += 3;
+    uint64_t v = parse_hex_mask(p);
+    while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) p++;
+    if (k < 6) w.args[k] = v;
+    else if (k == 7) w.pc = v;
+  }
+  unsigned i = pt_fetch_add_acq_rel(&nwaits, 1);
+  if (i >= HOLD_MAX) return;
+  waits[i].nr = w.nr;
+  waits[i].pc = w.pc;
+  memcpy(waits[i].args, w.args, sizeof w.args);
+  pt_store_release(&waits[i].tid, tid);
 }
-
-void pt_track_threads_park_waits(void) { park_waits = true; }
 
 static bool install(void) {
   if (pt_load_acquire(&installed)) return true;
@@ -290,6 +342,9 @@ unsigned pt_track_threads_hold(void) {
   unsigned before = pt_load_relaxed(&nheld); /* only what an earlier hold wrote: the rest is untouched */
   memset(held, 0, (before < HOLD_MAX ? before : HOLD_MAX) * sizeof *held);
   pt_store_relaxed(&nheld, 0);
+  unsigned waited = pt_load_relaxed(&nwaits);
+  for (unsigned i = 0; i < waited && i < HOLD_MAX; i++) pt_store_relaxed(&waits[i].tid, 0);
+  pt_store_relaxed(&nwaits, 0);
   pt_store_release(&holding, 1);
   static long sent[HOLD_MAX]; /* static: the stack of the scanning thread is a root too */
   static long masked[PT_PTRACE_MAX];
@@ -323,6 +378,7 @@ unsigned pt_track_threads_hold(void) {
         else miss = true;
         continue;
       }
+      note_wait(d->name, tid);
       pt_fetch_add_acq_rel(&outstanding, 1);
       if (syscall(SYS_tgkill, pid, tid, HOLD_SIGNAL) == 0) {
         sent[nsent++] = tid;

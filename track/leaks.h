@@ -73,13 +73,6 @@ bool pt_track_threads_all_held(void);
  * Such a thread is held when the change is over: the embedder calls arrive_late there when
  * pt_track_hold_late is set. */
 void pt_track_threads_set_midchange_probe(bool (*probe)(void));
-/* From now on the hold is the process's last: a thread it caught waiting in a system call (pause,
- * sleep, select) stays held after the release, until the process ends, instead of returning from
- * the wait with EINTR as it never would natively: a main thread sleeping or pausing while another
- * thread calls exit returned early, ended the process with its own status (0 for exit(4)) and cut
- * the final trace short. Threads caught running are let go as before: one may hold a lock the
- * trace's writing needs (the loader's list, a tracker lock). */
-void pt_track_threads_park_waits(void);
 extern __thread volatile int pt_track_hold_late __attribute__((tls_model("initial-exec")));
 void pt_track_threads_arrive_late(void);
 

@@ -6,9 +6,15 @@
  *             the main thread returned from main with 0, ended the process and cut the trace short.
  *   waiting   the same with the main thread in pause() and two more threads in select() and
  *             poll() with long timeouts: status 4
+ *   pool      a worker loses 55 bytes and calls exit(4) while a library's worker waits on a condition
+ *             variable and a third thread loops in dl_iterate_phdr with a callback that sleeps: the
+ *             library's destructor (after the scan) stops and joins its worker, and the trace's
+ *             module list needs the loader's lock the sleeping callback holds: status 4, no hang
  *   together  four workers and the main thread call exit(3) at once, after a thread that has ended
  *             lost its 55 bytes: status 3, and a final trace with the scan (glibc's exit lets the second caller
  *             end the process while the first still writes it) */
+#define _GNU_SOURCE
+#include <link.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,6 +59,20 @@ static void* loses(void* arg) {
   return NULL;
 }
 
+void exit_race_pool_start(void); /* exit_race_pool.c */
+
+static int sleepy_visit(struct dl_phdr_info* info, size_t size, void* data) {
+  (void)info, (void)size, (void)data;
+  usleep(2000);
+  return 0;
+}
+
+static void* in_phdr_callbacks(void* arg) {
+  (void)arg;
+  for (;;) dl_iterate_phdr(sleepy_visit, NULL);
+  return NULL;
+}
+
 static void* exits_together(void* arg) {
   (void)arg;
   pthread_barrier_wait(&all_there);
@@ -74,6 +94,13 @@ int main(int argc, char** argv) {
     pause();
     return 0;
   }
+  if (strcmp(mode, "pool") == 0) {
+    exit_race_pool_start();
+    pthread_create(&t[0], NULL, in_phdr_callbacks, NULL);
+    pthread_create(&t[1], NULL, exits_with_4, NULL);
+    pause();
+    return 0;
+  }
   if (strcmp(mode, "together") == 0) {
     /* Lost by a thread that has ended: a waiting thread's stack would keep the stale address */
     pthread_create(&t[0], NULL, loses, NULL);
@@ -83,6 +110,6 @@ int main(int argc, char** argv) {
     pthread_barrier_wait(&all_there);
     exit(3);
   }
-  fprintf(stderr, "usage: exit_race sleeping|waiting|together\n");
+  fprintf(stderr, "usage: exit_race sleeping|waiting|pool|together\n");
   return 2;
 }
