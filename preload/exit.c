@@ -6,6 +6,7 @@
  * tracking.c says why), then the process ends as the C library would end it. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,13 +46,14 @@ static _Noreturn void end_process(int status) {
  * its destructors and, with tracking, writing the final trace. Five threads calling exit at once
  * left no trace in 30 runs of 30. So a thread calling exit while another thread of this process
  * already does waits for that one to end the process (as POSIX asks of a thread-safe exit, and as
- * Rust's standard library does for its own calls), but not for ever: after 2 s, unless the final
- * trace is being written right then, it goes on as glibc would. An exit handler of the first that
- * waits for the second (joins it, wants a lock it holds) would otherwise hang the process, which
- * natively ends. The same thread calling exit again (from a handler) goes through, as glibc lets
+ * Rust's standard library does for its own calls), but not for ever: after 2 s (10 s while the
+ * final trace is being written) it goes on as glibc would. An exit handler of the first that waits
+ * for the second (joins it, wants a lock it holds) would otherwise hang a process that natively
+ * ends; so would a second caller inside a dl_iterate_phdr callback, whose lock the trace's module
+ * list takes (found in review: the first version waited as long as the trace was being written). The same thread calling exit again (from a handler) goes through, as glibc lets
  * it. The owner is kept with its process id: a fork child starts afresh. */
 static _Atomic uint64_t exit_owner; /* pid << 32 | tid of the first caller; 0 none */
-enum { SECOND_EXIT_WAIT_MS = 2000 };
+enum { SECOND_EXIT_WAIT_MS = 2000, SECOND_EXIT_WAIT_WRITING_MS = 10000 };
 
 static void wait_for_first_exit(void) {
   uint64_t pid = (uint64_t)syscall(SYS_getpid), self = pid << 32 | (uint32_t)syscall(SYS_gettid);
@@ -59,7 +61,9 @@ static void wait_for_first_exit(void) {
   while (owner >> 32 != pid && !pt_cas_strong_acq_rel(&exit_owner, &owner, self)) {
   }
   if (owner >> 32 != pid || owner == self) return; /* the first, or again */
-  for (int waited_ms = 0; waited_ms < SECOND_EXIT_WAIT_MS || ptmem_tracking_writing_final(); waited_ms++)
+  for (int waited_ms = 0; waited_ms < SECOND_EXIT_WAIT_MS ||
+                          (waited_ms < SECOND_EXIT_WAIT_WRITING_MS && ptmem_tracking_writing_final());
+       waited_ms++)
     nanosleep(&(struct timespec){0, 1000000}, NULL);
 }
 
@@ -102,11 +106,18 @@ PT_EXPORT int daemon(int nochdir, int noclose) {
   if (setsid() < 0) return -1;
   if (!nochdir) (void)chdir("/");
   if (noclose) return 0;
-  int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int fd = open("/dev/null", O_RDWR); /* no O_CLOEXEC: it may itself become 0, 1 or 2 */
   struct stat st;
   if (fd < 0) return -1;
-  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) { /* not the real one */
+  if (fstat(fd, &st) != 0) {
+    int saved = errno;
     close(fd);
+    errno = saved;
+    return -1;
+  }
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) { /* not the real one */
+    close(fd);
+    errno = ENODEV;
     return -1;
   }
   dup2(fd, STDIN_FILENO);

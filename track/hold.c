@@ -86,7 +86,7 @@ static size_t frame_xstate_size(const struct _libc_fpstate* fp) {
   return 512;
 }
 
-static bool hold_here(void* context);
+static void hold_here(void* context);
 static void restart_wait(void* context);
 static uint64_t parse_hex_mask(const char* p);
 
@@ -112,7 +112,8 @@ static void on_hold_signal(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
     return;
   }
-  if (hold_here(context)) restart_wait(context);
+  hold_here(context);
+  restart_wait(context);
   errno = saved_errno;
 }
 
@@ -132,8 +133,7 @@ void pt_track_threads_arrive_late(void) {
   sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-/* True once released (not after giving up). */
-static bool hold_here(void* context) {
+static void hold_here(void* context) {
   pt_fetch_add_acq_rel(&inside, 1);
   unsigned i = pt_fetch_add_acq_rel(&nheld, 1);
   if (i < HOLD_MAX) {
@@ -149,36 +149,36 @@ static bool hold_here(void* context) {
     pt_store_release(&held[i].tid, syscall(SYS_gettid));
   }
   uint64_t give_up = now_ms() + RELEASE_WAIT_MS;
-  bool let_go = false;
   for (;;) { /* the futex word is read before the flag: a release in between wakes the wait */
     uint32_t generation = pt_load_acquire(&released);
-    if (!pt_load_acquire(&holding)) {
-      let_go = true;
-      break;
-    }
-    if (now_ms() > give_up) break;
+    if (!pt_load_acquire(&holding) || now_ms() > give_up) break;
     struct timespec step = {0, 100 * 1000000L};
     futex(&released, FUTEX_WAIT_PRIVATE, generation, &step);
   }
   pt_fetch_sub_relaxed(&inside, 1);
-  return let_go;
 }
 
 /* The hold must not show. Waits that the kernel never restarts after a handler, whatever its
  * SA_RESTART (pause, nanosleep and sleep, poll, select, epoll_wait, sigsuspend: signal(7)), return
  * EINTR once the handler is over: a main thread sleeping while a worker called exit(4) returned
- * from main with 0, ended the process with status 0 and cut the final trace short. So a thread
- * that the hold found blocked in a system call and that comes back with EINTR from that very call
- * (same place, same arguments: /proc/TID/syscall, read before the signal was sent) is sent back
- * into it, as the kernel restarts the calls it may: rip back onto the syscall instruction and rax
- * the call's number. The arguments are still in their registers (a system call changes only rax,
- * rcx and r11). A timed wait starts its time again (a sleep of 60 s sleeps up to 60 s more).
- * Parking such threads until the end instead hung exits: a library destructor joining a worker,
- * glibc's final flush waiting for a stream lock, the loader's lock held in a dl_iterate_phdr
- * callback (found in review). */
-static void restart_wait(void* context) {
-  greg_t* g = ((ucontext_t*)context)->uc_mcontext.gregs;
-  if (g[REG_RAX] != -EINTR) return;
+ * from main with 0, ended the process with status 0 and cut the final trace short. So a thread the
+ * hold's signal took straight out of a system call with EINTR is sent back into it, as the kernel
+ * restarts the calls it may: rip back onto the syscall instruction, rax the call's number. The
+ * arguments are still in their registers (a system call changes only rax, rcx and r11). A timed
+ * wait starts its time again (a sleep of 60 s sleeps up to 60 s more).
+ * - The call's number: /proc/TID/syscall, read before the signal was sent, where it shows this
+ *   very call (same pc, same arguments); else the `mov $NR, %eax` that every glibc wrapper puts
+ *   right before its syscall instruction. /proc is unreadable in a process that is not dumpable,
+ *   and after a stop it shows restart_syscall, whose state the handler's return has reset (a
+ *   review found both ending sleeps early).
+ * - Not when a signal of the program's own, with a handler, came in meanwhile and is not blocked
+ *   where the thread was: natively that signal would have ended the wait with EINTR, and sent
+ *   back, the thread would take it and wait on.
+ * - Also when the hold gave up waiting for the scan (the process was stopped, or the scan is long).
+ * Keeping such threads held until the process ended instead hung exits: a library's destructor
+ * joining a worker, glibc's final flush waiting for a stream lock, the loader's locks held by a
+ * thread sleeping in a dl_iterate_phdr callback (found in review). */
+static long syscall_number(const greg_t* g) {
   long self = syscall(SYS_gettid);
   unsigned n = pt_load_acquire(&nwaits);
   for (unsigned i = 0; i < n && i < HOLD_MAX; i++) {
@@ -186,12 +186,43 @@ static void restart_wait(void* context) {
     if (pt_load_acquire(&w->tid) != self) continue;
     const uint64_t regs[6] = {(uint64_t)g[REG_RDI], (uint64_t)g[REG_RSI], (uint64_t)g[REG_RDX],
                               (uint64_t)g[REG_R10], (uint64_t)g[REG_R8],  (uint64_t)g[REG_R9]};
-    if (w->pc == (uint64_t)g[REG_RIP] && memcmp(w->args, regs, sizeof regs) == 0) {
-      g[REG_RIP] -= 2; /* the syscall instruction is 0f 05 */
-      g[REG_RAX] = w->nr;
-    }
-    return;
+    if (w->pc == (uint64_t)g[REG_RIP] && memcmp(w->args, regs, sizeof regs) == 0 && w->nr != SYS_restart_syscall)
+      return w->nr;
+    break;
   }
+  const uint8_t* ip = (const uint8_t*)g[REG_RIP]; /* bytes read within rip's own page: mapped */
+  if (((uintptr_t)ip & 4095) < 7 || ip[-7] != 0xb8) return -1;
+  int32_t nr;
+  memcpy(&nr, ip - 6, sizeof nr);
+  return nr;
+}
+
+static bool own_signal_came(const ucontext_t* uc) {
+  sigset_t pending;
+  if (sigpending(&pending) != 0) return true;
+  for (int s = 1; s < NSIG; s++) {
+    if (s == HOLD_SIGNAL || !sigismember(&pending, s) || sigismember(&uc->uc_sigmask, s)) continue;
+    struct {
+      uintptr_t handler;
+      unsigned long flags;
+      uintptr_t restorer;
+      uint64_t mask;
+    } act; /* the kernel's: the action as it is, not as the preload shows it to the program */
+    if (syscall(SYS_rt_sigaction, s, NULL, &act, sizeof act.mask) != 0) return true;
+    if (act.handler != (uintptr_t)SIG_DFL && act.handler != (uintptr_t)SIG_IGN) return true;
+  }
+  return false;
+}
+
+static void restart_wait(void* context) {
+  ucontext_t* uc = context;
+  greg_t* g = uc->uc_mcontext.gregs;
+  const uint8_t* ip = (const uint8_t*)g[REG_RIP];
+  if (g[REG_RAX] != -EINTR || ((uintptr_t)ip & 4095) < 2 || ip[-2] != 0x0f || ip[-1] != 0x05) return;
+  long nr = syscall_number(g);
+  if (nr < 0 || own_signal_came(uc)) return;
+  g[REG_RIP] -= 2;
+  g[REG_RAX] = nr;
 }
 
 /* "NR 0xARG1 ... 0xARG6 0xSP 0xPC" for a thread blocked in a system call ("-1 ..." outside one,

@@ -6,6 +6,8 @@
  *             the main thread returned from main with 0, ended the process and cut the trace short.
  *   waiting   the same with the main thread in pause() and two more threads in select() and
  *             poll() with long timeouts: status 4
+ *   stopped   as sleeping, but a child stops and continues the program first (SIGSTOP, SIGCONT):
+ *             the sleep goes on in restart_syscall, which a handler's return cannot resume: status 4
  *   pool      a worker loses 55 bytes and calls exit(4) while a library's worker waits on a condition
  *             variable and a third thread loops in dl_iterate_phdr with a callback that sleeps: the
  *             library's destructor (after the scan) stops and joins its worker, and the trace's
@@ -17,6 +19,8 @@
 #include <link.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +37,9 @@ __attribute__((noinline)) static void lost_by_worker(void) {
   touch(p, 55);
 }
 
-static void* exits_with_4(void* arg) {
-  (void)arg;
+static void* exits_with_4(void* after_us) {
   lost_by_worker();
-  usleep(20000); /* the others are in their waits by now */
+  usleep(after_us ? (useconds_t)(uintptr_t)after_us : 20000); /* the others are in their waits by now */
   exit(4);
 }
 
@@ -87,6 +90,19 @@ int main(int argc, char** argv) {
     sleep(60);
     return 0;
   }
+  if (strcmp(mode, "stopped") == 0) {
+    pid_t program = getpid();
+    if (fork() == 0) { /* stops and continues the program, as a shell's ^Z and fg do */
+      usleep(100000);
+      kill(program, SIGSTOP);
+      usleep(100000);
+      kill(program, SIGCONT);
+      _exit(0);
+    }
+    pthread_create(&t[0], NULL, exits_with_4, (void*)(uintptr_t)400000);
+    sleep(60);
+    return 0;
+  }
   if (strcmp(mode, "waiting") == 0) {
     pthread_create(&t[0], NULL, in_select, NULL);
     pthread_create(&t[1], NULL, in_poll, NULL);
@@ -110,6 +126,6 @@ int main(int argc, char** argv) {
     pthread_barrier_wait(&all_there);
     exit(3);
   }
-  fprintf(stderr, "usage: exit_race sleeping|waiting|pool|together\n");
+  fprintf(stderr, "usage: exit_race sleeping|stopped|waiting|pool|together\n");
   return 2;
 }
