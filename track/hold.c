@@ -167,13 +167,16 @@ static void hold_here(void* context) {
  * arguments are still in their registers (a system call changes only rax, rcx and r11). A timed
  * wait starts its time again (a sleep of 60 s sleeps up to 60 s more).
  * - The call's number: /proc/TID/syscall, read before the signal was sent, where it shows this
- *   very call (same pc, same arguments); else the `mov $NR, %eax` that every glibc wrapper puts
- *   right before its syscall instruction. /proc is unreadable in a process that is not dumpable,
- *   and after a stop it shows restart_syscall, whose state the handler's return has reset (a
- *   review found both ending sleeps early).
- * - Not when a signal of the program's own, with a handler, came in meanwhile and is not blocked
- *   where the thread was: natively that signal would have ended the wait with EINTR, and sent
- *   back, the thread would take it and wait on.
+ *   very call (same pc, same arguments); else the `mov $NR, %eax` that most glibc wrappers put
+ *   right before their syscall instruction, taken only for the waits that end with EINTR (a 0xb8
+ *   ending some other instruction must not run another call). /proc is unreadable in a process
+ *   that is not dumpable, and after a stop it shows restart_syscall, whose state the handler's
+ *   return has reset (a review found both ending sleeps early). Where neither tells (a wrapper
+ *   loading the number earlier, syscall()), the wait ends with EINTR as before.
+ * - Not when a signal of the program's own, with a handler, is pending for this thread and not
+ *   blocked where it was: natively that signal would have ended the wait with EINTR, and sent
+ *   back, the thread would take it and wait on. One whose handler ran just before ours and
+ *   blocked ours meanwhile is not seen: that wait is restarted, where natively it ended.
  * - Also when the hold gave up waiting for the scan (the process was stopped, or the scan is long).
  * Keeping such threads held until the process ended instead hung exits: a library's destructor
  * joining a worker, glibc's final flush waiting for a stream lock, the loader's locks held by a
@@ -190,18 +193,45 @@ static long syscall_number(const greg_t* g) {
       return w->nr;
     break;
   }
-  const uint8_t* ip = (const uint8_t*)g[REG_RIP]; /* bytes read within rip's own page: mapped */
-  if (((uintptr_t)ip & 4095) < 7 || ip[-7] != 0xb8) return -1;
+  const uint8_t* ip = (const uint8_t*)g[REG_RIP]; /* the syscall instruction's page is mapped */
+  if ((((uintptr_t)ip - 7) >> 12) != (((uintptr_t)ip - 2) >> 12) || ip[-7] != 0xb8) return -1;
   int32_t nr;
   memcpy(&nr, ip - 6, sizeof nr);
-  return nr;
+  /* Read from code, the number is taken only for the waits that end with EINTR: a 0xb8 byte that
+   * ends some other instruction must not run another call with these arguments. */
+  static const int32_t waits_ending_in_eintr[] = {
+      SYS_pause,       SYS_nanosleep,    SYS_clock_nanosleep, SYS_poll,          SYS_ppoll,
+      SYS_select,      SYS_pselect6,     SYS_epoll_wait,      SYS_epoll_pwait,   SYS_rt_sigsuspend,
+      SYS_rt_sigtimedwait, SYS_futex,    SYS_io_getevents,    SYS_semop,         SYS_semtimedop,
+      SYS_msgrcv,      SYS_msgsnd};
+  for (size_t i = 0; i < sizeof waits_ending_in_eintr / sizeof waits_ending_in_eintr[0]; i++)
+    if (nr == waits_ending_in_eintr[i]) return nr;
+  return -1;
+}
+
+/* Signals sent to this thread (SigPnd), not to the process (ShdPnd): a signal for the process that
+ * arrived during the hold is pending for every held thread, but natively only one thread would
+ * have taken it and left its wait (a review saw all of them leave theirs). */
+static uint64_t pending_for_thread(void) {
+  int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char* line = strstr(buf, "\nSigPnd:");
+  if (!line) return 0;
+  line += 8;
+  while (*line == ' ' || *line == '\t') line++;
+  return parse_hex_mask(line);
 }
 
 static bool own_signal_came(const ucontext_t* uc) {
-  sigset_t pending;
-  if (sigpending(&pending) != 0) return true;
-  for (int s = 1; s < NSIG; s++) {
-    if (s == HOLD_SIGNAL || !sigismember(&pending, s) || sigismember(&uc->uc_sigmask, s)) continue;
+  uint64_t pending = pending_for_thread();
+  for (int s = 1; s <= 64 && pending; s++) {
+    /* A pending HOLD_SIGNAL is the program's own: the hold sends one at a time, and it is this */
+    if (!(pending >> (s - 1) & 1) || sigismember(&uc->uc_sigmask, s)) continue;
     struct {
       uintptr_t handler;
       unsigned long flags;
@@ -218,7 +248,8 @@ static void restart_wait(void* context) {
   ucontext_t* uc = context;
   greg_t* g = uc->uc_mcontext.gregs;
   const uint8_t* ip = (const uint8_t*)g[REG_RIP];
-  if (g[REG_RAX] != -EINTR || ((uintptr_t)ip & 4095) < 2 || ip[-2] != 0x0f || ip[-1] != 0x05) return;
+  /* The syscall instruction was just run, so its two bytes are mapped, even on the page before */
+  if (g[REG_RAX] != -EINTR || ip[-2] != 0x0f || ip[-1] != 0x05) return;
   long nr = syscall_number(g);
   if (nr < 0 || own_signal_came(uc)) return;
   g[REG_RIP] -= 2;
