@@ -50,8 +50,9 @@ static _Noreturn void end_process(int status) {
  * final trace is being written) it goes on as glibc would. An exit handler of the first that waits
  * for the second (joins it, wants a lock it holds) would otherwise hang a process that natively
  * ends; so would a second caller inside a dl_iterate_phdr callback, whose lock the trace's module
- * list takes (found in review: the first version waited as long as the trace was being written). The same thread calling exit again (from a handler) goes through, as glibc lets
- * it. The owner is kept with its process id: a fork child starts afresh. */
+ * list takes (found in review: the first version waited as long as the trace was being written).
+ * The same thread calling exit again (from a handler) goes through, as glibc lets it. The owner
+ * is kept with its process id: a fork child starts afresh. */
 static _Atomic uint64_t exit_owner; /* pid << 32 | tid of the first caller; 0 none */
 enum { SECOND_EXIT_WAIT_MS = 2000, SECOND_EXIT_WAIT_WRITING_MS = 10000 };
 

@@ -298,6 +298,7 @@ static bool install(void) {
   if (sigaction(HOLD_SIGNAL, &sa, &previous) != 0) return false;
   pt_store_release(&installed, 1); /* stays installed: a late delivery must find a handler */
   pt_track_leaks_exclude(held, sizeof held); /* the scan reads the entries in use itself */
+  pt_track_leaks_exclude(waits, sizeof waits); /* copies of registers the scan reads in held */
   return true;
 }
 
