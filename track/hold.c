@@ -90,6 +90,26 @@ static void hold_here(void* context);
 static void restart_wait(void* context);
 static uint64_t parse_hex_mask(const char* p);
 
+/* A /proc file of this process into buf, NUL-terminated: its length, or <= 0. Only
+ * async-signal-safe calls: the handler reads one too. */
+static ssize_t read_proc(const char* path, char* buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n > 0) buf[n] = 0;
+  return n;
+}
+
+/* The value of a "Key:" line of a status file, blanks skipped; NULL without one. */
+static const char* status_field(const char* status, const char* key_line) {
+  const char* at = strstr(status, key_line);
+  if (!at) return NULL;
+  at += strlen(key_line);
+  while (*at == ' ' || *at == '\t') at++;
+  return at;
+}
+
 static void on_hold_signal(int sig, siginfo_t* info, void* context) {
   int saved_errno = errno;
   bool ours = info->si_code == SI_TKILL && info->si_pid == getpid() && pt_load_acquire(&outstanding) > 0;
@@ -213,18 +233,10 @@ static long syscall_number(const greg_t* g) {
  * arrived during the hold is pending for every held thread, but natively only one thread would
  * have taken it and left its wait (a review saw all of them leave theirs). */
 static uint64_t pending_for_thread(void) {
-  int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
   char buf[4096];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  const char* line = strstr(buf, "\nSigPnd:");
-  if (!line) return 0;
-  line += 8;
-  while (*line == ' ' || *line == '\t') line++;
-  return parse_hex_mask(line);
+  if (read_proc("/proc/thread-self/status", buf, sizeof buf) <= 0) return 0;
+  const char* pending = status_field(buf, "\nSigPnd:");
+  return pending ? parse_hex_mask(pending) : 0;
 }
 
 static bool own_signal_came(const ucontext_t* uc) {
@@ -262,13 +274,8 @@ static void note_wait(const char* tid_text, long tid) {
   char path[64] = "/proc/self/task/";
   strcat(path, tid_text);
   strcat(path, "/syscall");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
   char buf[256];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0 || buf[0] < '0' || buf[0] > '9') return;
-  buf[n] = 0;
+  if (read_proc(path, buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9') return;
   const char* p = buf;
   wait_t w = {0};
   while (*p >= '0' && *p <= '9') w.nr = w.nr * 10 + (*p++ - '0');
@@ -321,24 +328,13 @@ static enum thread_kind thread_kind(const char* tid) {
   char path[64] = "/proc/self/task/";
   strcat(path, tid);
   strcat(path, "/status");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ENDED;
   char buf[4096];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return ENDED;
-  buf[n] = 0;
-  const char* state = strstr(buf, "\nState:");
-  if (state) {
-    state += 7;
-    while (*state == ' ' || *state == '\t') state++;
-    if (*state == 'Z' || *state == 'X') return ENDED;
-  }
-  const char* line = strstr(buf, "\nSigBlk:");
-  if (!line) return SIGNALLABLE;
-  line += 8;
-  while (*line == ' ' || *line == '\t') line++;
-  return (parse_hex_mask(line) >> (HOLD_SIGNAL - 1)) & 1 ? BLOCKS_SIGNAL : SIGNALLABLE;
+  if (read_proc(path, buf, sizeof buf) <= 0) return ENDED;
+  const char* state = status_field(buf, "\nState:");
+  if (state && (*state == 'Z' || *state == 'X')) return ENDED;
+  const char* blocked = status_field(buf, "\nSigBlk:");
+  if (!blocked) return SIGNALLABLE;
+  return (parse_hex_mask(blocked) >> (HOLD_SIGNAL - 1)) & 1 ? BLOCKS_SIGNAL : SIGNALLABLE;
 }
 
 /* A thread stopped by the ptrace helper, into the table as if its handler had run. */
