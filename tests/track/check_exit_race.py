@@ -51,14 +51,14 @@ def main():
             r = subprocess.run([a.exe, a.mode], env=env, capture_output=True, text=True, timeout=60)
             if r.returncode != native:
                 fail(f"{a.mode} run {i}: status {r.returncode}, natively {native}; stderr {r.stderr[-300:]}")
-            traces = [p for p in glob.glob(os.path.join(outdir, "t.*.json"))
-                      if not check_trace.Trace(p).summary.get("forked_child")]
+            traces = [t for t in map(check_trace.Trace, glob.glob(os.path.join(outdir, "t.*.json")))
+                      if not t.summary.get("forked_child")]
             if len(traces) != 1:
                 fail(f"{a.mode} run {i}: expected one trace, found {os.listdir(outdir)}")
-            s = check_trace.Trace(traces[0]).summary
+            s = traces[0].summary
             if (s.get("final"), s.get("leak_scan")) != (True, True):
                 fail(f"{a.mode} run {i}: final {s.get('final')}, leak_scan {s.get('leak_scan')}; expected both true")
-            check_trace.check(a.expect, traces, a.addr2line, verbose=i == 0)
+            check_trace.check(a.expect, [traces[0].path], a.addr2line, verbose=i == 0)
         print(f"{a.mode}: {RUNS[a.mode]} runs ended with status {native}, each with its scanned final trace")
     except check_trace.CheckError as e:
         print(f"FAIL: {e}")
