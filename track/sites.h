@@ -48,11 +48,12 @@ static inline void pt_track_row_before_change(pt_track_row_t* r) {
 }
 
 /* A thread alone keeps its change in `pending` and reads the total as the shared value plus it:
- * exact, and no locked add on every event (a fifth of the counters' cost single-threaded). The
- * shared total is written only when other threads run (this thread's pending goes in on its first
- * event after one starts, being past PT_TRACK_BATCH once the heap has grown); pt_track_totals adds
- * every thread's pending, so a trace written before that still counts it. Only a growing total
- * can make a peak or a timeline high. */
+ * exact, and no locked add on every event (a fifth of the counters' cost single-threaded). Its
+ * pending too goes into the shared total every PT_TRACK_BATCH bytes: a thread that starts reads
+ * only the shared total, and the first thread may not make another event for a long time (main
+ * waiting in pthread_join while a worker doubles the heap: the peak came out at half its height,
+ * and a worker freeing main's blocks drove the timeline 2 MB below zero). pt_track_totals adds
+ * every thread's pending. Only a growing total can make a peak or a timeline high. */
 static inline void pt_track_add_to_total(pt_track_thread_t* t, int64_t delta) {
   int64_t pending = pt_load_relaxed(&t->pending) + delta;
   pt_store_relaxed(&t->pending, pending);
@@ -60,19 +61,16 @@ static inline void pt_track_add_to_total(pt_track_thread_t* t, int64_t delta) {
     int64_t total = pt_load_relaxed(&pt_track_live_total) + pending;
     if (pt_unlikely(total > pt_load_relaxed(&pt_track_peak_total))) pt_track_raise_peak(total);
     pt_track_timeline_event(total);
-    return;
   }
-  if (pending >= PT_TRACK_BATCH) pt_track_flush_pending(t);
+  if (pt_unlikely(pending >= PT_TRACK_BATCH)) pt_track_flush_pending(t);
 }
 
 static inline void pt_track_take_from_total(pt_track_thread_t* t, int64_t delta) {
   int64_t pending = pt_load_relaxed(&t->pending) - delta;
   pt_store_relaxed(&t->pending, pending);
-  if (pt_likely(pt_load_relaxed(&pt_track_active_threads) <= 1)) {
+  if (pt_likely(pt_load_relaxed(&pt_track_active_threads) <= 1))
     pt_track_timeline_count(pt_load_relaxed(&pt_track_live_total) + pending);
-    return;
-  }
-  if (pending <= -PT_TRACK_BATCH) pt_track_flush_pending(t);
+  if (pt_unlikely(pending <= -PT_TRACK_BATCH)) pt_track_flush_pending(t);
 }
 
 static inline __attribute__((always_inline)) void pt_track_alloc_in(pt_track_thread_t* t, const void* p,

@@ -68,6 +68,14 @@ static void fold(void) { /* halve the resolution: merge neighbours, keeping the 
   interval_ns *= 2;
 }
 
+/* The heap a sample shows: the higher of the interval's high-water mark and the total now. With
+ * threads the shared total leaves out up to PT_TRACK_BATCH bytes a thread, so a thread freeing
+ * blocks another allocated can take it a little below zero; the heap itself never is. */
+static int64_t heap_seen(int64_t top, int64_t live) {
+  int64_t high = top > live ? top : live;
+  return high > 0 ? high : 0;
+}
+
 static void take_sample(uint64_t now, int64_t live) {
   int expected = 0;
   pt_track_locks_held++; /* first: a signal handler's allocation right after the CAS must see it */
@@ -91,7 +99,7 @@ static void take_sample(uint64_t now, int64_t live) {
     }
     if (now >= next_snapshot_ns && snapshot_due(now)) pt_store_relaxed(&pt_track_snapshot_due, 1);
     int64_t top = pt_exchange_acq_rel(&pt_track_timeline_high, live);
-    samples[nsamples++] = (pt_timeline_sample_t){now, top > live ? top : live, last_rss};
+    samples[nsamples++] = (pt_timeline_sample_t){now, heap_seen(top, live), last_rss};
     pt_store_relaxed(&next_sample_ns, now + interval_ns);
   }
   pt_store_release(&busy, 0);
@@ -115,7 +123,7 @@ size_t pt_track_timeline_read(pt_timeline_sample_t* out, size_t max) {
 
 pt_timeline_sample_t pt_track_timeline_closing(uint64_t now, int64_t live) {
   int64_t top = pt_load_relaxed(&pt_track_timeline_high);
-  return (pt_timeline_sample_t){now, top > live ? top : live, pt__os_rss()};
+  return (pt_timeline_sample_t){now, heap_seen(top, live), pt__os_rss()};
 }
 
 void pt_track_timeline_fork_child(void) {

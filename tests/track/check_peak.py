@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """check_peak.py - runs a program under ptmem with tracking and checks the trace's peak: the total,
-each listed function's share of it (the function that called malloc), temporary counts, and that the
-shares of all sites add up to the peak (exactly single-threaded; within a bound with threads).
+each listed function's share of it (the function that called malloc), temporary counts, that the
+shares of all sites add up to the peak (exactly single-threaded; within a bound with threads), and
+that the timeline's heap never goes below zero.
 
 usage: check_peak.py --cmake CMAKE --preload LIB --exe PROG --outdir DIR --addr2line A2L
                      [--slack BYTES] [--base-max BYTES] SPEC...
@@ -9,6 +10,7 @@ SPEC: total=BYTES (the peak held by the listed sites), share:FUNC=BYTES, tempora
 A program's own startup (the C library's buffers) may add up to --base-max bytes to the peak."""
 import argparse
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -52,6 +54,13 @@ def main():
         agg = by_func.setdefault(name, {"peak_bytes": 0, "temporary": 0})
         agg["peak_bytes"] += s["peak_bytes"]
         agg["temporary"] += s["temporary"]
+    # The heap is never below zero, whichever thread frees what another allocated.
+    with open(paths[0]) as f:
+        for lineno, line in enumerate(f, 1):
+            if '"timeline"' in line:
+                heap = json.loads(line)["heap_bytes"]
+                if any(h < 0 for h in heap):
+                    check_trace.fail(f"{paths[0]}:{lineno}: the timeline's heap goes below zero: {min(heap)}")
     peak = trace.summary["peak_bytes"]
     shares = sum(s["peak_bytes"] for s in sites)
     print(f"peak {peak}, sum of site shares {shares}; by function: " +
