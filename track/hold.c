@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -411,7 +412,10 @@ unsigned pt_track_threads_hold(void) {
   pid_t pid = getpid();
   long self = syscall(SYS_gettid);
   int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) { /* no /proc: other threads, if the process ever had any, run on unheld */
+    pt_store_relaxed(&missed, !__libc_single_threaded);
+    return 0;
+  }
   char buf[4096];
   long n;
   bool miss = false;

@@ -369,6 +369,45 @@ void pt_track_leaks_save_vector_registers(void) {
 #endif
 }
 
+/* Without the map (no /proc: a chroot, a new mount namespace, a sandbox), the same roots found
+ * another way: the modules' writable segments from the loader, and each known thread's stack
+ * from its stack pointer up to where glibc put its thread control block (the top of a thread's
+ * stack) or, for the main thread, to the start of its stack (__libc_stack_end). A thread running
+ * off its stack (a handler on an alternate stack, a coroutine) or not held leaves the scan
+ * incomplete. Before this, no map meant no roots: every live block came out leaked, and the gate
+ * failed clean programs (`unshare --mount-proc`'s own process). */
+extern void* __libc_stack_end;
+#define THREAD_STACK_MAX ((uintptr_t)1 << 30) /* farther: the thread runs off its stack */
+
+static bool scan_thread_stack(scan_t* s, uintptr_t sp, uintptr_t tp) {
+  uintptr_t top = tp == main_tp ? (uintptr_t)__libc_stack_end + sizeof(void*) : tp;
+  return sp < top && top - sp <= THREAD_STACK_MAX && scan_part(s, 0, UINTPTR_MAX, sp, top, false);
+}
+
+/* The static TLS and thread control block around tp, as scan_tls reads them, page by page: the map
+ * bounded that range; without it, a page of it beyond the thread's allocation may not be mapped
+ * (the main thread's block is page-aligned: a fault, and an incomplete scan, in half the runs), and
+ * nothing of the thread is there. */
+static void scan_thread_tls(scan_t* s, const roots_t* r, uintptr_t tp) {
+  for (uintptr_t a = tp - r->static_tls, end = tp + r->static_tls; a < end;) {
+    uintptr_t next = (a | 4095) + 1 < end ? (a | 4095) + 1 : end;
+    (void)scan_part(s, 0, UINTPTR_MAX, a, next, false);
+    a = next;
+  }
+}
+
+static void scan_roots_without_map(scan_t* s, const roots_t* r, bool* complete) {
+  scan_thread_tls(s, r, r->own_tp);
+  bool ok = scan_module_parts(s, 0, UINTPTR_MAX, false) && scan_thread_stack(s, r->own_sp, r->own_tp) && r->all_held;
+  uintptr_t sp, tp;
+  for (unsigned i = 0; i < pt_track_threads_held_count(); i++)
+    if (pt_track_threads_held_at(i, &sp, &tp)) {
+      scan_thread_tls(s, r, tp);
+      ok = scan_thread_stack(s, sp > 128 ? sp - 128 : sp, tp) && ok;
+    }
+  if (!ok) *complete = false;
+}
+
 __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   jmp_buf regs; /* callee-saved registers, spilled onto the stack we scan */
   setjmp(regs);
@@ -381,13 +420,10 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
     pt_touched_close(&s->touched);
     fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
   }
-  if (fd < 0) {
-    *complete = false;
-    return;
-  }
+  if (fd < 0) scan_roots_without_map(s, &r, complete);
   char buf[16384];
   size_t have = 0;
-  for (;;) {
+  for (; fd >= 0;) {
     ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
     if (n <= 0) break;
     have += (size_t)n;
@@ -405,7 +441,7 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
     have = (size_t)(buf + have - line);
     memmove(buf, line, have);
   }
-  close(fd);
+  if (fd >= 0) close(fd);
   const void* held;
   size_t held_size;
   pt_track_threads_held(&held, &held_size); /* in our .bss, scanned above; again, to be explicit */

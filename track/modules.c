@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,14 +159,23 @@ static bool walk_link_maps(void) {
 static bool walk_link_maps(void) { return false; }
 #endif
 
-/* The main program has an empty dlpi_name: give it its real path, read from /proc/self/exe. */
+void pt_track_exe_path(char* out, size_t size) {
+  ssize_t len = pt__os_readlink_proc("exe", out, size - 1);
+  if (len > 0) {
+    out[len] = 0;
+    return;
+  }
+  const char* started_as = (const char*)getauxval(AT_EXECFN);
+  size_t n = started_as ? strnlen(started_as, size - 1) : 0;
+  memcpy(out, started_as ? started_as : "", n);
+  out[n] = 0;
+}
+
+/* The main program has an empty dlpi_name: give it its real path. */
 static void name_main_program(void) {
   size_t n = pt_load_relaxed(&count);
-  for (size_t i = 0; i < n; i++) {
-    if (table[i].path[0]) continue;
-    ssize_t len = pt__os_readlink_proc("exe", table[i].path, sizeof table[i].path - 1);
-    table[i].path[len > 0 ? len : 0] = 0;
-  }
+  for (size_t i = 0; i < n; i++)
+    if (!table[i].path[0]) pt_track_exe_path(table[i].path, sizeof table[i].path);
 }
 
 void pt_track_modules_refresh(void) {

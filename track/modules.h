@@ -28,6 +28,9 @@ const pt_module_t* pt_track_module(size_t i);
 /* Text (executable segments) range of the object containing `addr`; false if none does. */
 bool pt_track_module_text_of(const void* addr, uintptr_t* lo, uintptr_t* hi);
 void pt_track_modules_fork_child(void);
+/* The program's path: /proc/self/exe, else (no /proc: a chroot, a new mount namespace) the path it
+ * was started by (AT_EXECFN, as given to execve: perhaps relative). "" if neither is known. */
+void pt_track_exe_path(char* out, size_t size);
 /* True if addr is in an executable segment of some module (loaded now or before). */
 bool pt_track_module_code_contains(uintptr_t addr);
 

@@ -47,9 +47,16 @@ static size_t read_proc_file(const char* name, char* buf, size_t size) {
   return have;
 }
 
-static void exe_path(char* out, size_t size) {
-  ssize_t n = pt__os_readlink_proc("exe", out, size - 1);
-  out[n > 0 ? n : 0] = 0;
+static void exe_path(char* out, size_t size) { pt_track_exe_path(out, size); }
+
+/* The arguments as the loader gave them to the constructors: the header's argv where
+ * /proc/self/cmdline cannot be read (no /proc). A program that rewrites its argv strings shows the
+ * same in both. */
+static int start_argc;
+static char** start_argv;
+__attribute__((constructor)) static void note_arguments(int argc, char** argv) {
+  start_argc = argc;
+  start_argv = argv;
 }
 
 bool pt_track_trace_path(const char* tmpl, char* out, size_t size) {
@@ -94,6 +101,7 @@ static void write_header(pt_jsonl_t* w, const pt_trace_info_t* info) {
   buf[n] = 0;
   pt_jsonl_array_begin(w, "argv");
   for (size_t i = 0; i < n; i += strlen(buf + i) + 1) pt_jsonl_item_str(w, buf + i);
+  for (int i = 0; !n && i < start_argc && start_argv && start_argv[i]; i++) pt_jsonl_item_str(w, start_argv[i]);
   pt_jsonl_array_end(w);
   pt_jsonl_u64(w, "start_unix_ns", info->start_unix_ns);
   pt_jsonl_str(w, "unwinder", info->unwinder);

@@ -281,7 +281,9 @@ static void add_notes(rp_report_t* r, rp_symbolizer_t* sym) {
                                    "scan (they block every signal and ptrace was refused): a block only their registers "
                                    "point to shows as leaked", prog, t->pid, t->summary.threads_unheld));
     if (t->summary.leak_scan && !t->summary.leak_scan_complete)
-      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): part of memory vanished during the leak scan", prog, t->pid));
+      RP_PUSH(r->notes, rp_xprintf("%s (pid %" PRId64 "): the leak scan is incomplete (part of memory vanished during "
+                                   "it, or, without /proc, a thread running at exit could not be held)",
+                                   prog, t->pid));
     const char* arenas = runtime_with_arenas(t);
     if (arenas && t->summary.leak_scan && !(t->leak_roots && strcmp(t->leak_roots, "all-mappings") == 0) &&
         t->summary.kinds[RP_DEFINITE].count + t->summary.kinds[RP_INDIRECT].count > 0)

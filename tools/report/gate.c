@@ -184,7 +184,8 @@ static bool leak_rules_apply(const rp_report_t* r, const rp_gate_options_t* o, r
       why = rp_xstrdup(t->summary.final ? "the trace has no leak scan"
                                         : "the trace is a snapshot, which has no leak scan");
     else if (!t->summary.leak_scan_complete)
-      NOTE(out, "the leak scan of %s is incomplete: part of its memory vanished during the scan", who);
+      NOTE(out, "the leak scan of %s is incomplete: part of its memory vanished during the scan, or (without /proc) a thread "
+                "running at exit could not be held", who);
     if (why && o->allow_incomplete)
       NOTE(out, "leaks of %s not checked: %s (--allow-incomplete)", who, why);
     else if (why)
