@@ -560,14 +560,31 @@ void ptmem_tracking_load_unwinder(void) {
   }
 }
 
+/* A fault signal is refused: the kernel sends it for the faulting instruction, and a handler that
+ * returns runs that instruction again (PTMEM_SNAPSHOT_SIGNAL=11: a null pointer write spun at 100%
+ * CPU for ever instead of crashing). Refused, the option is 0, so the crash handlers take that
+ * signal as they do by default. */
+static bool is_fault_signal(int signo) {
+  return signo == SIGSEGV || signo == SIGBUS || signo == SIGILL || signo == SIGFPE || signo == SIGTRAP ||
+         signo == SIGSYS;
+}
+
 void ptmem_tracking_install_signal(int signo) {
   if (!ptmem_tracking || signo <= 0) return;
+  if (is_fault_signal(signo)) {
+    pt__os_write_stderr("ptmem: PTMEM_SNAPSHOT_SIGNAL names a fault signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP "
+                        "or SIGSYS), which a crash sends; no snapshot signal\n");
+    ptmem_options.snapshot_signal = 0;
+    return;
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = snapshot_signal;
   sa.sa_flags = SA_RESTART;
-  if (sigaction(signo, &sa, NULL) != 0) /* SIGKILL, SIGSTOP, or one the C library keeps (32, 33) */
+  if (sigaction(signo, &sa, NULL) != 0) { /* SIGKILL, SIGSTOP, or one the C library keeps (32, 33) */
     pt__os_write_stderr("ptmem: PTMEM_SNAPSHOT_SIGNAL names a signal that cannot be caught; no snapshot signal\n");
+    ptmem_options.snapshot_signal = 0;
+  }
 }
 
 void ptmem_tracking_fork_child(void) {

@@ -390,6 +390,12 @@ def main():
                                capture_output=True, text=True, timeout=60)
             if r.returncode != 0 or r.stderr.count("cannot be caught") != 1:
                 fail(f"PTMEM_SNAPSHOT_SIGNAL={signo}: status {r.returncode}, expected one warning: {r.stderr!r}")
+        # A fault signal is refused, and a crash still dies of it with its trace (it spun for ever).
+        env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=out, PTMEM_SNAPSHOT_SIGNAL="11")
+        r = subprocess.run([a.exe, "crash"], env=env, capture_output=True, text=True, timeout=60)
+        if r.returncode != -signal.SIGSEGV or r.stderr.count("names a fault signal") != 1:
+            fail(f"PTMEM_SNAPSHOT_SIGNAL=11 and a crash: status {r.returncode}, expected death by SIGSEGV and one "
+                 f"warning: {r.stderr!r}")
     elif a.case == "kill":
         # The program itself, not cmake -E env: SIGKILL must hit the traced process.
         env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=out)
