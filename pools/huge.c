@@ -115,7 +115,7 @@ static void* huge_alloc(size_t size, size_t align, bool zero, bool fitting) {
   } else {
     d = desc_alloc();
     if (!d) return NULL;
-    void* p = pt__os_reserve(need, align);
+    void* p = pt__os_map(need, align);
     if (!p) {
       desc_free(d);
       return NULL;

@@ -9,6 +9,9 @@
 /* Reserve `size` bytes aligned to `align` (a power of two >= the OS page), readable and writable,
  * committed lazily by the kernel on first touch. Returns NULL when the OS refuses. */
 void* pt__os_reserve(size_t size, size_t align);
+/* The same for memory the caller is about to use (a huge block): the kernel may refuse it as
+ * more than it would ever commit, as it refuses glibc's. */
+void* pt__os_map(size_t size, size_t align);
 /* Return [p, p+size) to the OS. Failure (e.g. the VMA limit) leaves the range mapped, never aborts. */
 void pt__os_release(void* p, size_t size);
 /* Drop the physical pages of [p, p+size) so RSS falls; the range stays mapped and reads as zero. */

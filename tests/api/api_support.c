@@ -1,6 +1,9 @@
 /* api_support.c - the shared helpers of the API conformance program (api_support.h). */
 #include "api_support.h"
 
+#include <stdio.h>
+#include <sys/sysinfo.h>
+
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
 
@@ -124,4 +127,18 @@ void make_too_big(void) {
   n_too_big = 0;
   for (size_t i = 0; i < ARRAY_LEN(fixed); i++) too_big[n_too_big++] = fixed[i];
   for (size_t i = 1; i <= 40; i++) too_big[n_too_big++] = SIZE_MAX - i; /* SIZE_MAX-i: header overflow */
+  /* Twice what the machine could ever commit (RAM and swap): the kernel refuses such a mapping unless
+   * it overcommits always (vm.overcommit_memory 1), and so must malloc (ptmem's huge blocks were
+   * mapped with MAP_NORESERVE, which the kernel does not judge: 1 TiB succeeded on 24 GiB). */
+  FILE* policy = fopen("/proc/sys/vm/overcommit_memory", "r");
+  int mode = 1;
+  if (policy) {
+    if (fscanf(policy, "%d", &mode) != 1) mode = 1;
+    fclose(policy);
+  }
+  struct sysinfo si;
+  if (mode != 1 && sysinfo(&si) == 0) {
+    size_t commit = ((size_t)si.totalram + (size_t)si.totalswap) * si.mem_unit;
+    if (commit < ((size_t)1 << 44)) too_big[n_too_big++] = 2 * commit;
+  }
 }
