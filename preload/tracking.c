@@ -24,6 +24,7 @@
 #include "preload.h"
 #include "ptmem/ptmem.h"
 #include "trace.h"
+#include "tracefile.h"
 #include "sites.h"
 #include "stack.h"
 #include "track.h"
@@ -290,7 +291,9 @@ static int write_trace(const char* path_or_null, enum trace_kind kind) {
     }
     uint64_t started = clock_ns(CLOCK_MONOTONIC);
     uint32_t stacks = pt_track_stack_count();
+    pt_track_tracefile_bound_waits(kind == AT_SIGNAL || tls_write_signal); /* the process is ending by a signal */
     if (!pt_track_trace_write(path, &trace_info, scans ? &leaks : NULL, kind != SNAPSHOT)) result = EIO;
+    pt_track_tracefile_bound_waits(false);
     if (kind == SNAPSHOT) pt_track_timeline_snapshot_took(clock_ns(CLOCK_MONOTONIC) - started, stacks);
     else if (!result) {
       final_written = true;

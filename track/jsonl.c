@@ -18,17 +18,11 @@ static _Atomic int reported; /* one warning per process: snapshots retry every f
  * warning named the parent's. */
 void pt_jsonl_fork_child(void) { atomic_store_explicit(&reported, 0, memory_order_relaxed); }
 
-/* The warning may come from a crash handler or a snapshot signal's: strerror translates through
- * gettext, which takes a lock (and may allocate) that the interrupted code could hold;
- * strerrordesc_np is the English text from a table. */
-void pt_jsonl_report(const char* what, const char* path) {
+void pt_jsonl_report_parts(const char* const* parts, size_t nparts) {
   if (atomic_exchange(&reported, 1)) return;
-  const char* reason = strerrordesc_np(errno);
   char msg[600];
   size_t n = 0;
-  const char* parts[] = {"ptmem: cannot ", what, " the trace ", path ? path : "", ": ", reason ? reason : "unknown error",
-                         "; the program goes on without it\n"};
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+  for (size_t i = 0; i < nparts; i++) {
     size_t len = strlen(parts[i]);
     if (n + len >= sizeof msg) len = sizeof msg - 1 - n;
     memcpy(msg + n, parts[i], len);
@@ -36,6 +30,17 @@ void pt_jsonl_report(const char* what, const char* path) {
   }
   msg[n] = 0;
   pt__os_write_stderr(msg);
+}
+
+/* The warning may come from a crash handler or a snapshot signal's: strerror translates through
+ * gettext, which takes a lock (and may allocate) that the interrupted code could hold;
+ * strerrordesc_np is the English text from a table. */
+void pt_jsonl_report(const char* what, const char* path) {
+  if (atomic_load(&reported)) return;
+  const char* reason = strerrordesc_np(errno);
+  const char* parts[] = {"ptmem: cannot ", what, " the trace ", path ? path : "", ": ", reason ? reason : "unknown error",
+                         "; the program goes on without it\n"};
+  pt_jsonl_report_parts(parts, sizeof parts / sizeof parts[0]);
 }
 
 static void xfsz_only(sigset_t* set) {

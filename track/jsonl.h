@@ -42,6 +42,8 @@ void pt_jsonl_close(pt_jsonl_t* w);
 /* The one warning per process, naming `path`, with errno's text: for failures after the writer's
  * own (renaming the finished trace into place). */
 void pt_jsonl_report(const char* what, const char* path);
+/* The same one warning, of these parts joined (for a failure errno does not say). */
+void pt_jsonl_report_parts(const char* const* parts, size_t nparts);
 void pt_jsonl_fork_child(void); /* the child warns once for its own trace */
 void pt_jsonl_flush(pt_jsonl_t* w);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -97,11 +98,41 @@ static int open_std_stream(const char* path, int std_fd) {
   return fd >= 0 ? fd : open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 }
 
+/* A FIFO nobody reads holds open() until a reader comes. At exit that is what PTMEM_OUT on a FIFO
+ * asks for (the reader may start later). A process that a signal ends must end, though: its final
+ * trace is written in the signal's handler, every signal blocked, and SIGTERM to a program whose
+ * exit waited on such a FIFO left it waiting there for ever (only SIGKILL ended it). There the wait
+ * is bounded, as the other waits of a process ending by a signal are. */
+#define FIFO_WAIT_MS 2000
+static bool fifo_wait_bounded;
+void pt_track_tracefile_bound_waits(bool bounded) { fifo_wait_bounded = bounded; }
+
+static bool open_fifo_bounded(pt_jsonl_t* w, const char* path) {
+  for (int waited = 0;; waited += 10) {
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      int flags = fcntl(fd, F_GETFL);
+      if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK); /* the writes may wait for the reader */
+      return pt_jsonl_attach(w, fd, path);
+    }
+    if (errno != ENXIO) return pt_jsonl_attach(w, -1, path);
+    if (waited >= FIFO_WAIT_MS) break;
+    nanosleep(&(struct timespec){0, 10000000L}, NULL);
+  }
+  const char* parts[] = {"ptmem: nothing opened the trace FIFO ", path, " for reading within 2 s of the signal that "
+                         "ends the process; it ends without its final trace\n"};
+  pt_jsonl_report_parts(parts, sizeof parts / sizeof parts[0]);
+  return pt_jsonl_attach(w, -1, path); /* failed, without a second warning */
+}
+
 static bool open_target(pt_jsonl_t* w, target_t* t, const char* path) {
+  struct stat st;
   switch (t->how = choose_target(t, path)) {
   case VIA_TEMP: return pt_jsonl_open(w, t->tmp, path);
   case ON_STD_STREAM: return pt_jsonl_attach(w, open_std_stream(path, t->std_fd), path);
-  default: return pt_jsonl_open(w, path, path);
+  default:
+    if (fifo_wait_bounded && stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) return open_fifo_bounded(w, path);
+    return pt_jsonl_open(w, path, path);
   }
 }
 

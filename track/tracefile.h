@@ -8,6 +8,8 @@
 
 #include "jsonl.h"
 
+/* While true, a FIFO with no reader is waited for at most 2 s (a process ending by a signal). */
+void pt_track_tracefile_bound_waits(bool bounded);
 /* Opens `w` on the file that stands for `path`; false (reported once) if it cannot be. */
 bool pt_track_tracefile_open(pt_jsonl_t* w, const char* path);
 /* Closes `w` and puts the finished trace in place; false (reported once) if it could not be. */

@@ -475,6 +475,24 @@ def main():
             f.write(data)
         if summary(copy).get("final") is not True:
             fail("the trace read from the FIFO has no final summary")
+        # Nobody reads the FIFO: exit waits in open() for a reader, as asked, but SIGTERM still ends
+        # the process, its trace given up after a bounded wait (it waited for ever, signals blocked).
+        lonely = os.path.join(a.outdir, "unread.fifo")
+        if os.path.lexists(lonely):
+            os.unlink(lonely)
+        os.mkfifo(lonely)
+        env = dict(os.environ, PTMEM_TRACK="1", LD_PRELOAD=a.preload, PTMEM_OUT=lonely)
+        p = subprocess.Popen([a.exe, "plain"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        p.send_signal(signal.SIGTERM)
+        try:
+            _, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            fail("SIGTERM did not end a process waiting at exit for a reader of its trace FIFO")
+        if p.returncode != -signal.SIGTERM:
+            fail(f"SIGTERM while waiting for the FIFO's reader: status {p.returncode}, expected death by SIGTERM: {err!r}")
     elif a.case == "symlink":
         check_symlinks(a)
     elif a.case == "low_memory":
