@@ -32,24 +32,20 @@ static void name_mapping(void* p, size_t size) {
 
 static void* reserve(size_t size, size_t align, int extra_flags);
 
-void* pt__os_reserve(size_t size, size_t align) {
+static void* map_named(size_t size, size_t align, int extra_flags) {
   int saved = errno;
-  void* p = reserve(size, align, MAP_NORESERVE);
+  void* p = reserve(size, align, extra_flags);
   if (p) name_mapping(p, size);
   errno = saved;
   return p;
 }
 
+void* pt__os_reserve(size_t size, size_t align) { return map_named(size, align, MAP_NORESERVE); }
+
 /* Without MAP_NORESERVE the kernel's overcommit policy judges the mapping as it judges glibc's
  * mmap'd chunks: with MAP_NORESERVE malloc(1 TiB) on a 24 GiB machine succeeded (vm.overcommit 0),
  * and a program that falls back when a big buffer is refused was killed later, touching it. */
-void* pt__os_map(size_t size, size_t align) {
-  int saved = errno;
-  void* p = reserve(size, align, 0);
-  if (p) name_mapping(p, size);
-  errno = saved;
-  return p;
-}
+void* pt__os_map(size_t size, size_t align) { return map_named(size, align, 0); }
 
 static void* reserve(size_t size, size_t align, int extra_flags) {
   int saved = errno;

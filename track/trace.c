@@ -47,8 +47,6 @@ static size_t read_proc_file(const char* name, char* buf, size_t size) {
   return have;
 }
 
-static void exe_path(char* out, size_t size) { pt_track_exe_path(out, size); }
-
 /* The arguments as the loader gave them to the constructors: the header's argv where
  * /proc/self/cmdline cannot be read (no /proc). A program that rewrites its argv strings shows the
  * same in both. */
@@ -61,7 +59,7 @@ __attribute__((constructor)) static void note_arguments(int argc, char** argv) {
 
 bool pt_track_trace_path(const char* tmpl, char* out, size_t size) {
   char exe[512];
-  exe_path(exe, sizeof exe);
+  pt_track_exe_path(exe, sizeof exe);
   const char* base = strrchr(exe, '/');
   base = base ? base + 1 : exe;
   char pid[24];
@@ -95,7 +93,7 @@ static void write_header(pt_jsonl_t* w, const pt_trace_info_t* info) {
   pt_jsonl_str(w, "source", info->source);
   pt_jsonl_u64(w, "pid", (uint64_t)getpid());
   pt_jsonl_u64(w, "ppid", (uint64_t)getppid());
-  exe_path(buf, sizeof buf);
+  pt_track_exe_path(buf, sizeof buf);
   pt_jsonl_str(w, "exe", buf);
   size_t n = read_proc_file("cmdline", buf, sizeof buf - 1);
   buf[n] = 0;
