@@ -33,6 +33,12 @@ void ptmem_exit_resolve(void) {
   memcpy(&libc_daemon, &sym, sizeof sym);
 }
 
+const void* ptmem_exit_libc(void) {
+  const void* fn;
+  memcpy(&fn, &libc_exit, sizeof fn);
+  return fn;
+}
+
 /* What glibc's _exit does: exit_group, and the plain exit should that ever return. */
 static _Noreturn void end_process(int status) {
   for (;;) {

@@ -407,7 +407,15 @@ __attribute__((noinline)) static void scan_and_write_at_exit(void) {
   jmp_buf regs;
   setjmp(regs);
   pt_track_leaks_live_stack_from((uintptr_t)&regs);
+  pt_exit_caller_t caller;
+  uint8_t was = tls_state;
+  tls_state |= INSIDE; /* libunwind's own allocations are not the program's */
+  bool found = pt_track_exit_caller(ptmem_exit_libc(), pt_track_stack_config.skip_lo, pt_track_stack_config.skip_hi,
+                                    &caller);
+  tls_state = was;
+  pt_track_leaks_exit_caller(found ? &caller : NULL);
   write_trace(NULL, AT_EXIT);
+  pt_track_leaks_exit_caller(NULL);
   __asm__ volatile("" : : "r"(&regs) : "memory");
 }
 

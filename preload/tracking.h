@@ -38,6 +38,7 @@ bool ptmem_tracking_in_allocator(void);
 void ptmem_tracking_exit_call(const char* how);
 bool ptmem_tracking_writing_final(void); /* the final trace, with its leak scan, is being written now */
 void ptmem_exit_resolve(void); /* exit.c: the C library's quick_exit, from the constructor */
+const void* ptmem_exit_libc(void); /* exit.c: the C library's exit (NULL before the constructor) */
 /* exec.c: before an exec, the final trace (no leak scan) of a process that has a snapshot on disk,
  * which would otherwise stay its last word; true if written. After a failed exec, exec_failed(that)
  * lets the process write its final trace later. */

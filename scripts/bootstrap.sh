@@ -4,8 +4,9 @@
 set -euo pipefail
 what=${1:-test}
 
-build_pkgs=(build-essential cmake pkg-config libunwind8 libjansson-dev libdw-dev libelf-dev)
-# libunwind8: loaded by tracking at run time; jansson and libdw (elfutils): ptmem-report
+build_pkgs=(build-essential cmake pkg-config libunwind8 libunwind-dev libjansson-dev libdw-dev libelf-dev)
+# libunwind8: loaded by tracking at run time (libunwind-dev: its header, for the types); jansson and
+# libdw (elfutils): ptmem-report
 test_pkgs=(clang libclang-rt-14-dev liblsan0 python3 perl sqlite3 git bash time chromium libcap2-bin)
 # clang + libclang-rt: the report fuzzer, and the leak corpus built by clang and compared with clang's
 # LeakSanitizer; liblsan0: gcc's LeakSanitizer, for the corpus built by gcc (tests/track); libcap2-bin:

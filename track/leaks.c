@@ -347,6 +347,11 @@ static bool root_line(scan_t* s, const char* line, roots_t* r) {
 
 static uintptr_t live_stack_from;
 void pt_track_leaks_live_stack_from(uintptr_t sp) { live_stack_from = sp; }
+static pt_exit_caller_t exit_caller; /* sp 0: none */
+void pt_track_leaks_exit_caller(const pt_exit_caller_t* caller) {
+  if (caller) exit_caller = *caller;
+  else memset(&exit_caller, 0, sizeof exit_caller);
+}
 static uintptr_t off_stack_from;
 void pt_track_leaks_scan_off_stack(uintptr_t sp) { off_stack_from = sp; }
 
@@ -414,6 +419,7 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   roots_t r = {.own_sp = (uintptr_t)__builtin_frame_address(0), .own_tp = (uintptr_t)__builtin_thread_pointer(),
                .static_tls = static_tls, .all_held = pt_track_threads_all_held()};
   if (live_stack_from > r.own_sp) r.own_sp = live_stack_from;
+  if (exit_caller.sp > r.own_sp) r.own_sp = exit_caller.sp;
   if (off_stack_from) r.own_sp = off_stack_from;
   int fd = pt__os_open_proc("maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0 && s->touched.fd >= 0) { /* the last free descriptor: the roots matter, pagemap only saves time */
@@ -446,6 +452,8 @@ __attribute__((noinline)) static void scan_roots(scan_t* s, bool* complete) {
   size_t held_size;
   pt_track_threads_held(&held, &held_size); /* in our .bss, scanned above; again, to be explicit */
   if (held_size && !guarded_scan(s, (uintptr_t)held, (uintptr_t)held + held_size)) *complete = false;
+  uintptr_t caller_regs = (uintptr_t)exit_caller.regs;
+  if (exit_caller.sp && !guarded_scan(s, caller_regs, caller_regs + sizeof exit_caller.regs)) *complete = false;
   if (own_xstate_size && !guarded_scan(s, (uintptr_t)own_xstate, (uintptr_t)own_xstate + own_xstate_size))
     *complete = false;
   for (unsigned i = 0; i < pt_track_threads_held_count(); i++) {

@@ -42,6 +42,19 @@ void pt_track_leaks_live_stack_from(uintptr_t sp);
 /* The scan runs on a stack of its own (a signal handler's, switched away from the thread's stack,
  * whose remaining room is unknown): the thread's stack counts as a root from `sp` up. */
 void pt_track_leaks_scan_off_stack(uintptr_t sp);
+/* The code that called exit() (exitcaller.c): its stack pointer after the call and its
+ * callee-saved registers then. With it, the exiting thread's stack counts as a root from that `sp`
+ * up, and the registers are a root: the frames of exit itself are not the program's. */
+#define PT_EXIT_CALLER_REGS 6 /* rbx, rbp, r12-r15 */
+typedef struct pt_exit_caller_s {
+  uintptr_t sp;
+  uintptr_t regs[PT_EXIT_CALLER_REGS];
+} pt_exit_caller_t;
+/* False if it cannot be told (libunwind missing, no frame of `exit_fn` within reach). */
+bool pt_track_exit_caller(const void* exit_fn, uintptr_t own_lo, uintptr_t own_hi, pt_exit_caller_t* out);
+void pt_track_exit_caller_resolve(void* libunwind); /* libunwind's functions, looked up once */
+/* For the next scan only; NULL: none. */
+void pt_track_leaks_exit_caller(const pt_exit_caller_t* caller);
 /* Saves the calling thread's vector registers for the scan (they are a root): call it first thing
  * on the way out, before code that may use them. */
 void pt_track_leaks_save_vector_registers(void);

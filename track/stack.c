@@ -75,6 +75,7 @@ bool pt_track_stack_load_libunwind(void) {
   void* lib = dlopen_as_ours("libunwind.so.8");
   void* sym = lib ? dlsym(lib, "unw_backtrace") : NULL;
   if (!sym) return false;
+  pt_track_exit_caller_resolve(lib);
   memcpy(&unwinder, &sym, sizeof sym); /* POSIX's dlsym idiom for function pointers */
   return true;
 }
@@ -134,6 +135,7 @@ static bool forked;
 void pt_track_stack_fork_child(void) {
   if (!__libc_single_threaded) forked = true;
 }
+bool pt_track_stack_loader_may_be_held(void) { return forked; }
 
 /* Raw return addresses; the caller's start at raw[*first]. *same: the call-frame walk found the
  * frames of this thread's previous walk. */

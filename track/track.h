@@ -41,6 +41,9 @@ void pt_track_stack_configure(const pt_track_config_t* config);
 /* Loads libunwind (dlopen: call it where dlopen is safe, not inside malloc); until then, or if it
  * fails, stacks are captured by walking frame pointers. */
 bool pt_track_stack_load_libunwind(void);
+/* True in a child forked while other threads ran: one of them may have held the loader's lock,
+ * held for ever here, which libunwind takes (dl_iterate_phdr). */
+bool pt_track_stack_loader_may_be_held(void);
 bool pt_track_stack_unwinder_loaded(void);
 /* Return addresses of the current stack, outermost last, the embedder's own frames removed. */
 unsigned pt_track_stack_capture(uintptr_t* frames, unsigned max);
