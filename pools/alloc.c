@@ -191,7 +191,7 @@ void* pt__realloc(void* p, size_t n) {
   void* q = n > PT_MEDIUM_MAX && n <= PT_LARGE_MAX ? large_alloc(n, 1, false, copy) : NULL;
   if (!q) q = pt__alloc(n);
   if (!q) return NULL;
-  memcpy(q, p, copy);
+  pt__move_contents(q, p, copy);
   pt__free(p);
   return q;
 }

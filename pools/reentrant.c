@@ -64,7 +64,7 @@ void* pt__realloc_reentrant(void* p, size_t n) {
   void* q = pt__alloc_reentrant(n, 0, false);
   if (!q) return NULL;
   size_t usable = pt__usable_size_of(p, d);
-  memcpy(q, p, n < usable ? n : usable);
+  pt__move_contents(q, p, n < usable ? n : usable);
   pt__free_reentrant(p, d);
   return q;
 }
