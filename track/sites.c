@@ -62,11 +62,16 @@ static inline uint64_t ticks(void) {
 #endif
 }
 
+/* In integers: a program that ends with the x87 unit in MMX state (an MMX instruction without
+ * emms, against the ABI) made long double arithmetic give garbage, and the trace a peak time of
+ * 9.2e18 ns, which the report refused as out of range. */
+__extension__ typedef unsigned __int128 u128; /* GCC's and clang's; x86-64 multiplies 64x64->128 */
 static uint64_t ticks_to_ns(uint64_t t) {
   uint64_t end_ticks = ticks(), end_ns = now_ns();
-  if (!start_ticks || end_ticks <= start_ticks || t < start_ticks) return end_ns;
-  long double rate = (long double)(end_ns - start_ns) / (long double)(end_ticks - start_ticks);
-  return start_ns + (uint64_t)((long double)(t - start_ticks) * rate);
+  if (!start_ticks || end_ticks <= start_ticks || t < start_ticks || end_ns < start_ns) return end_ns;
+  if (t > end_ticks) t = end_ticks;
+  u128 elapsed = (u128)(t - start_ticks) * (end_ns - start_ns);
+  return start_ns + (uint64_t)(elapsed / (end_ticks - start_ticks));
 }
 
 __thread unsigned pt_track_locks_held __attribute__((tls_model("initial-exec")));

@@ -67,6 +67,20 @@ def hexaddr(v, what):
         fail(f"{what}: address {v!r} is not hexadecimal")
 
 
+def check_int64(value, what):
+    """Every integer of the trace fits the report's 64-bit integers (jansson's json_int_t)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not -2**63 <= value < 2**63:
+        fail(f"{what}: integer {value} does not fit 64 bits")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            check_int64(v, f"{what}.{k}")
+    elif isinstance(value, list):
+        for v in value:
+            check_int64(v, what)
+
+
 def intfield(rec, key, what):
     v = rec.get(key)
     if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -133,6 +147,7 @@ class Trace:
                 fail(f"{self.path}:{n}: not JSON: {e}")
             if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
                 fail(f"{self.path}:{n}: not an object with a \"type\"")
+            check_int64(rec, f"{self.path}:{n}")
             t = rec["type"]
             first, last = n == 1, n == len(lines)
             if first and t != "header":
