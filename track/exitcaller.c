@@ -31,17 +31,15 @@ static struct {
   get_proc_info_fn get_proc_info;
 } unw;
 
-static void* symbol(void* lib, const char* name) { return dlsym(lib, name); }
-
 /* Resolved when libunwind is loaded, at start: dlsym at exit would take the loader's lock, which a
  * scan in a signal handler may have interrupted its own thread holding. */
 void pt_track_exit_caller_resolve(void* libunwind) {
-  void* sym[5] = {symbol(libunwind, "_Ux86_64_getcontext"), symbol(libunwind, "_ULx86_64_init_local"),
-                  symbol(libunwind, "_ULx86_64_step"), symbol(libunwind, "_ULx86_64_get_reg"),
-                  symbol(libunwind, "_ULx86_64_get_proc_info")};
-  for (int i = 0; i < 5; i++)
-    if (!sym[i]) return; /* another architecture's or version's names: the scan starts where it did */
-  memcpy(&unw.getcontext, &sym[0], sizeof sym[0]);
+  static const char* const names[] = {"_Ux86_64_getcontext", "_ULx86_64_init_local", "_ULx86_64_step",
+                                      "_ULx86_64_get_reg", "_ULx86_64_get_proc_info"};
+  void* sym[sizeof names / sizeof names[0]];
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) /* missing: the scan starts where it did */
+    if (!(sym[i] = dlsym(libunwind, names[i]))) return;
+  memcpy(&unw.getcontext, &sym[0], sizeof sym[0]); /* POSIX's dlsym idiom for function pointers */
   memcpy(&unw.init_local, &sym[1], sizeof sym[1]);
   memcpy(&unw.step, &sym[2], sizeof sym[2]);
   memcpy(&unw.get_reg, &sym[3], sizeof sym[3]);
